@@ -1,0 +1,98 @@
+"""Classifier layers holding the class-weight matrix, and the head that applies a margin."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from tfface.heads.margins import make_margin
+
+
+class NormalizedClassifier(keras.layers.Layer):
+    """cos θ = (f/‖f‖)ᵀ(w_c/‖w_c‖) for every class c. Weights ``kernel`` are [D, C]; output float32."""
+
+    def __init__(self, num_classes: int, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = int(num_classes)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(int(input_shape[-1]), self.num_classes),
+            initializer=keras.initializers.RandomNormal(stddev=0.01),
+            dtype="float32",
+        )
+
+    def call(self, embeddings):
+        f = tf.math.l2_normalize(tf.cast(embeddings, tf.float32), axis=1, epsilon=1e-12)
+        w = tf.math.l2_normalize(tf.cast(self.kernel, tf.float32), axis=0, epsilon=1e-12)
+        return tf.matmul(f, w)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
+class LinearClassifier(keras.layers.Layer):
+    """Unnormalised logits Wᵀf + b (plain softmax), float32."""
+
+    def __init__(self, num_classes: int, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = int(num_classes)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            name="kernel", shape=(int(input_shape[-1]), self.num_classes),
+            initializer="glorot_uniform", dtype="float32")
+        self.bias = self.add_weight(name="bias", shape=(self.num_classes,), initializer="zeros",
+                                    dtype="float32")
+
+    def call(self, embeddings):
+        return tf.matmul(tf.cast(embeddings, tf.float32), self.kernel) + self.bias
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
+def metric_l2(embeddings: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+    """FTL's m-L2 regulariser ‖Wᵀf‖²₂ (FTL Eq. 3), per sample, on unnormalised W and f."""
+    out = tf.matmul(tf.cast(embeddings, tf.float32), tf.cast(kernel, tf.float32))
+    return tf.reduce_sum(tf.square(out), axis=1)
+
+
+class MarginHead(keras.layers.Layer):
+    """(embeddings, labels) -> logits: a classifier followed by a margin function.
+
+    ``reg_weight`` > 0 adds FTL's m-L2 term α_reg·mean‖Wᵀf‖² as a layer loss (``self.losses``);
+    the trainer reads it through :meth:`regularization`.
+    """
+
+    def __init__(self, num_classes: int, margin="arcface", s: float = 64.0, m: float = 0.5,
+                 m1: float = 1.0, m3: float = 0.0, reg_weight: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.margin_name = margin
+        self.margin_args = {"s": float(s), "m": float(m), "m1": float(m1), "m3": float(m3)}
+        self.margin = make_margin(margin, **self.margin_args)
+        self.num_classes = int(num_classes)
+        self.reg_weight = float(reg_weight)
+        cls = NormalizedClassifier if self.margin.normalized else LinearClassifier
+        self.classifier = cls(num_classes, name="classifier")
+
+    @property
+    def kernel(self):
+        return self.classifier.kernel
+
+    def build(self, input_shape):
+        self.classifier.build(input_shape)
+
+    def call(self, embeddings, labels, scale=None):
+        return self.margin(self.classifier(embeddings), labels, scale=scale)
+
+    def regularization(self, embeddings: tf.Tensor) -> tf.Tensor:
+        """Per-sample m-L2 term α_reg·‖Wᵀf‖² (zeros when reg_weight is 0)."""
+        if self.reg_weight == 0.0:
+            return tf.zeros(tf.shape(embeddings)[:1], tf.float32)
+        return self.reg_weight * metric_l2(embeddings, self.classifier.kernel)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "margin": self.margin_name,
+                **self.margin_args, "reg_weight": self.reg_weight}
