@@ -1,0 +1,83 @@
+"""Input pipelines: sampler -> per-worker slice -> decode/augment -> per-replica batches.
+
+The sampler yields *global* index batches. With ``tf.distribute`` each input pipeline (one per
+worker) takes its slice of the global batch and cuts it into one batch per local replica, in
+replica order, so replica r of worker w always sees images [(w·R + r)·b, (w·R + r + 1)·b) of
+the global batch (b = per-replica batch). Mirrored training on N devices therefore sees exactly
+the batch a single device would, which the equivalence tests rely on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tensorflow as tf
+
+from tfface.data import samplers
+from tfface.data.decode import load_image
+from tfface.data.sources import Source
+from tfface.errors import ConfigError
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainInput:
+    """What the training pipeline needs besides the source."""
+
+    global_batch: int
+    image_size: int
+    sampler: str = "uniform"
+    pk_k: int = 4
+    pk_strict: bool = False
+    flip: bool = True
+    seed: int = 0
+
+
+def check_batch_split(global_batch: int, replicas: int) -> int:
+    """Per-replica batch size, or a clear error when the global batch does not split evenly."""
+    if global_batch % replicas:
+        raise ConfigError(f"--batch_size={global_batch} does not split over {replicas} replicas; use a "
+                          f"multiple of {replicas} (e.g. {global_batch - global_batch % replicas or replicas}).")
+    return global_batch // replicas
+
+
+def train_dataset(source: Source, cfg: TrainInput, start_step: int = 0,
+                  input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+    """Per-replica batches of (uint8 images [b, H, W, 3], int32 labels [b]) from ``start_step`` on."""
+    pipelines = input_context.num_input_pipelines if input_context else 1
+    pipeline_id = input_context.input_pipeline_id if input_context else 0
+    replicas = input_context.num_replicas_in_sync if input_context else 1
+    per_replica = check_batch_split(cfg.global_batch, replicas)
+    local = replicas // pipelines
+    idx = samplers.make_sampler(cfg.sampler, source.class_counts, cfg.global_batch, cfg.seed, start_step,
+                                cfg.pk_k, cfg.pk_strict)
+    paths = tf.constant(source.paths)
+    labels = tf.constant(source.labels, tf.int32)
+    seed = cfg.seed
+
+    def slice_and_flip(step, batch):
+        mine = batch[pipeline_id * local * per_replica:(pipeline_id + 1) * local * per_replica]
+        flips = tf.random.stateless_uniform([cfg.global_batch], tf.stack([tf.cast(seed, tf.int64) + 7, step]))
+        mine_flips = flips[pipeline_id * local * per_replica:(pipeline_id + 1) * local * per_replica] < 0.5
+        return tf.data.Dataset.from_tensor_slices((mine, mine_flips))
+
+    def load(i, flip):
+        img = load_image(tf.gather(paths, i), cfg.image_size)
+        if cfg.flip:
+            img = tf.cond(flip, lambda: tf.image.flip_left_right(img), lambda: img)
+        return img, tf.gather(labels, i)
+
+    ds = tf.data.Dataset.zip(tf.data.Dataset.range(start_step, 2**62), idx).flat_map(slice_and_flip)
+    ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
+    ds = ds.batch(per_replica, drop_remainder=True)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return ds.with_options(options).prefetch(AUTOTUNE)
+
+
+def image_dataset(paths, image_size: int, batch: int) -> tf.data.Dataset:
+    """Ordered batches of uint8 images for embedding extraction (no shuffling, last batch kept)."""
+    ds = tf.data.Dataset.from_tensor_slices(tf.constant(list(map(str, paths))))
+    ds = ds.map(lambda p: load_image(p, image_size), num_parallel_calls=AUTOTUNE, deterministic=True)
+    return ds.batch(batch).prefetch(AUTOTUNE)

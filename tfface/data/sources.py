@@ -1,0 +1,127 @@
+"""Data sources: where the images and identity labels come from.
+
+A :class:`Source` is an in-memory table of image paths, integer labels (0..C-1), class names and
+optional per-image attributes, sorted by label so a class is one contiguous run (the samplers rely
+on that). Image bytes are read and decoded later, in the tf.data graph.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+import pathlib
+
+import numpy as np
+
+from tfface.errors import DataError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """Image paths with identity labels, sorted by label."""
+
+    paths: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+    attributes: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    origin: str = ""
+
+    def __post_init__(self):
+        if len(self.paths) != len(self.labels):
+            raise DataError(f"{self.origin}: {len(self.paths)} paths but {len(self.labels)} labels.")
+        if len(self.paths) == 0:
+            raise DataError(f"{self.origin}: no images found. Check the path and the image extensions "
+                            f"({', '.join(IMAGE_EXTENSIONS)}).")
+        bad = (self.labels < 0) | (self.labels >= len(self.class_names))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(f"{self.origin}: label {int(self.labels[i])} of {self.paths[i]} is out of range "
+                            f"[0, {len(self.class_names)}); labels must index the class list.")
+        if np.any(np.diff(self.labels) < 0):
+            raise DataError(f"{self.origin}: internal error, source not sorted by label")
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def class_counts(self) -> np.ndarray:
+        return np.bincount(self.labels, minlength=self.num_classes)
+
+    @property
+    def class_offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.class_counts)[:-1]])
+
+    def check_files_exist(self) -> None:
+        """Raise DataError naming the first missing image file (and how many are missing)."""
+        missing = [p for p in self.paths if not os.path.isfile(p)]
+        if missing:
+            raise DataError(f"{self.origin}: image file not found: {missing[0]} ({len(missing)} of "
+                            f"{len(self.paths)} missing). Fix the paths or the --data_root they are "
+                            "relative to.")
+
+    def select(self, mask: np.ndarray, origin: str | None = None) -> Source:
+        """The images where mask is true, with labels renumbered to the classes that remain."""
+        keep_classes, new_labels = np.unique(self.labels[mask], return_inverse=True)
+        return Source(self.paths[mask], new_labels.astype(np.int32),
+                      tuple(self.class_names[c] for c in keep_classes),
+                      {k: v[mask] for k, v in self.attributes.items()}, origin or self.origin)
+
+
+def from_rows(paths: list[str], identities: list[str], attributes: dict[str, list] | None = None,
+              origin: str = "") -> Source:
+    """Build a Source from parallel lists; identities are names, sorted to give label ids."""
+    names = sorted(set(identities))
+    index = {n: i for i, n in enumerate(names)}
+    labels = np.array([index[n] for n in identities], np.int32)
+    order = np.argsort(labels, kind="stable")
+    attrs = {k: _as_array(v)[order] for k, v in (attributes or {}).items()}
+    return Source(np.asarray(paths, dtype=object)[order].astype(str), labels[order], tuple(names), attrs,
+                  origin)
+
+
+def _as_array(values: list) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=np.float32)
+    except ValueError:
+        return np.asarray(values, dtype=str)
+
+
+def from_image_folder(root: str | os.PathLike) -> Source:
+    """``root/<identity>/<image>``: every image file under an identity folder."""
+    root = pathlib.Path(root)
+    if not root.is_dir():
+        raise DataError(f"--data_root={root}: not a folder. Expected root/<identity>/<image> files.")
+    paths, ids = [], []
+    for ident in sorted(d for d in os.listdir(root) if (root / d).is_dir()):
+        for name in sorted(os.listdir(root / ident)):
+            if name.lower().endswith(IMAGE_EXTENSIONS):
+                paths.append(str(root / ident / name))
+                ids.append(ident)
+    return from_rows(paths, ids, origin=str(root))
+
+
+def from_list_file(list_file: str | os.PathLike, root: str | os.PathLike | None = None,
+                   where: dict[str, str] | None = None) -> Source:
+    """CSV with a header ``path,identity[,attribute…]``; paths relative to ``root`` (default: the
+    list file's folder). ``where`` keeps rows whose column equals a value (e.g. ``{"split": "train"}``).
+    """
+    list_file = pathlib.Path(list_file)
+    if not list_file.is_file():
+        raise DataError(f"--list_file={list_file}: file not found.")
+    base = pathlib.Path(root) if root else list_file.parent
+    with open(list_file, newline="") as fh:
+        reader = csv.DictReader(fh)
+        cols = reader.fieldnames or []
+        if "path" not in cols or "identity" not in cols:
+            raise DataError(f"{list_file}: the header must start with 'path,identity' (got {cols}).")
+        rows = [r for r in reader if all(r.get(k) == v for k, v in (where or {}).items())]
+    attrs = {c: [r[c] for r in rows] for c in cols if c not in ("path", "identity")}
+    return from_rows([str(base / r["path"]) for r in rows], [r["identity"] for r in rows], attrs,
+                     origin=str(list_file))
