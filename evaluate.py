@@ -1,0 +1,44 @@
+"""Evaluate an exported model (or a training checkpoint) on a verification pairs file.
+
+    python evaluate.py --model=runs/X/export --eval_pairs=pairs.csv
+    python evaluate.py --checkpoint=runs/X --eval_pairs=lfw/pairs.txt --eval_root=lfw/images
+"""
+
+from tfface.env import configure_tf_env
+
+configure_tf_env()
+
+from absl import app  # noqa: E402
+from absl import flags as absl_flags  # noqa: E402
+
+import flags.eval  # noqa: E402,F401
+
+absl_flags.DEFINE_string("model", None, "SavedModel folder written by train.py (<workdir>/export).")
+absl_flags.DEFINE_string("checkpoint", None, "A train.py workdir: its latest checkpoint is exported first.")
+absl_flags.DEFINE_string("out", None, "Where eval.json and eval_roc.png go (default: beside the model).")
+FLAGS = absl_flags.FLAGS
+
+
+def main(argv):
+    del argv
+    from tfface.app import checkpoint_to_saved_model, evaluate
+    from tfface.errors import TfFaceError
+
+    if bool(FLAGS.model) == bool(FLAGS.checkpoint):
+        raise SystemExit("error: give exactly one of --model=<SavedModel folder> or --checkpoint=<workdir>.")
+    if not FLAGS.eval_pairs:
+        raise SystemExit("error: --eval_pairs=<pairs.txt or pairs.csv> is required.")
+    try:
+        model = FLAGS.model or checkpoint_to_saved_model(FLAGS.checkpoint)
+        out = FLAGS.out or (FLAGS.checkpoint or str(__import__("pathlib").Path(model).parent))
+        evaluate(model, FLAGS.eval_pairs, FLAGS.eval_root, out, FLAGS.eval_flip, FLAGS.eval_batch)
+    except (TfFaceError, FileNotFoundError) as err:
+        raise SystemExit(f"error: {err}") from None
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

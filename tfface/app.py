@@ -1,0 +1,127 @@
+"""The programs behind train.py and evaluate.py, as functions of a RunConfig."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import shutil
+import time
+
+import keras
+import tensorflow as tf
+
+from tfface.config import RunConfig
+from tfface.data import pipeline
+from tfface.data.build import default_workdir, training_source
+from tfface.evaluation.pairs import read_pairs
+from tfface.evaluation.verification import evaluate_pairs, save_report
+from tfface.export.saved_model import export_saved_model, load_embedder
+from tfface.heads.classifier import MarginHead
+from tfface.models.backbones import build_backbone
+from tfface.training.optim import WarmupSchedule, make_optimizer
+from tfface.training.strategy import is_chief, make_strategy
+from tfface.training.tasks import ClassificationTask
+from tfface.training.trainer import Trainer, TrainerConfig
+
+_POLICIES = {"none": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+
+
+def build_model(cfg: RunConfig, num_classes: int):
+    """Backbone and margin head (call inside the strategy scope)."""
+    backbone = build_backbone(cfg.backbone, cfg.image_size, cfg.embedding_size, cfg.dropout, cfg.sync_bn)
+    head = MarginHead(num_classes, cfg.head, s=cfg.scale, m=cfg.margin, m1=cfg.m1, m3=cfg.m3,
+                      reg_weight=cfg.mlreg_weight)
+    head.build((None, cfg.embedding_size))
+    return backbone, head
+
+
+def train(cfg: RunConfig, printer=print) -> dict:
+    """Train, export a SavedModel and evaluate verification; return the evaluation report."""
+    strategy = make_strategy(cfg.cpu_replicas)
+    chief = is_chief(strategy)
+    workdir = cfg.workdir or default_workdir()
+    cfg = cfg.replace(workdir=workdir)
+    os.makedirs(workdir, exist_ok=True)
+    keras.mixed_precision.set_global_policy(_POLICIES[cfg.mixed_precision])
+    source, default_pairs = training_source(cfg, log=printer)
+    pairs_file = cfg.eval_pairs or default_pairs
+    pipeline.check_batch_split(cfg.batch_size, strategy.num_replicas_in_sync)
+    if chief:
+        with open(os.path.join(workdir, "config.json"), "w") as fh:
+            json.dump({**dataclasses.asdict(cfg), "num_classes": source.num_classes}, fh, indent=1)
+    printer(f"{len(source)} images of {source.num_classes} identities; {strategy.num_replicas_in_sync} "
+            f"replica(s); global batch {cfg.batch_size}; workdir {workdir}")
+    keras.utils.set_random_seed(cfg.seed)
+    with strategy.scope():
+        backbone, head = build_model(cfg, source.num_classes)
+        schedule = WarmupSchedule(cfg.lr, cfg.steps, cfg.lr_schedule, cfg.warmup_steps, cfg.lr_boundaries,
+                                  cfg.lr_factor)
+        optimizer = make_optimizer(cfg.optimizer, schedule, cfg.momentum, cfg.weight_decay, cfg.mixed_precision)
+    task = ClassificationTask(backbone, head, cfg.batch_size, cfg.scale_warmup_steps)
+    hooks = []
+    if cfg.eval_every and pairs_file and chief:
+        pairs = read_pairs(pairs_file, cfg.eval_root)
+
+        def hook(step):
+            report, _ = evaluate_pairs(lambda x: backbone(x, training=False), pairs, cfg.image_size,
+                                       cfg.eval_batch, flip=False)
+            printer(f"step {step}: verification accuracy {report['accuracy'] * 100:.2f}%")
+            return {"eval/accuracy": report["accuracy"], "eval/auc": report["auc"]}
+
+        hooks.append(hook)
+    trainer = Trainer(strategy, task, optimizer,
+                      TrainerConfig(cfg.steps, cfg.batch_size, workdir, cfg.log_every, cfg.checkpoint_every,
+                                    hook_every=cfg.eval_every, jit_compile=cfg.jit_compile),
+                      hooks=hooks, printer=printer if chief else (lambda s: None))
+    input_cfg = pipeline.TrainInput(cfg.batch_size, cfg.image_size, cfg.sampler, cfg.pk_k, cfg.pk_strict,
+                                    cfg.flip, cfg.seed)
+    t0 = time.time()
+    trainer.fit(lambda start, ctx: pipeline.train_dataset(source, input_cfg, start, ctx))
+    printer(f"training took {time.time() - t0:.0f} s")
+    export_dir = os.path.join(workdir, "export")
+    if not chief:  # every worker writes (collectives), only the chief keeps it
+        export_dir = os.path.join(workdir, f".worker-{strategy.cluster_resolver.task_id}-export")
+    export_saved_model(backbone, export_dir, cfg.image_size,
+                       {"backbone": cfg.backbone, "embedding_size": cfg.embedding_size, "head": cfg.head})
+    if not chief:
+        shutil.rmtree(export_dir, ignore_errors=True)
+        return {}
+    printer(f"exported SavedModel to {export_dir}")
+    if not pairs_file:
+        return {}
+    return evaluate(export_dir, pairs_file, cfg.eval_root, workdir, cfg.eval_flip, cfg.eval_batch, printer)
+
+
+def evaluate(model: str, pairs_file: str, root: str | None, out_dir: str, flip: bool = True,
+             batch: int = 256, printer=print) -> dict:
+    """Verification of an exported model on a pairs file; writes eval.json and eval_roc.png."""
+    embed, size = load_embedder(model)
+    pairs = read_pairs(pairs_file, root)
+    report, scores = evaluate_pairs(embed, pairs, size, batch, flip)
+    report = {"model": str(model), "pairs_file": str(pairs_file), "flip": flip, **report}
+    path = save_report(report, scores, pairs.same, out_dir)
+    tar = report["tar_at_far"].get("0.001")
+    printer(f"verification on {pairs_file}: accuracy {report['accuracy'] * 100:.2f}% ± "
+            f"{report['accuracy_std'] * 100:.2f}, TAR@FAR=1e-3 "
+            f"{'n/a' if tar is None else f'{tar * 100:.2f}%'}, AUC {report['auc']:.4f} -> {path}")
+    return report
+
+
+def checkpoint_to_saved_model(workdir: str, out: str | None = None) -> str:
+    """Rebuild the backbone of a training workdir, restore its latest checkpoint and export it."""
+    cfg_file = pathlib.Path(workdir) / "config.json"
+    if not cfg_file.is_file():
+        raise FileNotFoundError(f"--checkpoint={workdir}: no config.json; point it at a train.py workdir.")
+    raw = json.loads(cfg_file.read_text())
+    num_classes = raw.pop("num_classes")
+    fields = {f.name for f in dataclasses.fields(RunConfig)}
+    cfg = RunConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in raw.items() if k in fields})
+    backbone, head = build_model(cfg.replace(sync_bn=False), num_classes)
+    latest = tf.train.latest_checkpoint(str(pathlib.Path(workdir) / "checkpoints"))
+    if not latest:
+        raise FileNotFoundError(f"--checkpoint={workdir}: no checkpoint in {workdir}/checkpoints.")
+    tf.train.Checkpoint(backbone=backbone, head=head).restore(latest).expect_partial()
+    out = out or str(pathlib.Path(workdir) / "export_from_checkpoint")
+    return export_saved_model(backbone, out, cfg.image_size, {"backbone": cfg.backbone, "checkpoint": latest})

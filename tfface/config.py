@@ -1,0 +1,77 @@
+"""The frozen configuration of a run, built from the absl flags (or by hand in tests)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Every setting of a training run. Field names equal the flag names."""
+
+    # data
+    data: str = "synthfaces"
+    data_root: str | None = None
+    list_file: str | None = None
+    image_size: int = 64
+    sampler: str = "uniform"
+    pk_k: int = 4
+    pk_strict: bool = False
+    flip: bool = True
+    synth_identities: int = 1000
+    synth_heldout: int = 300
+    synth_max_images: int = 120
+    synth_seed: int = 0
+    cache_dir: str | None = None
+    # model and head
+    backbone: str = "small_cnn"
+    embedding_size: int = 128
+    dropout: float = 0.0
+    sync_bn: bool = True
+    head: str = "arcface"
+    scale: float = 32.0
+    margin: float = 0.5
+    m1: float = 1.0
+    m3: float = 0.0
+    mlreg_weight: float = 0.0
+    scale_warmup_steps: int = 0
+    # optimisation
+    workdir: str | None = None
+    steps: int = 3000
+    batch_size: int = 128
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    lr_schedule: str = "cosine"
+    lr_boundaries: tuple[int, ...] = ()
+    lr_factor: float = 0.1
+    warmup_steps: int = 200
+    seed: int = 0
+    log_every: int = 50
+    checkpoint_every: int = 1000
+    # distribution
+    cpu_replicas: int = 0
+    mixed_precision: str = "none"
+    jit_compile: bool = False
+    # evaluation
+    eval_pairs: str | None = None
+    eval_root: str | None = None
+    eval_flip: bool = True
+    eval_batch: int = 256
+    eval_every: int = 0
+
+    @classmethod
+    def from_flags(cls, flag_values) -> RunConfig:
+        """Take every field from the flag of the same name (fields without a flag keep defaults)."""
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            if f.name in flag_values:
+                value = flag_values[f.name].value
+                if f.name == "lr_boundaries":
+                    value = tuple(int(v) for v in value)
+                kwargs[f.name] = value
+        return cls(**kwargs)
+
+    def replace(self, **changes) -> RunConfig:
+        return dataclasses.replace(self, **changes)

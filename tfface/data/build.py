@@ -1,0 +1,47 @@
+"""From a RunConfig to the training source and the default verification pairs."""
+
+from __future__ import annotations
+
+import pathlib
+
+from tfface.config import RunConfig
+from tfface.data import sources
+from tfface.data.synthfaces import SynthFacesConfig, build_synthfaces
+from tfface.errors import ConfigError
+
+
+def synth_config(cfg: RunConfig) -> SynthFacesConfig:
+    return SynthFacesConfig(train_identities=cfg.synth_identities, heldout_identities=cfg.synth_heldout,
+                            max_images=cfg.synth_max_images, image_size=cfg.image_size, seed=cfg.synth_seed)
+
+
+def training_source(cfg: RunConfig, log=print) -> tuple[sources.Source, str | None]:
+    """The training Source and, for SynthFaces, the held-out pairs file."""
+    if cfg.data == "synthfaces":
+        root = build_synthfaces(synth_config(cfg), cfg.cache_dir, log=log)
+        return sources.from_list_file(root / "meta.csv", where={"split": "train"}), str(root / "pairs.csv")
+    if cfg.data == "folder":
+        if not cfg.data_root:
+            raise ConfigError("--data=folder needs --data_root=<folder of identity folders>.")
+        src = sources.from_image_folder(cfg.data_root)
+    elif cfg.data == "list":
+        if not cfg.list_file:
+            raise ConfigError("--data=list needs --list_file=<csv with path,identity>.")
+        src = sources.from_list_file(cfg.list_file, cfg.data_root)
+    else:
+        raise ConfigError(f"--data={cfg.data!r} is unknown.")
+    src.check_files_exist()
+    return src, None
+
+
+def default_workdir() -> str:
+    import time
+
+    base = pathlib.Path("runs")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = base / stamp
+    n = 1
+    while path.exists():
+        path = base / f"{stamp}-{n}"
+        n += 1
+    return str(path)

@@ -1,0 +1,159 @@
+"""The one strategy-aware training loop every tfface method runs through."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import pathlib
+import shutil
+from collections.abc import Callable
+
+import tensorflow as tf
+
+from tfface.errors import NonFiniteLossError
+from tfface.training.progress import Progress
+from tfface.training.strategy import is_chief
+from tfface.training.tasks import Task
+
+log = logging.getLogger("tfface")
+
+DatasetFn = Callable[[int, tf.distribute.InputContext], tf.data.Dataset]
+Hook = Callable[[int], dict]
+
+
+@dataclasses.dataclass
+class TrainerConfig:
+    total_steps: int
+    global_batch: int
+    workdir: str
+    log_every: int = 50
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    hook_every: int = 0
+    jit_compile: bool = False
+
+
+class Trainer:
+    """Runs ``task.train_step`` on every replica inside one ``tf.function`` per step.
+
+    Checkpoints hold every module of the task, the optimiser and the step; the data pipeline is
+    rebuilt at the restored step, so a resumed run sees the batches the uninterrupted run would
+    have seen (also with another replica count, as long as the global batch is the same).
+    """
+
+    def __init__(self, strategy: tf.distribute.Strategy, task: Task, optimizer, cfg: TrainerConfig,
+                 hooks: list[Hook] | None = None, printer: Callable[[str], None] = print):
+        self.strategy, self.task, self.optimizer, self.cfg = strategy, task, optimizer, cfg
+        self.hooks, self.print = hooks or [], printer
+        self.chief = is_chief(strategy)
+        with strategy.scope():
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
+                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+            optimizer.build(task.trainable_variables)
+        self.checkpoint = tf.train.Checkpoint(step=self.step, optimizer=optimizer, **task.modules)
+        ckpt_dir = os.path.join(cfg.workdir, "checkpoints")
+        if not self.chief:  # every worker saves (collectives), only the chief keeps its files
+            ckpt_dir = os.path.join(cfg.workdir, f".worker-{strategy.cluster_resolver.task_id}-ckpt")
+        self.manager = tf.train.CheckpointManager(self.checkpoint, ckpt_dir, max_to_keep=cfg.keep_checkpoints)
+        self.writer = tf.summary.create_file_writer(os.path.join(cfg.workdir, "logs")) if self.chief else None
+        self._step_fn = None
+
+    def restore(self) -> int:
+        """Restore the latest checkpoint of the workdir, if any; return the step to start from."""
+        latest = tf.train.latest_checkpoint(os.path.join(self.cfg.workdir, "checkpoints"))
+        if latest:
+            self.checkpoint.restore(latest).expect_partial()
+            self.print(f"resumed from {latest} at step {int(self.step.numpy())}")
+        return int(self.step.numpy())
+
+    def _make_step(self):
+        strategy, task, opt = self.strategy, self.task, self.optimizer
+
+        def replica_step(batch, step):
+            return task.train_step(batch, step, opt)
+
+        @tf.function(jit_compile=self.cfg.jit_compile or None)
+        def step_fn(iterator):
+            metrics = strategy.run(replica_step, args=(next(iterator), self.step))
+            self.step.assign_add(1)
+            return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in metrics.items()}
+
+        return step_fn
+
+    def fit(self, dataset_fn: DatasetFn) -> dict[str, float]:
+        """Train to ``total_steps`` from wherever the checkpoint left off; return the last metrics."""
+        start = self.restore()
+        cfg = self.cfg
+        if start >= cfg.total_steps:
+            self.print(f"nothing to do: step {start} >= --steps={cfg.total_steps}")
+            return {}
+        dist = self.strategy.distribute_datasets_from_function(lambda ctx: dataset_fn(start, ctx))
+        iterator = iter(dist)
+        self._step_fn = self._step_fn or self._make_step()
+        progress = Progress(cfg.total_steps, cfg.global_batch, start)
+        last = {}
+        step = start
+        while step < cfg.total_steps:
+            try:
+                metrics = self._step_fn(iterator)
+            except tf.errors.InvalidArgumentError as err:
+                if "non-finite training loss" in str(err):
+                    raise NonFiniteLossError(
+                        f"training loss became NaN or Inf at step {step + 1}. Lower --lr, add --warmup_steps "
+                        f"or --scale_warmup_steps; the last good checkpoint is in {self.manager.directory}."
+                    ) from None
+                raise
+            step += 1
+            if step % cfg.log_every == 0 or step == cfg.total_steps or step == start + 1:
+                last = {k: float(v) for k, v in metrics.items()}
+                lr = float(self._lr(step))
+                text, ips = progress.line(step, last, lr)
+                self.print(text)
+                self._summaries(step, {**last, "lr": lr, **({"images_per_sec": ips} if ips else {})})
+            if cfg.hook_every and (step % cfg.hook_every == 0 or step == cfg.total_steps):
+                for hook in self.hooks:
+                    self._summaries(step, hook(step))
+            if step % cfg.checkpoint_every == 0 or step == cfg.total_steps:
+                self.save()
+        return last
+
+    def _lr(self, step):
+        lr = self.optimizer.learning_rate
+        return lr(step) if callable(lr) else lr
+
+    def save(self) -> None:
+        path = self.manager.save(checkpoint_number=int(self.step.numpy()))
+        if not self.chief:
+            shutil.rmtree(self.manager.directory, ignore_errors=True)
+        elif path:
+            log.info("saved %s", path)
+
+    def _summaries(self, step: int, values: dict) -> None:
+        if not self.writer:
+            return
+        with self.writer.as_default(step=step):
+            for k, v in values.items():
+                write_scalar(k, v)
+        self.writer.flush()
+
+
+def _scalar_metadata() -> bytes:
+    md = tf.compat.v1.SummaryMetadata()
+    md.plugin_data.plugin_name = "scalars"
+    md.data_class = 1  # DATA_CLASS_SCALAR
+    return md.SerializeToString()
+
+
+_SCALAR_METADATA = _scalar_metadata()
+
+
+def write_scalar(name: str, value: float) -> None:
+    """A TensorBoard scalar without importing the tensorboard package (not a TF dependency)."""
+    tf.summary.write(name, tf.constant(float(value), tf.float32), metadata=_SCALAR_METADATA)
+
+
+def read_step(workdir: str | os.PathLike) -> int:
+    """The step of the latest checkpoint in a workdir (0 if none)."""
+    latest = tf.train.latest_checkpoint(str(pathlib.Path(workdir) / "checkpoints"))
+    return int(latest.rsplit("-", 1)[1]) if latest else 0

@@ -1,0 +1,41 @@
+"""Train a face-recognition model, export a SavedModel and evaluate verification.
+
+    python train.py                      # small CNN + ArcFace on SynthFaces, no download
+    python train.py --backbone=iresnet50 --image_size=112 --data=list --list_file=train.csv
+"""
+
+from tfface.env import configure_tf_env
+
+configure_tf_env()
+
+from absl import app  # noqa: E402
+from absl import flags as absl_flags  # noqa: E402
+
+import flags.data  # noqa: E402,F401
+import flags.distribute  # noqa: E402,F401
+import flags.eval  # noqa: E402,F401
+import flags.head  # noqa: E402,F401
+import flags.model  # noqa: E402,F401
+import flags.train  # noqa: E402,F401
+
+FLAGS = absl_flags.FLAGS
+
+
+def main(argv):
+    del argv
+    from tfface.app import train
+    from tfface.config import RunConfig
+    from tfface.errors import NonFiniteLossError, TfFaceError
+
+    try:
+        train(RunConfig.from_flags(FLAGS))
+    except (TfFaceError, NonFiniteLossError) as err:
+        raise SystemExit(f"error: {err}") from None
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
