@@ -12,6 +12,8 @@ import time
 import keras
 import tensorflow as tf
 
+import functools
+
 from tfface.config import RunConfig
 from tfface.data import pipeline
 from tfface.data.build import default_workdir, training_source
@@ -37,7 +39,7 @@ def build_model(cfg: RunConfig, num_classes: int):
     return backbone, head
 
 
-def train(cfg: RunConfig, printer=print) -> dict:
+def train(cfg: RunConfig, printer=functools.partial(print, flush=True)) -> dict:
     """Train, export a SavedModel and evaluate verification; return the evaluation report."""
     strategy = make_strategy(cfg.cpu_replicas)
     chief = is_chief(strategy)
