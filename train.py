@@ -10,6 +10,7 @@ configure_tf_env()
 
 from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
+from absl import logging as absl_logging  # noqa: E402
 
 import flags.data  # noqa: E402,F401
 import flags.distribute  # noqa: E402,F401
@@ -23,6 +24,8 @@ FLAGS = absl_flags.FLAGS
 
 def main(argv):
     del argv
+    if not FLAGS["verbosity"].present:  # TF's INFO chatter off unless asked for with --verbosity
+        absl_logging.set_verbosity(absl_logging.WARNING)
     from tfface.app import train
     from tfface.config import RunConfig
     from tfface.errors import NonFiniteLossError, TfFaceError

@@ -3,7 +3,7 @@
 from absl import flags
 
 flags.DEFINE_string("workdir", None, "Run folder (default: a new folder under runs/).")
-flags.DEFINE_integer("steps", 3000, "Training steps.")
+flags.DEFINE_integer("steps", 1500, "Training steps.")
 flags.DEFINE_integer("batch_size", 128, "Global batch size (split over replicas).")
 flags.DEFINE_enum("optimizer", "sgd", ["sgd", "adam", "adamw"], "Optimiser.")
 flags.DEFINE_float("lr", 0.1, "Base learning rate.")

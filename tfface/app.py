@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import pathlib
@@ -11,8 +12,6 @@ import time
 
 import keras
 import tensorflow as tf
-
-import functools
 
 from tfface.config import RunConfig
 from tfface.data import pipeline
@@ -27,6 +26,7 @@ from tfface.training.strategy import is_chief, make_strategy
 from tfface.training.tasks import ClassificationTask
 from tfface.training.trainer import Trainer, TrainerConfig
 
+PRINT = functools.partial(print, flush=True)
 _POLICIES = {"none": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
 
@@ -39,7 +39,7 @@ def build_model(cfg: RunConfig, num_classes: int):
     return backbone, head
 
 
-def train(cfg: RunConfig, printer=functools.partial(print, flush=True)) -> dict:
+def train(cfg: RunConfig, printer=PRINT) -> dict:
     """Train, export a SavedModel and evaluate verification; return the evaluation report."""
     strategy = make_strategy(cfg.cpu_replicas)
     chief = is_chief(strategy)
@@ -97,7 +97,7 @@ def train(cfg: RunConfig, printer=functools.partial(print, flush=True)) -> dict:
 
 
 def evaluate(model: str, pairs_file: str, root: str | None, out_dir: str, flip: bool = True,
-             batch: int = 256, printer=print) -> dict:
+             batch: int = 256, printer=PRINT) -> dict:
     """Verification of an exported model on a pairs file; writes eval.json and eval_roc.png."""
     embed, size = load_embedder(model)
     pairs = read_pairs(pairs_file, root)

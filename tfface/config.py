@@ -37,7 +37,7 @@ class RunConfig:
     scale_warmup_steps: int = 0
     # optimisation
     workdir: str | None = None
-    steps: int = 3000
+    steps: int = 1500
     batch_size: int = 128
     optimizer: str = "sgd"
     lr: float = 0.1

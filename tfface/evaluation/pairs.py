@@ -40,7 +40,7 @@ def read_lfw_pairs(path: str | os.PathLike, root: str | os.PathLike) -> Pairs:
     try:
         n_folds, n = int(lines[0][0]), int(lines[0][1])
     except (IndexError, ValueError):
-        raise DataError(f"{path}: first line must be '<folds> <pairs per class per fold>', e.g. '10 300'.")
+        raise DataError(f"{path}: first line must be '<folds> <pairs per class per fold>', e.g. '10 300'.") from None
     body = lines[1:]
     if len(body) != 2 * n_folds * n:
         raise DataError(f"{path}: header says {n_folds}×2×{n} = {2 * n_folds * n} pairs, found {len(body)}.")

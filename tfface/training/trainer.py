@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import pathlib
 import shutil
@@ -15,8 +14,6 @@ from tfface.errors import NonFiniteLossError
 from tfface.training.progress import Progress
 from tfface.training.strategy import is_chief
 from tfface.training.tasks import Task
-
-log = logging.getLogger("tfface")
 
 DatasetFn = Callable[[int, tf.distribute.InputContext], tf.data.Dataset]
 Hook = Callable[[int], dict]
@@ -127,7 +124,7 @@ class Trainer:
         if not self.chief:
             shutil.rmtree(self.manager.directory, ignore_errors=True)
         elif path:
-            log.info("saved %s", path)
+            self.print(f"saved checkpoint {path}")
 
     def _summaries(self, step: int, values: dict) -> None:
         if not self.writer:
