@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from tfface.config import RunConfig
 from tfface.data import pipeline
-from tfface.data.build import default_workdir, training_source
+from tfface.data.build import default_workdir, training_data
 from tfface.evaluation.pairs import read_pairs
 from tfface.evaluation.verification import evaluate_pairs, save_report
 from tfface.export.saved_model import export_saved_model, load_embedder
@@ -47,17 +47,17 @@ def train(cfg: RunConfig, printer=PRINT) -> dict:
     cfg = cfg.replace(workdir=workdir)
     os.makedirs(workdir, exist_ok=True)
     keras.mixed_precision.set_global_policy(_POLICIES[cfg.mixed_precision])
-    source, default_pairs = training_source(cfg, log=printer)
-    pairs_file = cfg.eval_pairs or default_pairs
+    data = training_data(cfg, log=printer)
+    pairs_file = cfg.eval_pairs or data.default_pairs
     pipeline.check_batch_split(cfg.batch_size, strategy.num_replicas_in_sync)
     if chief:
         with open(os.path.join(workdir, "config.json"), "w") as fh:
-            json.dump({**dataclasses.asdict(cfg), "num_classes": source.num_classes}, fh, indent=1)
-    printer(f"{len(source)} images of {source.num_classes} identities; {strategy.num_replicas_in_sync} "
+            json.dump({**dataclasses.asdict(cfg), "num_classes": data.num_classes}, fh, indent=1)
+    printer(f"{data.num_images} images of {data.num_classes} identities; {strategy.num_replicas_in_sync} "
             f"replica(s); global batch {cfg.batch_size}; workdir {workdir}")
     keras.utils.set_random_seed(cfg.seed)
     with strategy.scope():
-        backbone, head = build_model(cfg, source.num_classes)
+        backbone, head = build_model(cfg, data.num_classes)
         schedule = WarmupSchedule(cfg.lr, cfg.steps, cfg.lr_schedule, cfg.warmup_steps, cfg.lr_boundaries,
                                   cfg.lr_factor)
         optimizer = make_optimizer(cfg.optimizer, schedule, cfg.momentum, cfg.weight_decay, cfg.mixed_precision)
@@ -77,10 +77,8 @@ def train(cfg: RunConfig, printer=PRINT) -> dict:
                       TrainerConfig(cfg.steps, cfg.batch_size, workdir, cfg.log_every, cfg.checkpoint_every,
                                     hook_every=cfg.eval_every, jit_compile=cfg.jit_compile),
                       hooks=hooks, printer=printer if chief else (lambda s: None))
-    input_cfg = pipeline.TrainInput(cfg.batch_size, cfg.image_size, cfg.sampler, cfg.pk_k, cfg.pk_strict,
-                                    cfg.flip, cfg.seed)
     t0 = time.time()
-    trainer.fit(lambda start, ctx: pipeline.train_dataset(source, input_cfg, start, ctx))
+    trainer.fit(data.dataset_fn)
     printer(f"training took {time.time() - t0:.0f} s")
     export_dir = os.path.join(workdir, "export")
     if not chief:  # every worker writes (collectives), only the chief keeps it

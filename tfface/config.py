@@ -13,6 +13,7 @@ class RunConfig:
     data: str = "synthfaces"
     data_root: str | None = None
     list_file: str | None = None
+    tfrecords: str | None = None
     image_size: int = 64
     sampler: str = "uniform"
     pk_k: int = 4

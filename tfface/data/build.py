@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
+from collections.abc import Callable
+
+import tensorflow as tf
 
 from tfface.config import RunConfig
-from tfface.data import sources
+from tfface.data import pipeline, sources
 from tfface.data.synthfaces import SynthFacesConfig, build_synthfaces
 from tfface.errors import ConfigError
 
@@ -32,6 +36,38 @@ def training_source(cfg: RunConfig, log=print) -> tuple[sources.Source, str | No
         raise ConfigError(f"--data={cfg.data!r} is unknown.")
     src.check_files_exist()
     return src, None
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingData:
+    """What the trainer needs to know about its data, whatever the source kind."""
+
+    num_images: int
+    num_classes: int
+    dataset_fn: Callable[[int, tf.distribute.InputContext | None], tf.data.Dataset]
+    default_pairs: str | None = None
+    source: sources.Source | None = None
+
+
+def training_data(cfg: RunConfig, log=print) -> TrainingData:
+    """The training data a RunConfig names, with its per-replica dataset function."""
+    input_cfg = pipeline.TrainInput(cfg.batch_size, cfg.image_size, cfg.sampler, cfg.pk_k, cfg.pk_strict,
+                                    cfg.flip, cfg.seed)
+    if cfg.data == "tfrecord":
+        from tfface.data.tfrecords import read_meta, tfrecord_train_dataset
+
+        if not cfg.tfrecords:
+            raise ConfigError("--data=tfrecord needs --tfrecords=<glob of shards>.")
+        meta = read_meta(cfg.tfrecords)
+        if cfg.sampler != "uniform":
+            raise ConfigError(f"--sampler={cfg.sampler} needs random access; with --data=tfrecord use "
+                              "--sampler=uniform, or train from a list file.")
+        return TrainingData(meta["images"], meta["num_classes"],
+                            lambda start, ctx: tfrecord_train_dataset(cfg.tfrecords, meta["num_classes"],
+                                                                      input_cfg, start, ctx))
+    source, pairs = training_source(cfg, log)
+    return TrainingData(len(source), source.num_classes,
+                        lambda start, ctx: pipeline.train_dataset(source, input_cfg, start, ctx), pairs, source)
 
 
 def default_workdir() -> str:

@@ -1,0 +1,47 @@
+"""train.py on 2 logical CPU replicas end to end, then evaluate.py from the SavedModel and the checkpoint."""
+
+import json
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def _run(args, cwd, timeout=300):
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def test_train_then_evaluate(tiny_synth, tmp_path):
+    work = tmp_path / "run"
+    out = _run([str(REPO / "train.py"), "--data=list", f"--list_file={tiny_synth / 'meta.csv'}",
+                f"--eval_pairs={tiny_synth / 'pairs.csv'}", "--image_size=32", "--embedding_size=16",
+                "--batch_size=16", "--steps=4", "--log_every=2", "--warmup_steps=1", "--cpu_replicas=2",
+                "--sampler=pk", "--pk_k=4", f"--workdir={work}"], tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "2 replica(s)" in out.stdout and "img/s" in out.stdout and "ETA" in out.stdout
+    report = json.loads((work / "eval.json").read_text())
+    for key in ("accuracy", "accuracy_std", "tar_at_far", "auc"):
+        assert key in report
+    assert (work / "eval_roc.png").stat().st_size > 1000
+    assert (work / "export" / "saved_model.pb").exists() and list((work / "logs").iterdir())
+
+    ev = _run([str(REPO / "evaluate.py"), f"--model={work / 'export'}", f"--eval_pairs={tiny_synth / 'pairs.csv'}",
+               f"--out={tmp_path / 'ev1'}"], tmp_path)
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    again = json.loads((tmp_path / "ev1" / "eval.json").read_text())
+    assert abs(again["accuracy"] - report["accuracy"]) < 1e-9
+
+    ev2 = _run([str(REPO / "evaluate.py"), f"--checkpoint={work}", f"--eval_pairs={tiny_synth / 'pairs.csv'}",
+                f"--out={tmp_path / 'ev2'}"], tmp_path)
+    assert ev2.returncode == 0, ev2.stderr[-3000:]
+    from_ckpt = json.loads((tmp_path / "ev2" / "eval.json").read_text())
+    assert abs(from_ckpt["auc"] - report["auc"]) < 1e-3
+
+
+def test_bad_flags_get_clear_errors(tiny_synth, tmp_path):
+    out = _run([str(REPO / "train.py"), "--data=list", f"--list_file={tiny_synth / 'meta.csv'}",
+                "--batch_size=15", "--cpu_replicas=2", "--image_size=32", f"--workdir={tmp_path / 'w'}"], tmp_path)
+    assert out.returncode != 0 and "--batch_size=15 does not split over 2 replicas" in out.stderr
+    out = _run([str(REPO / "train.py"), "--data=list", f"--list_file={tmp_path / 'nope.csv'}",
+                f"--workdir={tmp_path / 'w2'}"], tmp_path)
+    assert out.returncode != 0 and "nope.csv: file not found" in out.stderr

@@ -1,0 +1,39 @@
+"""Write a list file or image folder into TFRecord shards (see :mod:`tfface.data.tfrecords`).
+
+    python -m tfface.data.make_tfrecords --list_file=train.csv --out=/data/train --shards=16
+"""
+
+from tfface.env import configure_tf_env
+
+configure_tf_env()
+
+from absl import app, flags  # noqa: E402
+
+from tfface.data import sources  # noqa: E402
+from tfface.data.tfrecords import write_tfrecords  # noqa: E402
+
+flags.DEFINE_string("list_file", None, "CSV list file (path,identity[,attributes]).")
+flags.DEFINE_string("data_root", None, "Image folder tree, or the root of the list file's paths.")
+flags.DEFINE_string("out", None, "Output prefix: writes <out>-XXXXX-of-YYYYY.tfrecord and <out>-meta.json.")
+flags.DEFINE_integer("shards", 8, "Number of shard files.")
+flags.DEFINE_integer("seed", 0, "Shuffle seed for the record order.")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    del argv
+    if not FLAGS.out:
+        raise SystemExit("error: --out=<prefix> is required.")
+    if FLAGS.list_file:
+        src = sources.from_list_file(FLAGS.list_file, FLAGS.data_root)
+    elif FLAGS.data_root:
+        src = sources.from_image_folder(FLAGS.data_root)
+    else:
+        raise SystemExit("error: give --list_file=<csv> or --data_root=<folder>.")
+    src.check_files_exist()
+    files = write_tfrecords(src, FLAGS.out, FLAGS.shards, FLAGS.seed)
+    print(f"wrote {len(src)} images of {src.num_classes} identities into {len(files)} shards at {FLAGS.out}-*")
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,111 @@
+"""TFRecord shards: a writer command and a streaming training pipeline.
+
+Records hold ``image`` (encoded JPEG/PNG bytes as in the source file), ``label`` (int64),
+``path`` (bytes) and one float feature per numeric attribute. ``<prefix>-meta.json`` beside the
+shards records the class names. TFRecords are read sequentially, so they support the shuffled
+``uniform`` sampler only; class-balanced and P×K sampling need random access (a list file).
+
+    python -m tfface.data.make_tfrecords --list_file=train.csv --out=/data/train --shards=16
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tfface.data.decode import decode_image
+from tfface.data.pipeline import AUTOTUNE, TrainInput, check_batch_split
+from tfface.data.sources import Source
+from tfface.errors import ConfigError, DataError
+
+
+def _bytes(v):
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[v]))
+
+
+def write_tfrecords(source: Source, prefix: str, shards: int = 8, seed: int = 0) -> list[str]:
+    """Write the source's images (shuffled) into ``shards`` files ``<prefix>-XXXXX-of-YYYYY.tfrecord``."""
+    os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
+    order = np.random.default_rng(seed).permutation(len(source))
+    numeric = {k: v for k, v in source.attributes.items() if v.dtype.kind == "f"}
+    names = [f"{prefix}-{i:05d}-of-{shards:05d}.tfrecord" for i in range(shards)]
+    writers = [tf.io.TFRecordWriter(n) for n in names]
+    for k, i in enumerate(order):
+        with open(source.paths[i], "rb") as fh:
+            data = fh.read()
+        feats = {"image": _bytes(data), "path": _bytes(str(source.paths[i]).encode()),
+                 "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(source.labels[i])]))}
+        feats.update({a: tf.train.Feature(float_list=tf.train.FloatList(value=[float(v[i])]))
+                      for a, v in numeric.items()})
+        writers[k % shards].write(tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString())
+    for w in writers:
+        w.close()
+    with open(f"{prefix}-meta.json", "w") as fh:
+        json.dump({"num_classes": source.num_classes, "class_names": list(source.class_names),
+                   "images": len(source), "attributes": sorted(numeric)}, fh)
+    return names
+
+
+def read_meta(pattern: str) -> dict:
+    """The ``-meta.json`` written with the shards that ``pattern`` matches."""
+    files = sorted(glob.glob(pattern))
+    if not files:
+        raise DataError(f"--tfrecords={pattern}: no files match.")
+    meta = files[0].rsplit("-", 3)[0] + "-meta.json"
+    if not os.path.isfile(meta):
+        raise DataError(f"--tfrecords={pattern}: {meta} is missing; write shards with "
+                        "`python -m tfface.data.make_tfrecords`.")
+    with open(meta) as fh:
+        return {**json.load(fh), "files": files}
+
+
+def tfrecord_train_dataset(pattern: str, num_classes: int, cfg: TrainInput, start_step: int = 0,
+                           input_context: tf.distribute.InputContext | None = None,
+                           shuffle_buffer: int = 10000) -> tf.data.Dataset:
+    """Per-replica batches from shards: shuffled global batches, sliced per worker and replica."""
+    if cfg.sampler != "uniform":
+        raise ConfigError(f"--sampler={cfg.sampler} needs random access; with --data=tfrecord use "
+                          "--sampler=uniform, or train from a list file.")
+    files = sorted(glob.glob(pattern))
+    if not files:
+        raise DataError(f"--tfrecords={pattern}: no files match.")
+    pipelines = input_context.num_input_pipelines if input_context else 1
+    pid = input_context.input_pipeline_id if input_context else 0
+    replicas = input_context.num_replicas_in_sync if input_context else 1
+    per_replica = check_batch_split(cfg.global_batch, replicas)
+    local = replicas // pipelines
+    spec = {"image": tf.io.FixedLenFeature([], tf.string), "label": tf.io.FixedLenFeature([], tf.int64),
+            "path": tf.io.FixedLenFeature([], tf.string, default_value="")}
+
+    def parse(record):
+        ex = tf.io.parse_single_example(record, spec)
+        label = tf.cast(ex["label"], tf.int32)
+        tf.debugging.assert_less(label, num_classes, message=f"label out of range: a record's label is >= "
+                                 f"{num_classes} classes; check --tfrecords and its -meta.json")
+        tf.debugging.assert_non_negative(label, message="negative label in --tfrecords")
+        return ex["image"], ex["path"], label
+
+    ds = tf.data.Dataset.from_tensor_slices(files).repeat()
+    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(8, len(files)), num_parallel_calls=AUTOTUNE,
+                       deterministic=True)
+    ds = ds.shuffle(shuffle_buffer, seed=cfg.seed).batch(cfg.global_batch, drop_remainder=True)
+    ds = ds.skip(start_step)
+    lo, hi = pid * local * per_replica, (pid + 1) * local * per_replica
+    ds = ds.flat_map(lambda r: tf.data.Dataset.from_tensor_slices(r[lo:hi]))
+
+    def load(record):
+        image, path, label = parse(record)
+        img = decode_image(image, path, cfg.image_size)
+        if cfg.flip:
+            img = tf.image.stateless_random_flip_left_right(
+                img, tf.stack([tf.cast(cfg.seed, tf.int64), tf.strings.to_hash_bucket_fast(path, 2**62)]))
+        return img, label
+
+    ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True).batch(per_replica, drop_remainder=True)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return ds.with_options(options).prefetch(AUTOTUNE)
