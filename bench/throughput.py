@@ -1,10 +1,12 @@
 """Training throughput: tfface's trainer step (ArcFace head) vs a plain Keras ``model.fit`` of the same
-backbone with a plain softmax head, both on one in-memory batch (measures the step, not the input).
+backbone with a plain softmax head, both fed one in-memory batch (this measures the step, not the input).
 
     python bench/throughput.py                       # small_cnn and iresnet18 at 64 and 112 px
     python bench/throughput.py --configs=small_cnn:64 --steps=20
 
-Writes bench/results/throughput.json.
+Keras' default ``jit_compile="auto"`` turns XLA on here, so Keras is timed both ways. The timings
+alternate between the contenders for several rounds and report the median, because this shared
+machine's speed drifts by ±20% from minute to minute. Writes bench/results/throughput.json.
 """
 
 from tfface.env import configure_tf_env
@@ -12,7 +14,10 @@ from tfface.env import configure_tf_env
 configure_tf_env()
 
 import json  # noqa: E402
+import os  # noqa: E402
 import pathlib  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import keras  # noqa: E402
@@ -28,7 +33,8 @@ from tfface.training.trainer import Trainer, TrainerConfig  # noqa: E402
 flags.DEFINE_list("configs", ["small_cnn:64", "small_cnn:112", "iresnet18:64", "iresnet18:112"],
                   "backbone:image_size pairs.")
 flags.DEFINE_integer("batch_size", 64, "Batch size.")
-flags.DEFINE_integer("steps", 15, "Timed steps (after 3 warm-up steps).")
+flags.DEFINE_integer("steps", 20, "Timed steps per round (after warm-up).")
+flags.DEFINE_integer("rounds", 3, "Alternating timing rounds; the median is reported.")
 flags.DEFINE_integer("classes", 1000, "Number of classes.")
 flags.DEFINE_string("out", "bench/results/throughput.json", "Result file.")
 FLAGS = flags.FLAGS
@@ -41,56 +47,65 @@ def _data(size, batch, classes):
     return tf.data.Dataset.from_tensors((x, y)).repeat()
 
 
-def ours(name, size, batch, steps, classes, workdir):
+def ours(name, size, batch, classes):
+    """A function that runs n tfface trainer steps (ArcFace head, one device)."""
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     with strategy.scope():
-        backbone = build_backbone(name, size, 512)
+        backbone = build_backbone(name, size, 512, sync_bn=False)
         head = MarginHead(classes, "arcface", s=64.0, m=0.5)
         head.build((None, 512))
         opt = keras.optimizers.SGD(0.01, momentum=0.9)
     trainer = Trainer(strategy, ClassificationTask(backbone, head, batch), opt,
-                      TrainerConfig(steps + 3, batch, workdir), printer=lambda s: None)
+                      TrainerConfig(10**6, batch, tempfile.mkdtemp()), printer=lambda s: None)
     it = iter(strategy.distribute_datasets_from_function(lambda ctx: _data(size, batch, classes)))
     step = trainer._make_step()
-    for _ in range(3):
-        step(it)["loss"].numpy()
-    t = time.perf_counter()
-    for _ in range(steps):
-        out = step(it)
-    out["loss"].numpy()
-    return steps * batch / (time.perf_counter() - t)
+
+    def run(n):
+        for _ in range(n):
+            out = step(it)
+        out["loss"].numpy()
+
+    return run
 
 
-def plain_keras(name, size, batch, steps, classes):
-    backbone = build_backbone(name, size, 512)
+def plain_keras(name, size, batch, classes, jit="auto"):
+    """A function that runs n steps of Keras ``fit`` (softmax head)."""
+    backbone = build_backbone(name, size, 512, sync_bn=False)
     model = keras.Sequential([backbone, keras.layers.Dense(classes)])
     model.compile(keras.optimizers.SGD(0.01, momentum=0.9),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit)
     ds = _data(size, batch, classes)
-    model.fit(ds, steps_per_epoch=3, epochs=1, verbose=0)
-    t = time.perf_counter()
-    model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
-    return steps * batch / (time.perf_counter() - t)
+    return lambda n: model.fit(ds, steps_per_epoch=n, epochs=1, verbose=0)
 
 
 def main(argv):
-    import tempfile
-
+    del argv
     rows = []
     for item in FLAGS.configs:
         name, size = item.split(":")
-        size = int(size)
-        ips_ours = ours(name, size, FLAGS.batch_size, FLAGS.steps, FLAGS.classes, tempfile.mkdtemp())
-        ips_keras = plain_keras(name, size, FLAGS.batch_size, FLAGS.steps, FLAGS.classes)
-        row = {"backbone": name, "image_size": size, "batch_size": FLAGS.batch_size,
-               "tfface_arcface_img_s": round(ips_ours, 1), "keras_fit_softmax_img_s": round(ips_keras, 1),
-               "ratio": round(ips_ours / ips_keras, 3)}
+        size, b = int(size), FLAGS.batch_size
+        runners = {"tfface_arcface": ours(name, size, b, FLAGS.classes),
+                   "keras_fit_softmax": plain_keras(name, size, b, FLAGS.classes),
+                   "keras_fit_softmax_nojit": plain_keras(name, size, b, FLAGS.classes, jit=False)}
+        times = {k: [] for k in runners}
+        for run in runners.values():
+            run(3)  # trace / compile
+        for _ in range(FLAGS.rounds):
+            for k, run in runners.items():
+                t = time.perf_counter()
+                run(FLAGS.steps)
+                times[k].append(FLAGS.steps * b / (time.perf_counter() - t))
+        med = {k: statistics.median(v) for k, v in times.items()}
+        row = {"backbone": name, "image_size": size, "batch_size": b,
+               **{f"{k}_img_s": round(v, 1) for k, v in med.items()},
+               "ratio": round(med["tfface_arcface"] / med["keras_fit_softmax"], 3),
+               "ratio_vs_nojit": round(med["tfface_arcface"] / med["keras_fit_softmax_nojit"], 3)}
         print(json.dumps(row), flush=True)
         rows.append(row)
     out = pathlib.Path(FLAGS.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"rows": rows, "onednn": __import__("os").environ.get("TF_ENABLE_ONEDNN_OPTS"),
-                               "tensorflow": tf.__version__}, indent=1))
+    out.write_text(json.dumps({"rows": rows, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+                               "tensorflow": tf.__version__, "cpus": os.cpu_count()}, indent=1))
 
 
 if __name__ == "__main__":

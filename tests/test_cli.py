@@ -16,9 +16,10 @@ def test_train_then_evaluate(tiny_synth, tmp_path):
     out = _run([str(REPO / "train.py"), "--data=list", f"--list_file={tiny_synth / 'meta.csv'}",
                 f"--eval_pairs={tiny_synth / 'pairs.csv'}", "--image_size=32", "--embedding_size=16",
                 "--batch_size=16", "--steps=4", "--log_every=2", "--warmup_steps=1", "--cpu_replicas=2",
-                "--sampler=pk", "--pk_k=4", f"--workdir={work}"], tmp_path)
+                "--sampler=pk", "--pk_k=4", "--eval_every=2", f"--workdir={work}"], tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "2 replica(s)" in out.stdout and "img/s" in out.stdout and "ETA" in out.stdout
+    assert "step 2: verification accuracy" in out.stdout  # the in-training evaluation hook
     report = json.loads((work / "eval.json").read_text())
     for key in ("accuracy", "accuracy_std", "tar_at_far", "auc"):
         assert key in report

@@ -16,13 +16,13 @@ from tfface.training.trainer import Trainer, TrainerConfig
 BATCH = 16
 
 
-def _run(strategy, source, workdir, steps, lr=0.02, head="arcface"):
+def _run(strategy, source, workdir, steps, lr=0.02, head="arcface", precision="none"):
     keras.utils.set_random_seed(7)
     with strategy.scope():
         backbone = build_backbone("small_cnn", 32, 16)
         head_layer = MarginHead(source.num_classes, head, s=16.0, m=0.3)
         head_layer.build((None, 16))
-        opt = make_optimizer("sgd", WarmupSchedule(lr, 8, "cosine", warmup=2), 0.9, 5e-4)
+        opt = make_optimizer("sgd", WarmupSchedule(lr, 8, "cosine", warmup=2), 0.9, 5e-4, precision)
     initial = [v.numpy().copy() for v in backbone.weights]
     trainer = Trainer(strategy, ClassificationTask(backbone, head_layer, BATCH), opt,
                       TrainerConfig(steps, BATCH, str(workdir), log_every=100, checkpoint_every=100),
@@ -61,3 +61,15 @@ def test_resume_reproduces_uninterrupted_run(tiny_source, tmp_path):
 def test_non_finite_loss_stops_with_clear_message(tiny_source, tmp_path):
     with pytest.raises(NonFiniteLossError, match="NaN or Inf at step 2"):
         _run(tf.distribute.OneDeviceStrategy("/cpu:0"), tiny_source, tmp_path / "nan", 3, lr=float("nan"))
+
+
+@pytest.mark.parametrize("policy,precision", [("mixed_bfloat16", "bf16"), ("mixed_float16", "fp16")])
+def test_mixed_precision_trains(tiny_source, tmp_path, policy, precision):
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        init, final = _run(tf.distribute.OneDeviceStrategy("/cpu:0"), tiny_source, tmp_path, 3,
+                           precision=precision)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert all(np.isfinite(w).all() for w in final)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(final, init)) > 1e-4

@@ -17,6 +17,7 @@ from absl import app, flags  # noqa: E402
 
 from tfface.data import sources  # noqa: E402
 from tfface.data.decode import decode_image  # noqa: E402
+from tfface.errors import DataError  # noqa: E402
 
 
 def find_bad_images(paths) -> list[tuple[str, str]]:
@@ -34,12 +35,10 @@ def find_bad_images(paths) -> list[tuple[str, str]]:
 def main(argv):
     del argv
     f = flags.FLAGS
-    if f.list_file:
-        src = sources.from_list_file(f.list_file, f.data_root)
-    elif f.data_root:
-        src = sources.from_image_folder(f.data_root)
-    else:
-        raise SystemExit("error: give --list_file=<csv> or --data_root=<folder>.")
+    try:
+        src = sources.open_source(f.list_file, f.data_root)
+    except DataError as err:
+        raise SystemExit(f"error: {err}") from None
     bad = find_bad_images(src.paths)
     for path, reason in bad:
         print(f"{path}: {reason}")

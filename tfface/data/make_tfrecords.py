@@ -11,6 +11,7 @@ from absl import app, flags  # noqa: E402
 
 from tfface.data import sources  # noqa: E402
 from tfface.data.tfrecords import write_tfrecords  # noqa: E402
+from tfface.errors import DataError  # noqa: E402
 
 flags.DEFINE_string("list_file", None, "CSV list file (path,identity[,attributes]).")
 flags.DEFINE_string("data_root", None, "Image folder tree, or the root of the list file's paths.")
@@ -24,12 +25,10 @@ def main(argv):
     del argv
     if not FLAGS.out:
         raise SystemExit("error: --out=<prefix> is required.")
-    if FLAGS.list_file:
-        src = sources.from_list_file(FLAGS.list_file, FLAGS.data_root)
-    elif FLAGS.data_root:
-        src = sources.from_image_folder(FLAGS.data_root)
-    else:
-        raise SystemExit("error: give --list_file=<csv> or --data_root=<folder>.")
+    try:
+        src = sources.open_source(FLAGS.list_file, FLAGS.data_root)
+    except DataError as err:
+        raise SystemExit(f"error: {err}") from None
     src.check_files_exist()
     files = write_tfrecords(src, FLAGS.out, FLAGS.shards, FLAGS.seed)
     print(f"wrote {len(src)} images of {src.num_classes} identities into {len(files)} shards at {FLAGS.out}-*")

@@ -125,3 +125,12 @@ def from_list_file(list_file: str | os.PathLike, root: str | os.PathLike | None 
     attrs = {c: [r[c] for r in rows] for c in cols if c not in ("path", "identity")}
     return from_rows([str(base / r["path"]) for r in rows], [r["identity"] for r in rows], attrs,
                      origin=str(list_file))
+
+
+def open_source(list_file: str | None = None, data_root: str | None = None) -> Source:
+    """A list file (paths relative to ``data_root`` if given) or else an image-folder tree."""
+    if list_file:
+        return from_list_file(list_file, data_root)
+    if data_root:
+        return from_image_folder(data_root)
+    raise DataError("give --list_file=<csv with path,identity> or --data_root=<folder of identity folders>.")

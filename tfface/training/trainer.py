@@ -70,7 +70,10 @@ class Trainer:
         def replica_step(batch, step):
             return task.train_step(batch, step, opt)
 
-        @tf.function(jit_compile=self.cfg.jit_compile or None)
+        if self.cfg.jit_compile:  # XLA compiles the replica's math; the iterator stays outside
+            replica_step = tf.function(replica_step, jit_compile=True)
+
+        @tf.function
         def step_fn(iterator):
             metrics = strategy.run(replica_step, args=(next(iterator), self.step))
             self.step.assign_add(1)
