@@ -1,12 +1,14 @@
 """Training throughput: tfface's trainer step (ArcFace head) vs a plain Keras ``model.fit`` of the same
 backbone with a plain softmax head, both fed one in-memory batch (this measures the step, not the input).
 
-    python bench/throughput.py                       # small_cnn and iresnet18 at 64 and 112 px
-    python bench/throughput.py --configs=small_cnn:64 --steps=20
+    python bench/throughput.py                       # small_cnn and iresnet18 at 64 and 112 px (~12 min)
+    python bench/throughput.py --configs=small_cnn:64:128 --steps=20
 
 Keras' default ``jit_compile="auto"`` turns XLA on here, so Keras is timed both ways. The timings
 alternate between the contenders for several rounds and report the median, because this shared
-machine's speed drifts by ±20% from minute to minute. Writes bench/results/throughput.json.
+machine's speed drifts by ±20% from minute to minute; each excludes its set-up (Keras' per-``fit``
+start-up, our first step) by timing from the end of a first step to the end of the last.
+Writes bench/results/throughput.json.
 """
 
 from tfface.env import configure_tf_env
@@ -30,10 +32,10 @@ from tfface.models.backbones import build_backbone  # noqa: E402
 from tfface.training.tasks import ClassificationTask  # noqa: E402
 from tfface.training.trainer import Trainer, TrainerConfig  # noqa: E402
 
-flags.DEFINE_list("configs", ["small_cnn:64", "small_cnn:112", "iresnet18:64", "iresnet18:112"],
-                  "backbone:image_size pairs.")
-flags.DEFINE_integer("batch_size", 64, "Batch size.")
-flags.DEFINE_integer("steps", 20, "Timed steps per round (after warm-up).")
+flags.DEFINE_list("configs", ["small_cnn:64:64", "small_cnn:112:64", "iresnet18:64:32", "iresnet18:112:32"],
+                  "backbone:image_size[:batch_size] triples.")
+flags.DEFINE_integer("batch_size", 64, "Batch size where a config names none.")
+flags.DEFINE_integer("steps", 8, "Timed steps per round (after warm-up).")
 flags.DEFINE_integer("rounds", 3, "Alternating timing rounds; the median is reported.")
 flags.DEFINE_integer("classes", 1000, "Number of classes.")
 flags.DEFINE_string("out", "bench/results/throughput.json", "Result file.")
@@ -61,9 +63,13 @@ def ours(name, size, batch, classes):
     step = trainer._make_step()
 
     def run(n):
+        """Seconds per step, timed like the Keras one: from the end of a first step to the end of the last."""
+        step(it)["loss"].numpy()
+        t = time.perf_counter()
         for _ in range(n):
             out = step(it)
         out["loss"].numpy()
+        return (time.perf_counter() - t) / n
 
     return run
 
@@ -75,15 +81,24 @@ def plain_keras(name, size, batch, classes, jit="auto"):
     model.compile(keras.optimizers.SGD(0.01, momentum=0.9),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit)
     ds = _data(size, batch, classes)
-    return lambda n: model.fit(ds, steps_per_epoch=n, epochs=1, verbose=0)
+    stamps = []
+    clock = keras.callbacks.LambdaCallback(on_train_batch_end=lambda i, logs: stamps.append(time.perf_counter()))
+
+    def run(n):
+        """Seconds per step between the ends of the first and the last step (fit's set-up excluded)."""
+        stamps.clear()
+        model.fit(ds, steps_per_epoch=n + 1, epochs=1, verbose=0, callbacks=[clock])
+        return (stamps[-1] - stamps[0]) / n
+
+    return run
 
 
 def main(argv):
     del argv
     rows = []
     for item in FLAGS.configs:
-        name, size = item.split(":")
-        size, b = int(size), FLAGS.batch_size
+        name, size, *rest = item.split(":")
+        size, b = int(size), int(rest[0]) if rest else FLAGS.batch_size
         runners = {"tfface_arcface": ours(name, size, b, FLAGS.classes),
                    "keras_fit_softmax": plain_keras(name, size, b, FLAGS.classes),
                    "keras_fit_softmax_nojit": plain_keras(name, size, b, FLAGS.classes, jit=False)}
@@ -92,9 +107,7 @@ def main(argv):
             run(3)  # trace / compile
         for _ in range(FLAGS.rounds):
             for k, run in runners.items():
-                t = time.perf_counter()
-                run(FLAGS.steps)
-                times[k].append(FLAGS.steps * b / (time.perf_counter() - t))
+                times[k].append(b / run(FLAGS.steps))
         med = {k: statistics.median(v) for k, v in times.items()}
         row = {"backbone": name, "image_size": size, "batch_size": b,
                **{f"{k}_img_s": round(v, 1) for k, v in med.items()},
