@@ -42,14 +42,20 @@ def check_batch_split(global_batch: int, replicas: int) -> int:
     return global_batch // replicas
 
 
-def train_dataset(source: Source, cfg: TrainInput, start_step: int = 0,
-                  input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
-    """Per-replica batches of (uint8 images [b, H, W, 3], int32 labels [b]) from ``start_step`` on."""
+def worker_slice(global_batch: int, input_context: tf.distribute.InputContext | None) -> tuple[int, int, int]:
+    """(start, stop, per_replica): this input pipeline's rows of each global batch."""
     pipelines = input_context.num_input_pipelines if input_context else 1
     pipeline_id = input_context.input_pipeline_id if input_context else 0
     replicas = input_context.num_replicas_in_sync if input_context else 1
-    per_replica = check_batch_split(cfg.global_batch, replicas)
-    local = replicas // pipelines
+    per_replica = check_batch_split(global_batch, replicas)
+    rows = replicas // pipelines * per_replica
+    return pipeline_id * rows, (pipeline_id + 1) * rows, per_replica
+
+
+def train_dataset(source: Source, cfg: TrainInput, start_step: int = 0,
+                  input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+    """Per-replica batches of (uint8 images [b, H, W, 3], int32 labels [b]) from ``start_step`` on."""
+    lo, hi, per_replica = worker_slice(cfg.global_batch, input_context)
     idx = samplers.make_sampler(cfg.sampler, source.class_counts, cfg.global_batch, cfg.seed, start_step,
                                 cfg.pk_k, cfg.pk_strict)
     paths = tf.constant(source.paths)
@@ -57,10 +63,8 @@ def train_dataset(source: Source, cfg: TrainInput, start_step: int = 0,
     seed = cfg.seed
 
     def slice_and_flip(step, batch):
-        mine = batch[pipeline_id * local * per_replica:(pipeline_id + 1) * local * per_replica]
         flips = tf.random.stateless_uniform([cfg.global_batch], tf.stack([tf.cast(seed, tf.int64) + 7, step]))
-        mine_flips = flips[pipeline_id * local * per_replica:(pipeline_id + 1) * local * per_replica] < 0.5
-        return tf.data.Dataset.from_tensor_slices((mine, mine_flips))
+        return tf.data.Dataset.from_tensor_slices((batch[lo:hi], flips[lo:hi] < 0.5))
 
     def load(i, flip):
         img = load_image(tf.gather(paths, i), cfg.image_size)
@@ -70,7 +74,11 @@ def train_dataset(source: Source, cfg: TrainInput, start_step: int = 0,
 
     ds = tf.data.Dataset.zip(tf.data.Dataset.range(start_step, 2**62), idx).flat_map(slice_and_flip)
     ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
-    ds = ds.batch(per_replica, drop_remainder=True)
+    return finish_for_strategy(ds.batch(per_replica, drop_remainder=True))
+
+
+def finish_for_strategy(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """No tf.distribute auto-sharding (the pipelines slice the global batch themselves), then prefetch."""
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     return ds.with_options(options).prefetch(AUTOTUNE)

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfface.data.decode import decode_image
-from tfface.data.pipeline import AUTOTUNE, TrainInput, check_batch_split
+from tfface.data.pipeline import AUTOTUNE, TrainInput, finish_for_strategy, worker_slice
 from tfface.data.sources import Source
 from tfface.errors import ConfigError, DataError
 
@@ -73,11 +73,7 @@ def tfrecord_train_dataset(pattern: str, num_classes: int, cfg: TrainInput, star
     files = sorted(glob.glob(pattern))
     if not files:
         raise DataError(f"--tfrecords={pattern}: no files match.")
-    pipelines = input_context.num_input_pipelines if input_context else 1
-    pid = input_context.input_pipeline_id if input_context else 0
-    replicas = input_context.num_replicas_in_sync if input_context else 1
-    per_replica = check_batch_split(cfg.global_batch, replicas)
-    local = replicas // pipelines
+    lo, hi, per_replica = worker_slice(cfg.global_batch, input_context)
     spec = {"image": tf.io.FixedLenFeature([], tf.string), "label": tf.io.FixedLenFeature([], tf.int64),
             "path": tf.io.FixedLenFeature([], tf.string, default_value="")}
 
@@ -94,7 +90,6 @@ def tfrecord_train_dataset(pattern: str, num_classes: int, cfg: TrainInput, star
                        deterministic=True)
     ds = ds.shuffle(shuffle_buffer, seed=cfg.seed).batch(cfg.global_batch, drop_remainder=True)
     ds = ds.skip(start_step)
-    lo, hi = pid * local * per_replica, (pid + 1) * local * per_replica
     ds = ds.flat_map(lambda r: tf.data.Dataset.from_tensor_slices(r[lo:hi]))
 
     def load(record):
@@ -106,6 +101,4 @@ def tfrecord_train_dataset(pattern: str, num_classes: int, cfg: TrainInput, star
         return img, label
 
     ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True).batch(per_replica, drop_remainder=True)
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
-    return ds.with_options(options).prefetch(AUTOTUNE)
+    return finish_for_strategy(ds)
