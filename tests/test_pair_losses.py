@@ -112,7 +112,7 @@ def test_loss_matches_numpy_loops(name, fn, ref, case):
     np.testing.assert_allclose(float(loss), ref(x.astype(np.float64), y), rtol=2e-4, atol=2e-5)
     grad = tape.gradient(loss, xv)
     assert grad is None or np.isfinite(grad.numpy()).all()
-    if case == "single_identity" and name not in ("contrastive",):
+    if case == "single_identity" and name not in ("contrastive", "rll"):  # these pull positives too
         assert float(loss) == 0.0  # no negative: no valid term, 0 not NaN
 
 
@@ -123,10 +123,18 @@ def test_embedding_l2_and_empty_count():
     assert float(total) == 0.0 and float(count) == 0.0
 
 
-@pytest.mark.parametrize("name,fn", [("batch_hard", lambda e, y, *r: L.triplet(e, y, *r, margin=0.3)),
-                                     ("npair", L.npair),
-                                     ("ms", lambda e, y, *r: L.multi_similarity(e, y, *r, beta=10.0, lam=0.5))])
-def test_two_replicas_equal_global_batch(name, fn):
+def _per_replica(fn):
+    return lambda e, y: L.mean_of(*fn(e, y, *L.global_reference(e, y)))
+
+
+@pytest.mark.parametrize("name,loss_fn", [
+    ("batch_hard", _per_replica(lambda e, y, *r: L.triplet(e, y, *r, margin=0.3))),
+    ("npair", _per_replica(L.npair)),
+    ("ms", _per_replica(lambda e, y, *r: L.multi_similarity(e, y, *r, beta=10.0, lam=0.5))),
+    ("rll", _per_replica(L.ranked_list)),
+    ("histogram", lambda e, y: L.histogram_global(e, y, bins=21)),
+])
+def test_two_replicas_equal_global_batch(name, loss_fn):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8, 6)).astype(np.float32)
     y = np.array([0, 0, 1, 1, 2, 2, 0, 1])  # pairs cross the replica split
@@ -135,7 +143,7 @@ def test_two_replicas_equal_global_batch(name, fn):
     def loss_and_grad(w, xb, yb):
         with tf.GradientTape() as tape:
             e = tf.matmul(xb, w)
-            loss = L.mean_of(*fn(e, yb, *L.global_reference(e, yb)))
+            loss = loss_fn(e, yb)
         return loss, tape.gradient(loss, w)
 
     w = tf.Variable(w0)
@@ -156,3 +164,78 @@ def test_two_replicas_equal_global_batch(name, fn):
     assert float(want_loss) > 0
     np.testing.assert_allclose(float(got_loss), float(want_loss), rtol=1e-5)
     np.testing.assert_allclose(got_grad.numpy(), want_grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def np_rll(x, y, alpha, m, tn, tp):
+    d, _ = _dist(x)
+    out = []
+    for i in range(len(y)):
+        P = [d[i, j] for j in range(len(y)) if j != i and y[j] == y[i] and d[i, j] > alpha - m]
+        N = [d[i, j] for j in range(len(y)) if y[j] != y[i] and d[i, j] < alpha]
+        lp = sum(np.exp(tp * (v - alpha + m)) * (v - alpha + m) for v in P) / sum(
+            np.exp(tp * (v - alpha + m)) for v in P) if P else 0.0
+        ln = sum(np.exp(tn * (alpha - v)) * (alpha - v) for v in N) / sum(
+            np.exp(tn * (alpha - v)) for v in N) if N else 0.0
+        out.append(lp + ln)
+    return np.mean(out)
+
+
+def np_hist(x, y, bins):
+    _, s = _dist(x)
+    nodes = np.linspace(-1, 1, bins)
+    step = 2 / (bins - 1)
+    hp, hn = np.zeros(bins), np.zeros(bins)
+    for i, j in itertools.combinations(range(len(y)), 2):
+        w = np.maximum(0, 1 - np.abs(s[i, j] - nodes) / step)
+        (hp if y[i] == y[j] else hn)[:] += w
+    if hp.sum() == 0 or hn.sum() == 0:
+        return 0.0
+    hp, hn = hp / hp.sum(), hn / hn.sum()
+    return float(np.sum(hn * np.cumsum(hp)))
+
+
+LOSSES_2 = [
+    ("rll", lambda e, y: L.ranked_list(e, y, alpha=1.2, margin=0.4, t_n=10.0, t_p=1.0),
+     lambda x, y: np_rll(x, y, 1.2, 0.4, 10.0, 1.0)),
+    ("histogram", lambda e, y: L.histogram(e, y, bins=11), lambda x, y: np_hist(x, y, 11)),
+]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("name,fn,ref", LOSSES_2, ids=[n for n, _, _ in LOSSES_2])
+def test_rll_and_histogram_match_numpy(name, fn, ref, case):
+    test_loss_matches_numpy_loops(name, fn, ref, case)
+
+
+def test_histogram_hand_case():
+    # positive pair at cosine 1, both negative pairs at -1: no negative reaches the positive -> 0
+    # positive pair at -1, negatives at -1 (a tie counts, Φ⁺ is "≤") and at +1 -> 0.5·1 + 0.5·1 = 1
+    x = tf.constant([[1.0, 0.0], [1.0, 0.0], [-1.0, 0.0]])
+    assert float(L.histogram(x, tf.constant([0, 0, 1]), bins=5)[0]) == pytest.approx(0.0)
+    x = tf.constant([[1.0, 0.0], [-1.0, 0.0], [-1.0, 0.0]])
+    assert float(L.histogram(x, tf.constant([0, 0, 1]), bins=5)[0]) == pytest.approx(1.0)
+
+
+def test_center_loss_update_matches_eq4_and_two_replicas():
+    from tfface.losses.center import CenterLoss
+
+    x = np.array([[1.0, 0.0], [3.0, 0.0], [0.0, 2.0], [5.0, 5.0]], np.float32)
+    y = np.array([0, 0, 1, 0])
+    layer = CenterLoss(3, 2, alpha=0.5)
+    layer.centers.assign(np.array([[1.0, 1.0], [0.0, 0.0], [7.0, 7.0]], np.float32))
+    total, count = layer(tf.constant(x), tf.constant(y))
+    assert float(total) == pytest.approx(0.5 * (1 + 5 + 4 + 32)) and float(count) == 4
+    layer.update(tf.constant(x), tf.constant(y))
+    # class 0: Σ(c − x) = (0,1)+(-2,1)+(-4,-4) = (-6,-2), /(1+3) -> (-1.5,-0.5); c <- c − 0.5·Δ = (1.75, 1.25)
+    # class 1: (0,-2)/2 = (0,-1) -> (0, 0.5); class 2 untouched
+    np.testing.assert_allclose(layer.centers.numpy(), [[1.75, 1.25], [0.0, 0.5], [7.0, 7.0]], atol=1e-6)
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"],
+                                              cross_device_ops=tf.distribute.ReductionToOneDevice())
+    with strategy.scope():
+        dist_layer = CenterLoss(3, 2, alpha=0.5)
+    dist_layer.centers.assign(np.array([[1.0, 1.0], [0.0, 0.0], [7.0, 7.0]], np.float32))
+    ds = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors((x, y)))
+    strategy.run(tf.function(dist_layer.update), args=next(iter(ds)))
+    for value in strategy.experimental_local_results(dist_layer.centers):
+        np.testing.assert_allclose(value.numpy(), layer.centers.numpy(), atol=1e-6)

@@ -164,3 +164,62 @@ def mean_of(total, count):
     if ctx is not None and ctx.num_replicas_in_sync > 1:
         count = ctx.all_reduce(tf.distribute.ReduceOp.SUM, tf.stop_gradient(count))
     return total / tf.maximum(count, 1.0)
+
+
+def ranked_list(emb, labels, ref=None, ref_labels=None, self_index=None, alpha: float = 1.2,
+                margin: float = 0.4, t_n: float = 10.0, t_p: float = 0.0):
+    """Ranked list loss (Wang et al., CVPR 2019, Eqs. 3–6 and 9) on Euclidean distances of normalised
+    embeddings. Non-trivial positives P* = {d > α − m}, non-trivial negatives N* = {d < α};
+    L_P = Σ_{P*} w⁺(d − (α − m)) / Σ w⁺ with w⁺ = exp(T_p(d − (α − m))), L_N = Σ_{N*} w⁻(α − d) / Σ w⁻ with
+    w⁻ = exp(T_n(α − d)); weights are constants (no gradient). Per anchor L_P + L_N, mean over anchors."""
+    ref, ref_labels, self_index = _defaults(emb, labels, ref, ref_labels, self_index)
+    pos, neg = _masks(labels, ref_labels, self_index)
+    d = _distances(emb, ref)
+    hard_pos = tf.logical_and(pos, d > alpha - margin)
+    hard_neg = tf.logical_and(neg, d < alpha)
+
+    def weighted(mask, value, logit):
+        w = tf.stop_gradient(tf.where(mask, tf.exp(logit - tf.reduce_max(tf.where(mask, logit, NEG_INF), 1,
+                                                                          keepdims=True)), 0.0))
+        return tf.reduce_sum(w * tf.where(mask, value, 0.0), 1) / tf.maximum(tf.reduce_sum(w, 1), 1e-12)
+
+    lp = weighted(hard_pos, d - (alpha - margin), t_p * (d - (alpha - margin)))
+    ln = weighted(hard_neg, alpha - d, t_n * (alpha - d))
+    return tf.reduce_sum(lp + ln), tf.cast(tf.shape(emb)[0], tf.float32)
+
+
+def soft_histogram(values, mask, bins: int):
+    """Linear-interpolation histogram (Ustinova & Lempitsky 2016, Eq. 2) of masked values in [−1, 1]
+    over ``bins`` nodes t_r = −1 + 2r/(bins − 1); normalised to sum 1 (all zeros when nothing is masked)."""
+    step = 2.0 / (bins - 1)
+    nodes = tf.linspace(-1.0, 1.0, bins)
+    v = tf.boolean_mask(values, mask)
+    w = tf.nn.relu(1.0 - tf.abs(v[:, None] - nodes[None, :]) / step)  # [n, R]
+    h = tf.reduce_sum(w, axis=0)
+    return h / tf.maximum(tf.reduce_sum(h), 1e-12)
+
+
+def histogram(emb, labels, ref=None, ref_labels=None, self_index=None, bins: int = 101):
+    """Histogram loss (Ustinova & Lempitsky, NeurIPS 2016, Eqs. 2–4): the probability that a random
+    negative pair is more similar than a random positive one, Σ_r h⁻_r Φ⁺_r with Φ⁺ the CDF of h⁺,
+    over the unordered pairs of the (global) batch. Not a per-anchor mean: under several replicas
+    each computes it on the all-gathered batch and returns 1/N of it (see :func:`histogram_global`)."""
+    del ref, ref_labels, self_index  # always over all pairs of emb
+    n = _normalize(emb)
+    sim = tf.matmul(n, n, transpose_b=True)
+    same = tf.equal(tf.cast(labels, tf.int32)[:, None], tf.cast(labels, tf.int32)[None, :])
+    upper = tf.linalg.band_part(tf.ones_like(sim), 0, -1) - tf.linalg.band_part(tf.ones_like(sim), 0, 0) > 0
+    h_pos = soft_histogram(sim, tf.logical_and(upper, same), bins)
+    h_neg = soft_histogram(sim, tf.logical_and(upper, tf.logical_not(same)), bins)
+    valid = tf.logical_and(tf.reduce_sum(h_pos) > 0, tf.reduce_sum(h_neg) > 0)
+    loss = tf.reduce_sum(h_neg * tf.cumsum(h_pos))
+    return tf.where(valid, loss, 0.0), tf.cast(valid, tf.float32)
+
+
+def histogram_global(emb, labels, bins: int = 101):
+    """Histogram loss of the global batch, as this replica's 1/N share (sums to the loss over replicas)."""
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return histogram(emb, labels, bins=bins)[0]
+    loss, _ = histogram(ctx.all_gather(emb, 0), ctx.all_gather(labels, 0), bins=bins)
+    return loss / ctx.num_replicas_in_sync
