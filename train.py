@@ -16,6 +16,7 @@ import flags.data  # noqa: E402,F401
 import flags.distribute  # noqa: E402,F401
 import flags.eval  # noqa: E402,F401
 import flags.head  # noqa: E402,F401
+import flags.loss  # noqa: E402,F401
 import flags.model  # noqa: E402,F401
 import flags.train  # noqa: E402,F401
 

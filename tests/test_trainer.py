@@ -8,23 +8,35 @@ import tensorflow as tf
 from tfface.data import pipeline
 from tfface.errors import NonFiniteLossError
 from tfface.heads.classifier import MarginHead
+from tfface.losses.center import CenterLoss
+from tfface.losses.registry import metric_loss
 from tfface.models.backbones import build_backbone
 from tfface.training.optim import WarmupSchedule, make_optimizer
-from tfface.training.tasks import ClassificationTask
+from tfface.training.tasks import ClassificationTask, EmbeddingTask
 from tfface.training.trainer import Trainer, TrainerConfig
 
 BATCH = 16
 
 
-def _run(strategy, source, workdir, steps, lr=0.02, head="arcface", precision="none"):
+def _classification(backbone, head, source):
+    return ClassificationTask(backbone, head, BATCH)
+
+
+def _triplet_center(backbone, head, source):
+    return EmbeddingTask(backbone, BATCH, None, [("triplet", 1.0, metric_loss("triplet"))],
+                         CenterLoss(source.num_classes, 16, 0.5), 0.01)
+
+
+def _run(strategy, source, workdir, steps, lr=0.02, head="arcface", precision="none", task_fn=_classification):
     keras.utils.set_random_seed(7)
     with strategy.scope():
         backbone = build_backbone("small_cnn", 32, 16)
         head_layer = MarginHead(source.num_classes, head, s=16.0, m=0.3)
         head_layer.build((None, 16))
         opt = make_optimizer("sgd", WarmupSchedule(lr, 8, "cosine", warmup=2), 0.9, 5e-4, precision)
+        task = task_fn(backbone, head_layer, source)
     initial = [v.numpy().copy() for v in backbone.weights]
-    trainer = Trainer(strategy, ClassificationTask(backbone, head_layer, BATCH), opt,
+    trainer = Trainer(strategy, task, opt,
                       TrainerConfig(steps, BATCH, str(workdir), log_every=100, checkpoint_every=100),
                       printer=lambda s: None)
     cfg = pipeline.TrainInput(BATCH, 32, sampler="pk", pk_k=4, seed=3)
@@ -38,9 +50,10 @@ def _mirrored():
                                           cross_device_ops=tf.distribute.ReductionToOneDevice())
 
 
-def test_two_replicas_match_one_device(tiny_source, tmp_path):
-    init, one = _run(tf.distribute.OneDeviceStrategy("/cpu:0"), tiny_source, tmp_path / "one", 4)
-    _, two = _run(_mirrored(), tiny_source, tmp_path / "two", 4)
+@pytest.mark.parametrize("task_fn", [_classification, _triplet_center], ids=["arcface", "triplet+center"])
+def test_two_replicas_match_one_device(tiny_source, tmp_path, task_fn):
+    init, one = _run(tf.distribute.OneDeviceStrategy("/cpu:0"), tiny_source, tmp_path / "one", 4, task_fn=task_fn)
+    _, two = _run(_mirrored(), tiny_source, tmp_path / "two", 4, task_fn=task_fn)
     moved = max(float(np.abs(a - b).max()) for a, b in zip(one, init))
     assert moved > 1e-3  # training really changed the weights
     for a, b in zip(one, two):

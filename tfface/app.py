@@ -16,18 +16,51 @@ import tensorflow as tf
 from tfface.config import RunConfig
 from tfface.data import pipeline
 from tfface.data.build import default_workdir, training_data
+from tfface.errors import ConfigError
 from tfface.evaluation.pairs import read_pairs
 from tfface.evaluation.verification import evaluate_pairs, save_report
 from tfface.export.saved_model import export_saved_model, load_embedder
 from tfface.heads.classifier import MarginHead
+from tfface.losses.center import CenterLoss
+from tfface.losses.registry import METRIC_LOSSES, MetricLossParams, metric_loss, parse_weighted
 from tfface.models.backbones import build_backbone
 from tfface.training.optim import WarmupSchedule, make_optimizer
 from tfface.training.strategy import is_chief, make_strategy
-from tfface.training.tasks import ClassificationTask
+from tfface.training.tasks import EmbeddingTask
 from tfface.training.trainer import Trainer, TrainerConfig
 
 PRINT = functools.partial(print, flush=True)
 _POLICIES = {"none": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+
+
+def loss_plan(cfg: RunConfig) -> tuple[bool, list[tuple[str, float]], float]:
+    """(use the margin head?, [(metric loss, weight)], centre-loss weight) from --loss and --aux_loss."""
+    main = cfg.loss.split("+")
+    use_head = "softmax" in main or "head" in main
+    metrics = [(m, 1.0) for m in main if m not in ("softmax", "head")]
+    center = 0.0
+    for name, weight in parse_weighted(cfg.aux_loss, "--aux_loss"):
+        if name == "center":
+            center = weight
+        elif name in ("softmax", "head"):
+            raise ConfigError("--aux_loss: the margin head is part of --loss (e.g. --loss=triplet+head).")
+        else:
+            metrics.append((name, weight))
+    for name, _ in metrics:
+        if name not in METRIC_LOSSES:
+            raise ConfigError(f"--loss/--aux_loss: {name!r} is unknown; choose softmax, head, center or one of "
+                              f"{', '.join(METRIC_LOSSES)}.")
+    return use_head, metrics, center
+
+
+def build_task(cfg: RunConfig, backbone, head, num_classes: int) -> EmbeddingTask:
+    """The training task that --loss and --aux_loss describe (call inside the strategy scope)."""
+    use_head, metrics, center_weight = loss_plan(cfg)
+    params = MetricLossParams(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(MetricLossParams)})
+    terms = [(name, weight, metric_loss(name, params)) for name, weight in metrics]
+    center = CenterLoss(num_classes, cfg.embedding_size, cfg.center_alpha) if center_weight else None
+    return EmbeddingTask(backbone, cfg.batch_size, head if use_head else None, terms, center, center_weight,
+                         cfg.scale_warmup_steps)
 
 
 def build_model(cfg: RunConfig, num_classes: int, replicas: int = 1):
@@ -43,6 +76,7 @@ def build_model(cfg: RunConfig, num_classes: int, replicas: int = 1):
 
 def train(cfg: RunConfig, printer=PRINT) -> dict:
     """Train, export a SavedModel and evaluate verification; return the evaluation report."""
+    loss_plan(cfg)  # a bad --loss / --aux_loss fails before any rendering or TF set-up
     strategy = make_strategy(cfg.cpu_replicas)
     chief = is_chief(strategy)
     workdir = cfg.workdir or default_workdir()
@@ -63,7 +97,10 @@ def train(cfg: RunConfig, printer=PRINT) -> dict:
         schedule = WarmupSchedule(cfg.lr, cfg.steps, cfg.lr_schedule, cfg.warmup_steps, cfg.lr_boundaries,
                                   cfg.lr_factor)
         optimizer = make_optimizer(cfg.optimizer, schedule, cfg.momentum, cfg.weight_decay, cfg.mixed_precision)
-    task = ClassificationTask(backbone, head, cfg.batch_size, cfg.scale_warmup_steps)
+        task = build_task(cfg, backbone, head, data.num_classes)
+    if task.terms and cfg.sampler != "pk":
+        printer(f"warning: --loss={cfg.loss} mines pairs in the batch; --sampler={cfg.sampler} gives few "
+                "positive pairs, --sampler=pk is what it is built for.")
     hooks = []
     if cfg.eval_every and pairs_file and chief:
         pairs = read_pairs(pairs_file, cfg.eval_root)

@@ -36,6 +36,23 @@ class RunConfig:
     m3: float = 0.0
     mlreg_weight: float = 0.0
     scale_warmup_steps: int = 0
+    # losses (see tfface.losses.registry.MetricLossParams for the metric-loss fields)
+    loss: str = "softmax"
+    aux_loss: str = ""
+    contrastive_margin: float = 1.0
+    triplet_margin: float = 0.2
+    triplet_mining: str = "batch_hard"
+    npair_l2: float = 0.002
+    ms_alpha: float = 2.0
+    ms_beta: float = 50.0
+    ms_lambda: float = 0.5
+    ms_eps: float = 0.1
+    rll_alpha: float = 1.2
+    rll_margin: float = 0.4
+    rll_tn: float = 10.0
+    rll_tp: float = 0.0
+    hist_bins: int = 101
+    center_alpha: float = 0.5
     # optimisation
     workdir: str | None = None
     steps: int = 1500

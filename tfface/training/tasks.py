@@ -8,6 +8,8 @@ Methods (FTL stages, SFT, DDL…) subclass :class:`Task` or override :meth:`Task
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 import tensorflow as tf
 
@@ -28,25 +30,45 @@ class Task:
     def loss(self, batch, step) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
         raise NotImplementedError
 
+    def forward(self, batch, step):
+        """(loss, metrics, state for :meth:`after_step`). Keep per-replica tensors here, never on
+        ``self``: replicas trace the same task object concurrently."""
+        loss, metrics = self.loss(batch, step)
+        return loss, metrics, None
+
+    def after_step(self, state) -> None:
+        """Non-gradient updates after the optimiser step (e.g. class centres)."""
+
     def train_step(self, batch, step, optimizer) -> dict[str, tf.Tensor]:
         variables = self.trainable_variables
         with tf.GradientTape() as tape:
-            loss, metrics = self.loss(batch, step)
+            loss, metrics, state = self.forward(batch, step)
             loss = tf.debugging.check_numerics(loss, "non-finite training loss")
             scaled = optimizer.scale_loss(loss) if hasattr(optimizer, "scale_loss") else loss
         grads = tape.gradient(scaled, variables)
         optimizer.apply_gradients(zip(grads, variables))
+        self.after_step(state)
         return {"loss": loss, **metrics}
 
 
-class ClassificationTask(Task):
-    """backbone → margin head → softmax cross-entropy (+ the head's optional m-L2 term)."""
+class EmbeddingTask(Task):
+    """backbone → embeddings → any sum of: margin-head cross-entropy (+ its m-L2 term), weighted
+    metric losses over the global batch, and a centre loss (whose centres update after each step).
 
-    def __init__(self, backbone: keras.Model, head: MarginHead, global_batch: int,
+    Every term is this replica's share of a global-batch mean, so the shares add up over replicas.
+    """
+
+    def __init__(self, backbone: keras.Model, global_batch: int, head: MarginHead | None = None,
+                 terms: list[tuple[str, float, Callable]] | None = None, center=None, center_weight: float = 0.0,
                  scale_warmup_steps: int = 0, scale_start: float = 8.0):
-        super().__init__({"backbone": backbone, "head": head}, global_batch)
-        self.backbone, self.head = backbone, head
+        modules = {"backbone": backbone, **({"head": head} if head is not None else {}),
+                   **({"center": center} if center is not None else {})}
+        super().__init__(modules, global_batch)
+        self.backbone, self.head, self.terms = backbone, head, list(terms or [])
+        self.center, self.center_weight = center, center_weight
         self.scale_warmup_steps, self.scale_start = scale_warmup_steps, scale_start
+        if head is None and not self.terms:
+            raise ValueError("EmbeddingTask needs a head or at least one metric loss term")
 
     def scale(self, step):
         """Margin-head scale: linear warm-up from ``scale_start`` to s, or None (fixed s)."""
@@ -57,17 +79,41 @@ class ClassificationTask(Task):
         return self.scale_start + (s - self.scale_start) * t
 
     def loss(self, batch, step):
+        return self.forward(batch, step)[:2]
+
+    def forward(self, batch, step):
         images, labels = batch
         emb = self.backbone(images, training=True)
-        logits = self.head(emb, labels, scale=self.scale(step))
-        ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(labels, tf.int32), logits=logits)
-        reg = self.head.regularization(emb)
-        per_example = ce + reg
         gb = float(self.global_batch)
-        correct = tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), tf.cast(labels, tf.int32)),
-                          tf.float32)
-        loss = tf.reduce_sum(per_example) / gb
-        model_losses = self.backbone.losses
-        if model_losses:
-            loss += tf.add_n(model_losses) / tf.distribute.get_strategy().num_replicas_in_sync
-        return loss, {"ce": tf.reduce_sum(ce) / gb, "acc": tf.reduce_sum(correct) / gb}
+        loss, metrics = tf.constant(0.0), {}
+        if self.head is not None:
+            logits = self.head(emb, labels, scale=self.scale(step))
+            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(labels, tf.int32), logits=logits)
+            correct = tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), tf.cast(labels, tf.int32)),
+                              tf.float32)
+            loss += tf.reduce_sum(ce + self.head.regularization(emb)) / gb
+            metrics.update(ce=tf.reduce_sum(ce) / gb, acc=tf.reduce_sum(correct) / gb)
+        for name, weight, fn in self.terms:
+            value = fn(emb, labels)
+            loss += weight * value
+            metrics[name] = value
+        if self.center is not None:
+            from tfface.losses.pairs import mean_of
+
+            value = mean_of(*self.center(emb, labels))
+            loss += self.center_weight * value
+            metrics["center"] = value
+        return loss, metrics, (emb, labels)
+
+    def after_step(self, state) -> None:
+        if self.center is not None:
+            self.center.update(*state)
+
+
+class ClassificationTask(EmbeddingTask):
+    """backbone → margin head → softmax cross-entropy (+ the head's optional m-L2 term)."""
+
+    def __init__(self, backbone: keras.Model, head: MarginHead, global_batch: int,
+                 scale_warmup_steps: int = 0, scale_start: float = 8.0):
+        super().__init__(backbone, global_batch, head=head, scale_warmup_steps=scale_warmup_steps,
+                         scale_start=scale_start)

@@ -1,0 +1,91 @@
+"""Metric losses by name, as functions (embeddings, labels) -> this replica's share of the loss.
+
+Each mines against the global batch (all replicas' embeddings, :func:`pairs.global_reference`) and
+is normalised by the global term count (:func:`pairs.mean_of`), so the shares summed over replicas
+equal the single-device loss on the global batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+
+import tensorflow as tf
+
+from tfface.errors import ConfigError
+from tfface.losses import pairs
+
+LossFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricLossParams:
+    """Hyper-parameters of the metric losses (defaults from the papers / their reference code)."""
+
+    contrastive_margin: float = 1.0
+    triplet_margin: float = 0.2
+    triplet_mining: str = "batch_hard"
+    npair_l2: float = 0.002
+    ms_alpha: float = 2.0
+    ms_beta: float = 50.0
+    ms_lambda: float = 0.5
+    ms_eps: float = 0.1
+    rll_alpha: float = 1.2
+    rll_margin: float = 0.4
+    rll_tn: float = 10.0
+    rll_tp: float = 0.0
+    hist_bins: int = 101
+
+
+def _per_anchor(fn) -> LossFn:
+    def loss(emb, labels):
+        return pairs.mean_of(*fn(emb, labels, *pairs.global_reference(emb, labels)))
+
+    return loss
+
+
+def _npair(p: MetricLossParams) -> LossFn:
+    main = _per_anchor(pairs.npair)
+
+    def loss(emb, labels):
+        return main(emb, labels) + p.npair_l2 * pairs.mean_of(*pairs.embedding_l2(emb))
+
+    return loss
+
+
+_BUILDERS: dict[str, Callable[[MetricLossParams], LossFn]] = {
+    "contrastive": lambda p: _per_anchor(functools.partial(pairs.contrastive, margin=p.contrastive_margin)),
+    "triplet": lambda p: _per_anchor(functools.partial(pairs.triplet, margin=p.triplet_margin,
+                                                       mining=p.triplet_mining)),
+    "npair": _npair,
+    "ms": lambda p: _per_anchor(functools.partial(pairs.multi_similarity, alpha=p.ms_alpha, beta=p.ms_beta,
+                                                  lam=p.ms_lambda, eps=p.ms_eps)),
+    "rll": lambda p: _per_anchor(functools.partial(pairs.ranked_list, alpha=p.rll_alpha, margin=p.rll_margin,
+                                                   t_n=p.rll_tn, t_p=p.rll_tp)),
+    "histogram": lambda p: functools.partial(pairs.histogram_global, bins=p.hist_bins),
+}
+
+METRIC_LOSSES = tuple(_BUILDERS)
+
+
+def metric_loss(name: str, params: MetricLossParams | None = None) -> LossFn:
+    """The named metric loss as a per-replica function of (embeddings, labels)."""
+    if name not in _BUILDERS:
+        raise ConfigError(f"metric loss {name!r} is unknown; choose one of {', '.join(METRIC_LOSSES)}.")
+    if name == "triplet" and (params or MetricLossParams()).triplet_mining not in (
+            "batch_all", "batch_hard", "semi_hard"):
+        raise ConfigError("--triplet_mining: choose batch_all, batch_hard or semi_hard.")
+    return _BUILDERS[name](params or MetricLossParams())
+
+
+def parse_weighted(spec: str, flag: str) -> list[tuple[str, float]]:
+    """``"center:0.003,triplet:0.5"`` -> [("center", 0.003), ("triplet", 0.5)] (weight 1 when omitted)."""
+    out = []
+    for item in filter(None, (s.strip() for s in spec.split(","))):
+        name, _, weight = item.partition(":")
+        try:
+            out.append((name, float(weight) if weight else 1.0))
+        except ValueError:
+            raise ConfigError(f"{flag}={spec!r}: {item!r} is not name:weight (e.g. center:0.003).") from None
+    return out
