@@ -1,0 +1,70 @@
+"""Identification: closed-set rank-k (CMC curve) and open-set TPIR@FPIR of probes against a gallery."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _unit(x):
+    x = np.asarray(x, np.float64)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def identity_scores(gallery: np.ndarray, gallery_labels: np.ndarray, probes: np.ndarray):
+    """(identities [G], scores [P, G]): each probe's best cosine to each gallery identity."""
+    ids, inv = np.unique(gallery_labels, return_inverse=True)
+    sim = _unit(probes) @ _unit(gallery).T
+    scores = np.full((len(probes), len(ids)), -np.inf)
+    for j in range(len(ids)):  # loop over identities, vectorised over probes
+        scores[:, j] = sim[:, inv == j].max(axis=1)
+    return ids, scores
+
+
+def cmc(gallery, gallery_labels, probes, probe_labels, max_rank: int = 20) -> np.ndarray:
+    """CMC[r−1] = fraction of (mated) probes whose identity is among the top r gallery identities."""
+    ids, scores = identity_scores(gallery, gallery_labels, probes)
+    probe_labels = np.asarray(probe_labels)
+    mated = np.isin(probe_labels, ids)
+    col = np.searchsorted(ids, probe_labels[mated])
+    true = scores[mated, col]
+    rank = (scores[mated] > true[:, None]).sum(axis=1)  # 0 = best
+    return np.array([(rank < r).mean() for r in range(1, min(max_rank, len(ids)) + 1)])
+
+
+def tpir_at_fpir(gallery, gallery_labels, probes, probe_labels, fpirs=(0.01, 0.1)) -> dict[str, float]:
+    """Open set: FPIR = share of non-mated probes whose best score passes t; TPIR = share of mated probes
+    whose rank-1 identity is right and passes t. Threshold chosen on the non-mated probes per FPIR."""
+    ids, scores = identity_scores(gallery, gallery_labels, probes)
+    probe_labels = np.asarray(probe_labels)
+    mated = np.isin(probe_labels, ids)
+    if mated.all() or not mated.any():
+        return {}
+    top = scores.argmax(axis=1)
+    best = scores.max(axis=1)
+    non = np.sort(best[~mated])[::-1]
+    right = ids[top[mated]] == probe_labels[mated]
+    out = {}
+    for f in fpirs:
+        k = int(np.floor(f * len(non)))
+        if len(non) * f < 1:
+            continue
+        t = non[k] if k < len(non) else -np.inf
+        out[f"{f:g}"] = float(np.mean(right & (best[mated] > t)))
+    return out
+
+
+def plot_cmc(curve: np.ndarray, path: str, title: str = "") -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
+    ax.plot(np.arange(1, len(curve) + 1), curve * 100, marker="o", ms=3)
+    ax.set_xlabel("rank")
+    ax.set_ylabel("identification rate (%)")
+    ax.set_title(title or f"rank-1 {curve[0] * 100:.2f}%")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
