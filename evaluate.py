@@ -24,17 +24,29 @@ def main(argv):
     del argv
     if not FLAGS["verbosity"].present:  # TF's INFO chatter off unless asked for with --verbosity
         absl_logging.set_verbosity(absl_logging.WARNING)
+    import json
+
     from tfface.app import checkpoint_to_saved_model, evaluate
     from tfface.errors import TfFaceError
+    from tfface.evaluation.protocols import run_protocol
+    from tfface.export.saved_model import load_embedder
 
     if bool(FLAGS.model) == bool(FLAGS.checkpoint):
         raise SystemExit("error: give exactly one of --model=<SavedModel folder> or --checkpoint=<workdir>.")
-    if not FLAGS.eval_pairs:
-        raise SystemExit("error: --eval_pairs=<pairs.txt or pairs.csv> is required.")
+    verification = FLAGS.protocol == "verification"
+    if verification and not FLAGS.eval_pairs:
+        raise SystemExit("error: --protocol=verification needs --eval_pairs=<pairs.txt or pairs.csv>.")
+    if not verification and not FLAGS.eval_list:
+        raise SystemExit(f"error: --protocol={FLAGS.protocol} needs --eval_list=<csv path,identity>.")
     try:
         model = FLAGS.model or checkpoint_to_saved_model(FLAGS.checkpoint)
         out = FLAGS.out or (FLAGS.checkpoint or str(__import__("pathlib").Path(model).parent))
-        evaluate(model, FLAGS.eval_pairs, FLAGS.eval_root, out, FLAGS.eval_flip, FLAGS.eval_batch)
+        if verification:
+            evaluate(model, FLAGS.eval_pairs, FLAGS.eval_root, out, FLAGS.eval_flip, FLAGS.eval_batch)
+        else:
+            report = run_protocol(FLAGS.protocol, *load_embedder(model), FLAGS.eval_list, FLAGS.eval_root, out,
+                                  FLAGS.eval_flip, FLAGS.eval_batch, FLAGS.gallery_per_id, FLAGS.open_set_fraction)
+            print(json.dumps({k: v for k, v in report.items() if not isinstance(v, list)}))
     except (TfFaceError, FileNotFoundError) as err:
         raise SystemExit(f"error: {err}") from None
 

@@ -32,6 +32,15 @@ def test_train_then_evaluate(tiny_synth, tmp_path):
     again = json.loads((tmp_path / "ev1" / "eval.json").read_text())
     assert abs(again["accuracy"] - report["accuracy"]) < 1e-9
 
+    for protocol in ("retrieval", "identification", "distribution"):
+        ev = _run([str(REPO / "evaluate.py"), f"--model={work / 'export'}", f"--protocol={protocol}",
+                   f"--eval_list={tiny_synth / 'meta.csv'}", f"--out={tmp_path / 'ev_list'}"], tmp_path)
+        assert ev.returncode == 0, ev.stderr[-3000:]
+        rep = json.loads((tmp_path / "ev_list" / f"{protocol}.json").read_text())
+        assert rep["protocol"] == protocol
+    assert (tmp_path / "ev_list" / "identification_cmc.png").exists()
+    assert (tmp_path / "ev_list" / "distribution.png").exists()
+
     ev2 = _run([str(REPO / "evaluate.py"), f"--checkpoint={work}", f"--eval_pairs={tiny_synth / 'pairs.csv'}",
                 f"--out={tmp_path / 'ev2'}"], tmp_path)
     assert ev2.returncode == 0, ev2.stderr[-3000:]
