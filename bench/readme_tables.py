@@ -33,6 +33,16 @@ def throughput_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def metric_losses_table(r: dict) -> str:
+    lines = ["| loss | Recall@1 | Recall@2 | Recall@4 | Recall@8 | NMI | F1 |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name, rep in r["results"].items():
+        rk = rep["recall_at_k"]
+        lines.append(f"| {name} | " + " | ".join(f"{rk[k] * 100:.1f}" for k in ("1", "2", "4", "8"))
+                     + f" | {rep['nmi'] * 100:.1f} | {rep['f1'] * 100:.1f} |")
+    return "\n".join(lines)
+
+
 def replace_block(text: str, name: str, table: str) -> str:
     start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
     block = f"{start}\n{table}\n{end}"
@@ -44,7 +54,8 @@ def replace_block(text: str, name: str, table: str) -> str:
 def main() -> None:
     readme = REPO / "README.md"
     text = readme.read_text()
-    for name, fn in (("main_job_table", main_job_table), ("throughput_table", throughput_table)):
+    for name, fn in (("main_job_table", main_job_table), ("throughput_table", throughput_table),
+                     ("metric_losses_table", metric_losses_table)):
         path = RESULTS / f"{name.rsplit('_', 1)[0]}.json"
         if path.exists():
             text = replace_block(text, name, fn(json.loads(path.read_text())))
