@@ -22,7 +22,7 @@ from tfface.evaluation.verification import evaluate_pairs, save_report
 from tfface.export.saved_model import export_saved_model, load_embedder
 from tfface.heads.classifier import MarginHead
 from tfface.losses.center import CenterLoss
-from tfface.losses.registry import METRIC_LOSSES, MetricLossParams, metric_loss, parse_weighted
+from tfface.losses.registry import METRIC_LOSSES, metric_loss, parse_weighted
 from tfface.models.backbones import build_backbone
 from tfface.training.optim import WarmupSchedule, make_optimizer
 from tfface.training.strategy import is_chief, make_strategy
@@ -56,8 +56,7 @@ def loss_plan(cfg: RunConfig) -> tuple[bool, list[tuple[str, float]], float]:
 def build_task(cfg: RunConfig, backbone, head, num_classes: int) -> EmbeddingTask:
     """The training task that --loss and --aux_loss describe (call inside the strategy scope)."""
     use_head, metrics, center_weight = loss_plan(cfg)
-    params = MetricLossParams(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(MetricLossParams)})
-    terms = [(name, weight, metric_loss(name, params)) for name, weight in metrics]
+    terms = [(name, weight, metric_loss(name, cfg.metric)) for name, weight in metrics]
     center = CenterLoss(num_classes, cfg.embedding_size, cfg.center_alpha) if center_weight else None
     return EmbeddingTask(backbone, cfg.batch_size, head if use_head else None, terms, center, center_weight,
                          cfg.scale_warmup_steps)
@@ -155,8 +154,7 @@ def checkpoint_to_saved_model(workdir: str, out: str | None = None) -> str:
         raise FileNotFoundError(f"--checkpoint={workdir}: no config.json; point it at a train.py workdir.")
     raw = json.loads(cfg_file.read_text())
     num_classes = raw.pop("num_classes")
-    fields = {f.name for f in dataclasses.fields(RunConfig)}
-    cfg = RunConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in raw.items() if k in fields})
+    cfg = RunConfig.from_dict(raw)
     backbone, head = build_model(cfg, num_classes)
     latest = tf.train.latest_checkpoint(str(pathlib.Path(workdir) / "checkpoints"))
     if not latest:

@@ -6,6 +6,29 @@ import dataclasses
 
 
 @dataclasses.dataclass(frozen=True)
+class MetricLossParams:
+    """Hyper-parameters of the metric losses (defaults from the papers / their reference code);
+    each field is also the name of its flag."""
+
+    contrastive_margin: float = 1.0
+    triplet_margin: float = 0.2
+    triplet_mining: str = "batch_hard"
+    npair_l2: float = 0.002
+    ms_alpha: float = 2.0
+    ms_beta: float = 50.0
+    ms_lambda: float = 0.5
+    ms_eps: float = 0.1
+    rll_alpha: float = 1.2
+    rll_margin: float = 0.4
+    rll_tn: float = 10.0
+    rll_tp: float = 0.0
+    hist_bins: int = 101
+
+
+_NESTED = {"metric": MetricLossParams}
+
+
+@dataclasses.dataclass(frozen=True)
 class RunConfig:
     """Every setting of a training run. Field names equal the flag names."""
 
@@ -36,22 +59,10 @@ class RunConfig:
     m3: float = 0.0
     mlreg_weight: float = 0.0
     scale_warmup_steps: int = 0
-    # losses (see tfface.losses.registry.MetricLossParams for the metric-loss fields)
+    # losses
     loss: str = "softmax"
     aux_loss: str = ""
-    contrastive_margin: float = 1.0
-    triplet_margin: float = 0.2
-    triplet_mining: str = "batch_hard"
-    npair_l2: float = 0.002
-    ms_alpha: float = 2.0
-    ms_beta: float = 50.0
-    ms_lambda: float = 0.5
-    ms_eps: float = 0.1
-    rll_alpha: float = 1.2
-    rll_margin: float = 0.4
-    rll_tn: float = 10.0
-    rll_tp: float = 0.0
-    hist_bins: int = 101
+    metric: MetricLossParams = dataclasses.field(default_factory=lambda: MetricLossParams())
     center_alpha: float = 0.5
     # optimisation
     workdir: str | None = None
@@ -81,14 +92,26 @@ class RunConfig:
 
     @classmethod
     def from_flags(cls, flag_values) -> RunConfig:
-        """Take every field from the flag of the same name (fields without a flag keep defaults)."""
-        kwargs = {}
-        for f in dataclasses.fields(cls):
-            if f.name in flag_values:
-                value = flag_values[f.name].value
-                if f.name == "lr_boundaries":
-                    value = tuple(int(v) for v in value)
-                kwargs[f.name] = value
+        """Take every field from the flag of the same name (fields without a flag keep defaults);
+        nested sections (``metric``) take theirs from their own fields' flags."""
+
+        def pick(kind):
+            return {f.name: flag_values[f.name].value for f in dataclasses.fields(kind) if f.name in flag_values}
+
+        kwargs = pick(cls)
+        kwargs.update({name: kind(**pick(kind)) for name, kind in _NESTED.items()})
+        if "lr_boundaries" in kwargs:
+            kwargs["lr_boundaries"] = tuple(int(v) for v in kwargs["lr_boundaries"])
+        return cls(**kwargs)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> RunConfig:
+        """Inverse of ``dataclasses.asdict`` (as saved in a workdir's config.json); unknown keys ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in raw.items() if k in names}
+        for name, kind in _NESTED.items():
+            if isinstance(kwargs.get(name), dict):
+                kwargs[name] = kind(**kwargs[name])
         return cls(**kwargs)
 
     def replace(self, **changes) -> RunConfig:

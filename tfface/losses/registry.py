@@ -7,35 +7,16 @@ equal the single-device loss on the global batch.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable
 
 import tensorflow as tf
 
+from tfface.config import MetricLossParams
 from tfface.errors import ConfigError
 from tfface.losses import pairs
 
 LossFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
-
-
-@dataclasses.dataclass(frozen=True)
-class MetricLossParams:
-    """Hyper-parameters of the metric losses (defaults from the papers / their reference code)."""
-
-    contrastive_margin: float = 1.0
-    triplet_margin: float = 0.2
-    triplet_mining: str = "batch_hard"
-    npair_l2: float = 0.002
-    ms_alpha: float = 2.0
-    ms_beta: float = 50.0
-    ms_lambda: float = 0.5
-    ms_eps: float = 0.1
-    rll_alpha: float = 1.2
-    rll_margin: float = 0.4
-    rll_tn: float = 10.0
-    rll_tp: float = 0.0
-    hist_bins: int = 101
 
 
 def _per_anchor(fn) -> LossFn:
