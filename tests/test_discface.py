@@ -1,0 +1,78 @@
+"""DiscFace (Kim et al. 2020) Eqs. 2–4 with the basis clipping, against NumPy."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfface.losses.discface import DiscFaceTerm, discrepancy, displacement, displacement_discrepancies, effective_basis
+
+
+def np_loss(f, w, y, xi, max_norm):
+    """Eqs. 2–3 with Algorithm 1's clip, K bases (nearest), in float64."""
+    fn = f / np.linalg.norm(f, axis=1, keepdims=True)
+    wn = (w / np.linalg.norm(w, axis=0, keepdims=True)).T[y]
+    eps = fn - wn
+    norms = np.linalg.norm(xi, axis=1, keepdims=True)
+    basis = xi / np.maximum(norms, 1e-300) * np.minimum(norms, max_norm)
+    return np.mean([min(np.linalg.norm(e - b) for b in basis) for e in eps])
+
+
+def _numeric_grad(fn, x, h=1e-6):
+    g = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[idx] += h
+        xm[idx] -= h
+        g[idx] = (fn(xp) - fn(xm)) / (2 * h)
+    return g
+
+
+@pytest.mark.parametrize("num_bases", [1, 3])
+def test_loss_and_gradients_match_numpy(num_bases):
+    rng = np.random.default_rng(num_bases)
+    f = rng.normal(size=(6, 4))
+    w = rng.normal(size=(4, 5))
+    y = np.array([0, 1, 1, 4, 2, 0])
+    xi = rng.normal(size=(num_bases, 4)) * np.array([[0.01], [0.2], [0.03]])[:num_bases]  # inside and beyond 0.05
+    fv, wv, xv = (tf.Variable(a.astype(np.float32)) for a in (f, w, xi))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(discrepancy(displacement(fv, wv, tf.constant(y)), effective_basis(xv, 0.05)))
+    np.testing.assert_allclose(float(loss), np_loss(f, w, y, xi, 0.05), rtol=1e-5)
+    gf, gw, gx = tape.gradient(loss, [fv, wv, xv])
+    np.testing.assert_allclose(gf.numpy(), _numeric_grad(lambda a: np_loss(a, w, y, xi, 0.05), f), atol=1e-4)
+    np.testing.assert_allclose(gw.numpy(), _numeric_grad(lambda a: np_loss(f, a, y, xi, 0.05), w), atol=1e-4)
+    np.testing.assert_allclose(gx.numpy(), _numeric_grad(lambda a: np_loss(f, w, y, a, 0.05), xi), atol=1e-4)
+
+
+def test_clip_and_zero_term():
+    xi = tf.constant([[0.3, 0.4], [0.01, 0.0]])  # norms 0.5 and 0.01
+    basis = effective_basis(xi, 0.05).numpy()
+    np.testing.assert_allclose(np.linalg.norm(basis, axis=1), [0.05, 0.01], rtol=1e-6)
+    np.testing.assert_allclose(basis[0], [0.03, 0.04], rtol=1e-6)  # direction kept
+    # every ε equal to ξ_eff -> zero term: here f = w_y, so ε = 0 = ξ_eff of the zero-initialised basis
+    w = np.eye(3, dtype=np.float32)
+    layer = DiscFaceTerm(3, 1, 0.05)
+    assert float(layer(np.array([[2.0, 0.0, 0.0]], np.float32), w, tf.constant([0]))[0]) == 0.0
+    # and a non-zero basis: f = (cos a, sin a, 0), w_y = e0 -> ε = (cos a − 1, sin a, 0), |ε| = 0.04 < clip
+    a = 0.04
+    layer.xi.assign([[np.cos(a) - 1, np.sin(a), 0.0]])
+    f = np.array([[np.cos(a), np.sin(a), 0.0]] * 2, np.float32)
+    np.testing.assert_allclose(layer(f * [[1.0], [3.0]], w, tf.constant([0, 0])).numpy(), [0.0, 0.0], atol=1e-6)
+    eps = displacement(tf.constant([[0.6, 0.8, 0.0], [0.6, 0.8, 0.0]]), tf.constant(w), tf.constant([0, 0]))
+    layer.xi.assign(eps.numpy()[:1] / np.linalg.norm(eps.numpy()[0]) * 0.05)
+    # with ξ_eff = ε scaled to the clip, the distance is |ε| − 0.05 exactly
+    np.testing.assert_allclose(layer(tf.constant([[0.6, 0.8, 0.0]]), w, tf.constant([0])).numpy(),
+                               [np.linalg.norm(eps.numpy()[0]) - 0.05], rtol=1e-5)
+
+
+def test_zero_initialised_basis_learns():
+    layer = DiscFaceTerm(3, 1, 0.05)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(layer(tf.constant([[0.6, 0.8, 0.0]]), tf.eye(3), tf.constant([0])))
+    assert np.abs(tape.gradient(loss, layer.xi).numpy()).sum() > 0.1
+
+
+def test_directional_and_radial_discrepancy():
+    eps = np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0], [5.0, 5.0]])
+    cos, radial = displacement_discrepancies(eps, np.array([0, 0, 1, 2]))
+    assert cos == pytest.approx(1.0) and radial == pytest.approx(1.0)  # one intra-class pair: same direction, |1-2|
