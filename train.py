@@ -17,6 +17,7 @@ import flags.distribute  # noqa: E402,F401
 import flags.eval  # noqa: E402,F401
 import flags.head  # noqa: E402,F401
 import flags.loss  # noqa: E402,F401
+import flags.method  # noqa: E402,F401
 import flags.model  # noqa: E402,F401
 import flags.train  # noqa: E402,F401
 

@@ -63,10 +63,14 @@ def test_metric_loss_run_and_bad_loss_spec(tiny_synth, tmp_path):
                 f"--eval_pairs={tiny_synth / 'pairs.csv'}", "--image_size=32", "--embedding_size=16",
                 "--batch_size=16", "--steps=3", "--log_every=1", "--warmup_steps=1", "--cpu_replicas=2",
                 "--sampler=pk", "--pk_k=4", "--loss=ms+head", "--aux_loss=triplet:0.5,center:0.01",
+                "--discface_lambda=0.2",
                 f"--workdir={work}"], tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
-    for name in ("ce ", "ms ", "triplet ", "center "):
+    for name in ("ce ", "ms ", "triplet ", "center ", "discrepancy ", "xi_norm "):
         assert name in out.stdout
     assert (work / "eval.json").exists()
     bad = _run([str(REPO / "train.py"), "--loss=tripplet", f"--workdir={tmp_path / 'bad'}"], tmp_path)
     assert bad.returncode != 0 and "'tripplet' is unknown" in bad.stderr
+    bad = _run([str(REPO / "train.py"), "--loss=triplet", "--discface_lambda=0.2",
+                f"--workdir={tmp_path / 'bad2'}"], tmp_path)
+    assert bad.returncode != 0 and "--discface_lambda needs the margin head" in bad.stderr

@@ -10,6 +10,7 @@ import flags.distribute  # noqa: F401
 import flags.eval  # noqa: F401
 import flags.head  # noqa: F401
 import flags.loss  # noqa: F401
+import flags.method  # noqa: F401
 import flags.model  # noqa: F401
 import flags.train  # noqa: F401
 from tfface.config import RunConfig

@@ -9,6 +9,7 @@ from tfface.data import pipeline
 from tfface.errors import NonFiniteLossError
 from tfface.heads.classifier import MarginHead
 from tfface.losses.center import CenterLoss
+from tfface.losses.discface import DiscFaceTerm
 from tfface.losses.registry import metric_loss
 from tfface.models.backbones import build_backbone
 from tfface.training.optim import WarmupSchedule, make_optimizer
@@ -25,6 +26,10 @@ def _classification(backbone, head, source):
 def _triplet_center(backbone, head, source):
     return EmbeddingTask(backbone, BATCH, None, [("triplet", 1.0, metric_loss("triplet"))],
                          CenterLoss(source.num_classes, 16, 0.5), 0.01)
+
+
+def _arc_discface(backbone, head, source):
+    return EmbeddingTask(backbone, BATCH, head, discface=DiscFaceTerm(16, 2, 0.05), discface_lambda=0.2)
 
 
 def _run(strategy, source, workdir, steps, lr=0.02, head="arcface", precision="none", task_fn=_classification):
@@ -50,7 +55,8 @@ def _mirrored():
                                           cross_device_ops=tf.distribute.ReductionToOneDevice())
 
 
-@pytest.mark.parametrize("task_fn", [_classification, _triplet_center], ids=["arcface", "triplet+center"])
+@pytest.mark.parametrize("task_fn", [_classification, _triplet_center, _arc_discface],
+                         ids=["arcface", "triplet+center", "arc-discface"])
 def test_two_replicas_match_one_device(tiny_source, tmp_path, task_fn):
     init, one = _run(tf.distribute.OneDeviceStrategy("/cpu:0"), tiny_source, tmp_path / "one", 4, task_fn=task_fn)
     _, two = _run(_mirrored(), tiny_source, tmp_path / "two", 4, task_fn=task_fn)

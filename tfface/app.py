@@ -22,6 +22,7 @@ from tfface.evaluation.verification import evaluate_pairs, save_report
 from tfface.export.saved_model import export_saved_model, load_embedder
 from tfface.heads.classifier import MarginHead
 from tfface.losses.center import CenterLoss
+from tfface.losses.discface import DiscFaceTerm
 from tfface.losses.registry import METRIC_LOSSES, metric_loss, parse_weighted
 from tfface.models.backbones import build_backbone
 from tfface.training.optim import WarmupSchedule, make_optimizer
@@ -46,6 +47,8 @@ def loss_plan(cfg: RunConfig) -> tuple[bool, list[tuple[str, float]], float]:
             raise ConfigError("--aux_loss: the margin head is part of --loss (e.g. --loss=triplet+head).")
         else:
             metrics.append((name, weight))
+    if cfg.discface_lambda and not use_head:
+        raise ConfigError("--discface_lambda needs the margin head: use --loss=softmax or --loss=<metric>+head.")
     for name, _ in metrics:
         if name not in METRIC_LOSSES:
             raise ConfigError(f"--loss/--aux_loss: {name!r} is unknown; choose softmax, head, center or one of "
@@ -58,8 +61,11 @@ def build_task(cfg: RunConfig, backbone, head, num_classes: int) -> EmbeddingTas
     use_head, metrics, center_weight = loss_plan(cfg)
     terms = [(name, weight, metric_loss(name, cfg.metric)) for name, weight in metrics]
     center = CenterLoss(num_classes, cfg.embedding_size, cfg.center_alpha) if center_weight else None
+    discface = None
+    if cfg.discface_lambda:
+        discface = DiscFaceTerm(cfg.embedding_size, cfg.discface_num_bases, cfg.discface_basis_max_norm)
     return EmbeddingTask(backbone, cfg.batch_size, head if use_head else None, terms, center, center_weight,
-                         cfg.scale_warmup_steps)
+                         cfg.scale_warmup_steps, discface=discface, discface_lambda=cfg.discface_lambda)
 
 
 def build_model(cfg: RunConfig, num_classes: int, replicas: int = 1):

@@ -64,6 +64,10 @@ class RunConfig:
     aux_loss: str = ""
     metric: MetricLossParams = dataclasses.field(default_factory=lambda: MetricLossParams())
     center_alpha: float = 0.5
+    # methods
+    discface_lambda: float = 0.0
+    discface_basis_max_norm: float = 0.05
+    discface_num_bases: int = 1
     # optimisation
     workdir: str | None = None
     steps: int = 1500

@@ -60,12 +60,15 @@ class EmbeddingTask(Task):
 
     def __init__(self, backbone: keras.Model, global_batch: int, head: MarginHead | None = None,
                  terms: list[tuple[str, float, Callable]] | None = None, center=None, center_weight: float = 0.0,
-                 scale_warmup_steps: int = 0, scale_start: float = 8.0):
-        modules = {"backbone": backbone, **({"head": head} if head is not None else {}),
-                   **({"center": center} if center is not None else {})}
+                 scale_warmup_steps: int = 0, scale_start: float = 8.0, discface=None, discface_lambda: float = 0.0):
+        optional = {"head": head, "center": center, "discface": discface}
+        modules = {"backbone": backbone, **{k: v for k, v in optional.items() if v is not None}}
         super().__init__(modules, global_batch)
         self.backbone, self.head, self.terms = backbone, head, list(terms or [])
         self.center, self.center_weight = center, center_weight
+        self.discface, self.discface_lambda = discface, discface_lambda
+        if discface is not None and head is None:
+            raise ValueError("DiscFace needs a margin head: its displacements are taken from the class weights")
         self.scale_warmup_steps, self.scale_start = scale_warmup_steps, scale_start
         if head is None and not self.terms:
             raise ValueError("EmbeddingTask needs a head or at least one metric loss term")
@@ -93,6 +96,11 @@ class EmbeddingTask(Task):
                               tf.float32)
             loss += tf.reduce_sum(ce + self.head.regularization(emb)) / gb
             metrics.update(ce=tf.reduce_sum(ce) / gb, acc=tf.reduce_sum(correct) / gb)
+        if self.discface is not None:  # DiscFace Eq. 4: + λ·mean_i ‖ε_i − ξ_eff‖
+            disc = tf.reduce_sum(self.discface(emb, self.head.kernel, labels)) / gb
+            loss += self.discface_lambda * disc
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            metrics.update(discrepancy=disc, xi_norm=tf.reduce_max(tf.norm(self.discface.basis(), axis=1)) / replicas)
         for name, weight, fn in self.terms:
             value = fn(emb, labels)
             loss += weight * value
