@@ -26,13 +26,22 @@ def main(argv):
         absl_logging.set_verbosity(absl_logging.WARNING)
     import json
 
-    from tfface.app import checkpoint_to_saved_model, evaluate
+    from tfface.app import checkpoint_to_saved_model, discface_diagnostics, evaluate
     from tfface.errors import TfFaceError
     from tfface.evaluation.protocols import run_protocol
     from tfface.export.saved_model import load_embedder
 
     if bool(FLAGS.model) == bool(FLAGS.checkpoint):
         raise SystemExit("error: give exactly one of --model=<SavedModel folder> or --checkpoint=<workdir>.")
+    if FLAGS.protocol == "discface":
+        if not FLAGS.checkpoint:
+            raise SystemExit("error: --protocol=discface needs --checkpoint=<train.py workdir> (it reads the head).")
+        try:
+            report = discface_diagnostics(FLAGS.checkpoint, FLAGS.out or FLAGS.checkpoint)
+        except (TfFaceError, FileNotFoundError) as err:
+            raise SystemExit(f"error: {err}") from None
+        print(json.dumps(report))
+        return
     verification = FLAGS.protocol == "verification"
     if verification and not FLAGS.eval_pairs:
         raise SystemExit("error: --protocol=verification needs --eval_pairs=<pairs.txt or pairs.csv>.")

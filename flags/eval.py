@@ -8,9 +8,11 @@ flags.DEFINE_string("eval_root", None, "Folder the pairs' paths are relative to 
 flags.DEFINE_bool("eval_flip", True, "Embed original + mirrored image (sum).")
 flags.DEFINE_integer("eval_batch", 256, "Batch size for embedding extraction.")
 flags.DEFINE_integer("eval_every", 0, "In-training verification on --eval_pairs every N steps (0 = end only).")
-flags.DEFINE_enum("protocol", "verification", ["verification", "retrieval", "identification", "distribution"],
-                  "evaluate.py: verification on --eval_pairs, or retrieval / identification / distribution "
-                  "statistics on the labelled images of --eval_list.")
+flags.DEFINE_enum("protocol", "verification",
+                  ["verification", "retrieval", "identification", "distribution", "discface"],
+                  "evaluate.py: verification on --eval_pairs; retrieval / identification / distribution "
+                  "statistics on the labelled images of --eval_list; discface: the displacement discrepancies "
+                  "of a --checkpoint on its training data (DiscFace Sec. 3.2).")
 flags.DEFINE_string("eval_list", None, "CSV path,identity of test images (classes disjoint from training) for "
                     "the retrieval, identification and distribution protocols.")
 flags.DEFINE_integer("gallery_per_id", 1, "Identification: gallery images per identity (the rest are probes).")

@@ -11,6 +11,7 @@ import shutil
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfface.config import RunConfig
@@ -153,8 +154,8 @@ def evaluate(model: str, pairs_file: str, root: str | None, out_dir: str, flip: 
     return report
 
 
-def checkpoint_to_saved_model(workdir: str, out: str | None = None) -> str:
-    """Rebuild the backbone of a training workdir, restore its latest checkpoint and export it."""
+def restore_workdir(workdir: str):
+    """(cfg, backbone, head, discface term or None, checkpoint path) of a train.py workdir's latest checkpoint."""
     cfg_file = pathlib.Path(workdir) / "config.json"
     if not cfg_file.is_file():
         raise FileNotFoundError(f"--checkpoint={workdir}: no config.json; point it at a train.py workdir.")
@@ -162,9 +163,38 @@ def checkpoint_to_saved_model(workdir: str, out: str | None = None) -> str:
     num_classes = raw.pop("num_classes")
     cfg = RunConfig.from_dict(raw)
     backbone, head = build_model(cfg, num_classes)
+    discface = (DiscFaceTerm(cfg.embedding_size, cfg.discface_num_bases, cfg.discface_basis_max_norm)
+                if cfg.discface_lambda else None)
     latest = tf.train.latest_checkpoint(str(pathlib.Path(workdir) / "checkpoints"))
     if not latest:
         raise FileNotFoundError(f"--checkpoint={workdir}: no checkpoint in {workdir}/checkpoints.")
-    tf.train.Checkpoint(backbone=backbone, head=head).restore(latest).expect_partial()
+    parts = {"backbone": backbone, "head": head, **({"discface": discface} if discface is not None else {})}
+    tf.train.Checkpoint(**parts).restore(latest).expect_partial()
+    return cfg, backbone, head, discface, latest
+
+
+def checkpoint_to_saved_model(workdir: str, out: str | None = None) -> str:
+    """Rebuild the backbone of a training workdir, restore its latest checkpoint and export it."""
+    cfg, backbone, _, _, latest = restore_workdir(workdir)
     out = out or str(pathlib.Path(workdir) / "export_from_checkpoint")
     return export_saved_model(backbone, out, cfg.image_size, {"backbone": cfg.backbone, "checkpoint": latest})
+
+
+def discface_diagnostics(workdir: str, out_dir: str, max_images: int = 2000, batch: int = 256) -> dict:
+    """DiscFace Sec. 3.2 diagnostics of a trained workdir on (up to ``max_images`` of) its training data:
+    directional and radial displacement discrepancy and ‖ξ_eff‖; writes ``discface.json``."""
+    from tfface.evaluation.verification import embed_paths
+    from tfface.methods.discface import discrepancy_report
+
+    cfg, backbone, head, discface, latest = restore_workdir(workdir)
+    source = training_data(cfg, log=lambda s: None).source
+    if source is None:
+        raise ConfigError("DiscFace diagnostics need random-access training data (not --data=tfrecord).")
+    pick = np.random.default_rng(0).permutation(len(source))[:max_images]
+    emb = embed_paths(lambda x: backbone(x, training=False), source.paths[pick], cfg.image_size, batch)
+    report = {"checkpoint": latest, "images": int(len(pick)),
+              **discrepancy_report(emb, head.kernel.numpy(), source.labels[pick], discface)}
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "discface.json"), "w") as fh:
+        json.dump(report, fh, indent=1)
+    return report
