@@ -66,7 +66,7 @@ def test_metric_loss_run_and_bad_loss_spec(tiny_synth, tmp_path):
                 "--discface_lambda=0.2",
                 f"--workdir={work}"], tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
-    for name in ("ce ", "ms ", "triplet ", "center ", "discrepancy ", "xi_norm "):
+    for name in ("ce ", "ms ", "triplet ", "center ", "discrepancy ", "xi_norm ", "directional ", "radial "):
         assert name in out.stdout
     assert (work / "eval.json").exists()
     diag = _run([str(REPO / "evaluate.py"), f"--checkpoint={work}", "--protocol=discface"], tmp_path)

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfface.losses.discface import DiscFaceTerm, discrepancy, displacement, displacement_discrepancies, effective_basis
+from tfface.losses.discface import (
+    DiscFaceTerm,
+    batch_discrepancies,
+    discrepancy,
+    displacement,
+    displacement_discrepancies,
+    effective_basis,
+)
 
 
 def np_loss(f, w, y, xi, max_norm):
@@ -70,6 +77,13 @@ def test_zero_initialised_basis_learns():
     with tf.GradientTape() as tape:
         loss = tf.reduce_mean(layer(tf.constant([[0.6, 0.8, 0.0]]), tf.eye(3), tf.constant([0])))
     assert np.abs(tape.gradient(loss, layer.xi).numpy()).sum() > 0.1
+
+
+def test_in_graph_discrepancies_match_numpy():
+    rng = np.random.default_rng(0)
+    e, y = rng.normal(size=(10, 4)), rng.integers(0, 3, 10)
+    cos, radial = batch_discrepancies(tf.constant(e, tf.float32), tf.constant(y))
+    np.testing.assert_allclose([float(cos), float(radial)], displacement_discrepancies(e, y), rtol=1e-5)
 
 
 def test_directional_and_radial_discrepancy():

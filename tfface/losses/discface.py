@@ -36,6 +36,21 @@ def discrepancy(eps: tf.Tensor, basis: tf.Tensor) -> tf.Tensor:
     return tf.reduce_min(dist, axis=1)
 
 
+def batch_discrepancies(eps: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """In-graph (directional, radial) displacement discrepancy of Sec. 3.2 over the batch's intra-class
+    pairs: mean cosine between ε_i, ε_j and mean |‖ε_i‖ − ‖ε_j‖| (0 when the batch has no such pair)."""
+    norms = tf.norm(eps, axis=1)
+    unit = eps / tf.maximum(norms, 1e-12)[:, None]
+    labels = tf.cast(labels, tf.int32)
+    ones = tf.ones(tf.stack([tf.shape(eps)[0], tf.shape(eps)[0]]))
+    upper = tf.linalg.band_part(ones, 0, -1) - tf.linalg.band_part(ones, 0, 0) > 0  # i < j
+    pair = tf.logical_and(tf.equal(labels[:, None], labels[None, :]), upper)
+    n = tf.maximum(tf.reduce_sum(tf.cast(pair, tf.float32)), 1.0)
+    cos = tf.reduce_sum(tf.where(pair, tf.matmul(unit, unit, transpose_b=True), 0.0)) / n
+    radial = tf.reduce_sum(tf.where(pair, tf.abs(norms[:, None] - norms[None, :]), 0.0)) / n
+    return cos, radial
+
+
 class DiscFaceTerm(keras.layers.Layer):
     """Holds the displacement bases ξ [K, D] (zeros) and returns per-sample discrepancies."""
 

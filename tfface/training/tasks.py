@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 
 from tfface.heads.classifier import MarginHead
+from tfface.losses.discface import batch_discrepancies, displacement
 
 
 class Task:
@@ -99,8 +100,13 @@ class EmbeddingTask(Task):
         if self.discface is not None:  # DiscFace Eq. 4: + λ·mean_i ‖ε_i − ξ_eff‖
             disc = tf.reduce_sum(self.discface(emb, self.head.kernel, labels)) / gb
             loss += self.discface_lambda * disc
+            metrics["discrepancy"] = disc
+            # diagnostics (Sec. 3.2), averaged over replicas: the trainer sums what replicas return
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            metrics.update(discrepancy=disc, xi_norm=tf.reduce_max(tf.norm(self.discface.basis(), axis=1)) / replicas)
+            directional, radial = batch_discrepancies(tf.stop_gradient(displacement(emb, self.head.kernel, labels)),
+                                                      labels)
+            metrics.update(xi_norm=tf.reduce_max(tf.norm(self.discface.basis(), axis=1)) / replicas,
+                           directional=directional / replicas, radial=radial / replicas)
         for name, weight, fn in self.terms:
             value = fn(emb, labels)
             loss += weight * value
