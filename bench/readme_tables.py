@@ -43,6 +43,27 @@ def metric_losses_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def discface_longtail_table(r: dict) -> str:
+    import numpy as np
+
+    methods = list(dict.fromkeys(run["method"] for run in r["runs"]))
+    lines = ["| method | seeds | CelebA pairs acc. | CelebA pairs TAR@FAR=1e-2 | unseen ids acc. | "
+             "unseen ids TAR@FAR=1e-2 |", "| --- | --- | --- | --- | --- | --- |"]
+
+    def cell(values):
+        v = np.array(values) * 100
+        return f"{v.mean():.2f} ± {v.std():.2f}"
+
+    for m in methods:
+        runs = [x for x in r["runs"] if x["method"] == m]
+        lines.append(f"| {m} | {len(runs)} | " + " | ".join([
+            cell([x["celeba_pairs"]["accuracy"] for x in runs]),
+            cell([x["celeba_pairs"]["tar_at_far"]["0.01"] for x in runs]),
+            cell([x["unseen"]["accuracy"] for x in runs]),
+            cell([x["unseen"]["tar_at_far"]["0.01"] for x in runs])]) + " |")
+    return "\n".join(lines)
+
+
 def replace_block(text: str, name: str, table: str) -> str:
     start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
     block = f"{start}\n{table}\n{end}"
@@ -55,7 +76,8 @@ def main() -> None:
     readme = REPO / "README.md"
     text = readme.read_text()
     for name, fn in (("main_job_table", main_job_table), ("throughput_table", throughput_table),
-                     ("metric_losses_table", metric_losses_table)):
+                     ("metric_losses_table", metric_losses_table),
+                     ("discface_longtail_table", discface_longtail_table)):
         path = RESULTS / f"{name.rsplit('_', 1)[0]}.json"
         if path.exists():
             text = replace_block(text, name, fn(json.loads(path.read_text())))
