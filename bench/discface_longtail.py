@@ -1,6 +1,7 @@
 """DiscFace on class-imbalanced data (Kim et al. Sec. 4.2 / Table 4) with real faces.
 
     python bench/discface_longtail.py --seeds=0,1,2     # writes bench/results/discface_longtail.json
+    python bench/discface_longtail.py --dataset=synthfaces --out=bench/results/discface_longtail_synth.json
 
 CelebA subset of ../shared/data (detected faces): a seeded third of the identities is never trained on
 (balanced verification pairs among them = "unseen"); the images of the shipped pairs.csv are held out
@@ -26,6 +27,8 @@ from tfface.config import RunConfig  # noqa: E402
 from tfface.data.synthfaces import write_balanced_pairs  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+flags.DEFINE_enum("dataset", "celeba", ["celeba", "synthfaces"], "celeba (split as above) or SynthFaces (its "
+                  "long-tailed training identities; verification on its held-out identities).")
 flags.DEFINE_string("celeba", str(REPO.parent / "shared" / "data" / "celeba"), "CelebA subset folder.")
 flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds (split, weights, sampling).")
 flags.DEFINE_list("heads", ["arcface"], "Margin heads; each runs without and with DiscFace.")
@@ -64,30 +67,38 @@ def make_split(celeba: pathlib.Path, tmp: pathlib.Path, seed: int) -> dict[str, 
 def main(argv):
     del argv
     celeba = pathlib.Path(FLAGS.celeba)
-    if not (celeba / "meta.csv").exists():
+    if FLAGS.dataset == "celeba" and not (celeba / "meta.csv").exists():
         raise SystemExit(f"error: {celeba}/meta.csv not found (research data kept beside the clone).")
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="discface-lt-"))
     runs = []
     for seed in map(int, FLAGS.seeds):
         (tmp / f"s{seed}").mkdir()
-        split = make_split(celeba, tmp / f"s{seed}", seed)
+        if FLAGS.dataset == "celeba":
+            split = make_split(celeba, tmp / f"s{seed}", seed)
+            data = {"data": "list", "list_file": split["train"], "data_root": str(celeba),
+                    "eval_pairs": str(celeba / "pairs.csv")}
+        else:  # SynthFaces: long-tailed training classes, pairs over held-out identities
+            data = {"data": "synthfaces", "synth_seed": seed}
         for head in FLAGS.heads:
             for lam in (0.0, FLAGS.discface_lambda):
                 name = f"{head}{'+discface' if lam else ''}"
                 work = tmp / f"s{seed}" / name
-                cfg = RunConfig(data="list", list_file=split["train"], data_root=str(celeba), image_size=64,
-                                head=head, discface_lambda=lam, steps=FLAGS.steps, batch_size=64, lr=0.1,
-                                warmup_steps=100, seed=seed, log_every=200, checkpoint_every=10**9,
-                                eval_pairs=str(celeba / "pairs.csv"), workdir=str(work))
-                held = train(cfg)
-                unseen = evaluate(str(work / "export"), split["unseen_pairs"], None, str(work / "unseen"))
-                runs.append({"seed": seed, "method": name, "lambda": lam,
-                             "celeba_pairs": {k: held[k] for k in ("accuracy", "tar_at_far", "auc")},
-                             "unseen": {k: unseen[k] for k in ("accuracy", "tar_at_far", "auc")}})
+                cfg = RunConfig(image_size=64, head=head, discface_lambda=lam, steps=FLAGS.steps, batch_size=64,
+                                lr=0.1, warmup_steps=100, seed=seed, log_every=200, checkpoint_every=10**9,
+                                workdir=str(work), **data)
+                first = train(cfg)
+                keep = ("accuracy", "tar_at_far", "auc")
+                run = {"seed": seed, "method": name, "lambda": lam}
+                if FLAGS.dataset == "celeba":
+                    unseen = evaluate(str(work / "export"), split["unseen_pairs"], None, str(work / "unseen"))
+                    run.update(celeba_pairs={k: first[k] for k in keep}, unseen={k: unseen[k] for k in keep})
+                else:
+                    run.update(unseen={k: first[k] for k in keep})
+                runs.append(run)
                 print(json.dumps(runs[-1]), flush=True)
     out = pathlib.Path(FLAGS.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"steps": FLAGS.steps, "runs": runs}, indent=1))
+    out.write_text(json.dumps({"dataset": FLAGS.dataset, "steps": FLAGS.steps, "runs": runs}, indent=1))
 
 
 if __name__ == "__main__":
