@@ -50,17 +50,16 @@ def discface_longtail_table(r: dict) -> str:
     lines = ["| method | seeds | CelebA pairs acc. | CelebA pairs TAR@FAR=1e-2 | unseen ids acc. | "
              "unseen ids TAR@FAR=1e-2 |", "| --- | --- | --- | --- | --- | --- |"]
 
-    def cell(values):
-        v = np.array(values) * 100
+    def cell(runs, part, key):
+        if any(part not in x for x in runs):
+            return "–"
+        v = np.array([x[part]["accuracy"] if key == "acc" else x[part]["tar_at_far"]["0.01"] for x in runs]) * 100
         return f"{v.mean():.2f} ± {v.std():.2f}"
 
     for m in methods:
         runs = [x for x in r["runs"] if x["method"] == m]
-        lines.append(f"| {m} | {len(runs)} | " + " | ".join([
-            cell([x["celeba_pairs"]["accuracy"] for x in runs]),
-            cell([x["celeba_pairs"]["tar_at_far"]["0.01"] for x in runs]),
-            cell([x["unseen"]["accuracy"] for x in runs]),
-            cell([x["unseen"]["tar_at_far"]["0.01"] for x in runs])]) + " |")
+        lines.append(f"| {m} | {len(runs)} | " + " | ".join(
+            cell(runs, part, key) for part in ("celeba_pairs", "unseen") for key in ("acc", "tar")) + " |")
     return "\n".join(lines)
 
 
