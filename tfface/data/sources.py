@@ -54,10 +54,6 @@ class Source:
     def class_counts(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=self.num_classes)
 
-    @property
-    def class_offsets(self) -> np.ndarray:
-        return np.concatenate([[0], np.cumsum(self.class_counts)[:-1]])
-
     def check_files_exist(self) -> None:
         """Raise DataError naming the first missing image file (and how many are missing)."""
         missing = [p for p in self.paths if not os.path.isfile(p)]
@@ -65,13 +61,6 @@ class Source:
             raise DataError(f"{self.origin}: image file not found: {missing[0]} ({len(missing)} of "
                             f"{len(self.paths)} missing). Fix the paths or the --data_root they are "
                             "relative to.")
-
-    def select(self, mask: np.ndarray, origin: str | None = None) -> Source:
-        """The images where mask is true, with labels renumbered to the classes that remain."""
-        keep_classes, new_labels = np.unique(self.labels[mask], return_inverse=True)
-        return Source(self.paths[mask], new_labels.astype(np.int32),
-                      tuple(self.class_names[c] for c in keep_classes),
-                      {k: v[mask] for k, v in self.attributes.items()}, origin or self.origin)
 
 
 def from_rows(paths: list[str], identities: list[str], attributes: dict[str, list] | None = None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import pathlib
 import shutil
 from collections.abc import Callable
 
@@ -151,9 +150,3 @@ _SCALAR_METADATA = _scalar_metadata()
 def write_scalar(name: str, value: float) -> None:
     """A TensorBoard scalar without importing the tensorboard package (not a TF dependency)."""
     tf.summary.write(name, tf.constant(float(value), tf.float32), metadata=_SCALAR_METADATA)
-
-
-def read_step(workdir: str | os.PathLike) -> int:
-    """The step of the latest checkpoint in a workdir (0 if none)."""
-    latest = tf.train.latest_checkpoint(str(pathlib.Path(workdir) / "checkpoints"))
-    return int(latest.rsplit("-", 1)[1]) if latest else 0
