@@ -239,3 +239,22 @@ def test_center_loss_update_matches_eq4_and_two_replicas():
     strategy.run(tf.function(dist_layer.update), args=next(iter(ds)))
     for value in strategy.experimental_local_results(dist_layer.centers):
         np.testing.assert_allclose(value.numpy(), layer.centers.numpy(), atol=1e-6)
+
+
+def test_keras_wrapper_config_value_and_fit():
+    import keras
+
+    from tfface.losses.registry import MetricLoss
+
+    loss = MetricLoss("ms", ms_beta=10.0, ms_lambda=0.5)
+    again = MetricLoss.from_config(loss.get_config())
+    assert again.get_config() == {"kind": "ms", "name": "ms", "ms_beta": 10.0, "ms_lambda": 0.5}
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 5)).astype(np.float32)
+    y = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    want = float(L.mean_of(*L.multi_similarity(tf.constant(x), tf.constant(y), beta=10.0, lam=0.5)))
+    assert float(again(y, x)) == pytest.approx(want, rel=1e-6)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4)])
+    model.compile(keras.optimizers.SGD(0.1), loss=MetricLoss("triplet", triplet_margin=0.3), jit_compile=False)
+    hist = model.fit(x, y, batch_size=8, epochs=3, verbose=0)
+    assert all(np.isfinite(hist.history["loss"]))

@@ -7,9 +7,11 @@ equal the single-device loss on the global batch.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 
+import keras
 import tensorflow as tf
 
 from tfface.config import MetricLossParams
@@ -70,3 +72,23 @@ def parse_weighted(spec: str, flag: str) -> list[tuple[str, float]]:
         except ValueError:
             raise ConfigError(f"{flag}={spec!r}: {item!r} is not name:weight (e.g. center:0.003).") from None
     return out
+
+
+class MetricLoss(keras.losses.Loss):
+    """Thin Keras wrapper of a metric loss: ``MetricLoss("ms", ms_beta=40.0)(labels, embeddings)``.
+
+    Usable with ``model.compile(loss=…)`` (labels as y_true, embeddings as y_pred) or inside a custom
+    step; under ``tf.distribute`` it mines over the global batch like the trainer's terms.
+    ``get_config`` holds the loss name and its hyper-parameters.
+    """
+
+    def __init__(self, kind: str = "triplet", name: str | None = None, **params):
+        super().__init__(name=name or kind, reduction="sum")
+        self.kind, self.params = kind, dict(params)
+        self._fn = metric_loss(kind, dataclasses.replace(MetricLossParams(), **params))
+
+    def call(self, y_true, y_pred):
+        return self._fn(y_pred, tf.reshape(tf.cast(y_true, tf.int32), [-1]))
+
+    def get_config(self):
+        return {"kind": self.kind, "name": self.name, **self.params}
