@@ -27,7 +27,7 @@ from tfface.losses.discface import DiscFaceTerm
 from tfface.losses.registry import METRIC_LOSSES, metric_loss, parse_weighted
 from tfface.models.backbones import build_backbone
 from tfface.training.optim import WarmupSchedule, make_optimizer
-from tfface.training.strategy import is_chief, make_strategy
+from tfface.training.strategy import is_chief, make_strategy, worker_path
 from tfface.training.tasks import EmbeddingTask
 from tfface.training.trainer import Trainer, TrainerConfig
 
@@ -62,11 +62,15 @@ def build_task(cfg: RunConfig, backbone, head, num_classes: int) -> EmbeddingTas
     use_head, metrics, center_weight = loss_plan(cfg)
     terms = [(name, weight, metric_loss(name, cfg.metric)) for name, weight in metrics]
     center = CenterLoss(num_classes, cfg.embedding_size, cfg.center_alpha) if center_weight else None
-    discface = None
-    if cfg.discface_lambda:
-        discface = DiscFaceTerm(cfg.embedding_size, cfg.discface_num_bases, cfg.discface_basis_max_norm)
     return EmbeddingTask(backbone, cfg.batch_size, head if use_head else None, terms, center, center_weight,
-                         cfg.scale_warmup_steps, discface=discface, discface_lambda=cfg.discface_lambda)
+                         cfg.scale_warmup_steps, discface=discface_term(cfg), discface_lambda=cfg.discface_lambda)
+
+
+def discface_term(cfg: RunConfig) -> DiscFaceTerm | None:
+    """The DiscFace bases a config asks for (None when --discface_lambda is 0)."""
+    if not cfg.discface_lambda:
+        return None
+    return DiscFaceTerm(cfg.embedding_size, cfg.discface_num_bases, cfg.discface_basis_max_norm)
 
 
 def build_model(cfg: RunConfig, num_classes: int, replicas: int = 1):
@@ -125,9 +129,7 @@ def train(cfg: RunConfig, printer=PRINT) -> dict:
     t0 = time.time()
     trainer.fit(data.dataset_fn)
     printer(f"training took {time.time() - t0:.0f} s")
-    export_dir = os.path.join(workdir, "export")
-    if not chief:  # every worker writes (collectives), only the chief keeps it
-        export_dir = os.path.join(workdir, f".worker-{strategy.cluster_resolver.task_id}-export")
+    export_dir = worker_path(workdir, "export", strategy)
     export_saved_model(backbone, export_dir, cfg.image_size,
                        {"backbone": cfg.backbone, "embedding_size": cfg.embedding_size, "head": cfg.head})
     if not chief:
@@ -163,8 +165,7 @@ def restore_workdir(workdir: str):
     num_classes = raw.pop("num_classes")
     cfg = RunConfig.from_dict(raw)
     backbone, head = build_model(cfg, num_classes)
-    discface = (DiscFaceTerm(cfg.embedding_size, cfg.discface_num_bases, cfg.discface_basis_max_norm)
-                if cfg.discface_lambda else None)
+    discface = discface_term(cfg)
     latest = tf.train.latest_checkpoint(str(pathlib.Path(workdir) / "checkpoints"))
     if not latest:
         raise FileNotFoundError(f"--checkpoint={workdir}: no checkpoint in {workdir}/checkpoints.")

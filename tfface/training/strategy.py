@@ -62,3 +62,11 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     return resolver.task_type in ("chief", None) or (
         resolver.task_type == "worker" and resolver.task_id == 0
         and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def worker_path(workdir: str, name: str, strategy: tf.distribute.Strategy) -> str:
+    """``workdir/name`` on the chief; a scratch ``workdir/.worker-<id>-name`` on the other workers, which must
+    write too (saving runs collectives) but whose copy is deleted afterwards."""
+    if is_chief(strategy):
+        return os.path.join(workdir, name)
+    return os.path.join(workdir, f".worker-{strategy.cluster_resolver.task_id}-{name}")

@@ -14,7 +14,8 @@ import keras
 import tensorflow as tf
 
 from tfface.heads.classifier import MarginHead
-from tfface.losses.discface import batch_discrepancies, displacement
+from tfface.losses.discface import batch_discrepancies, discrepancy, displacement
+from tfface.losses.pairs import mean_of
 
 
 class Task:
@@ -98,13 +99,13 @@ class EmbeddingTask(Task):
             loss += tf.reduce_sum(ce + self.head.regularization(emb)) / gb
             metrics.update(ce=tf.reduce_sum(ce) / gb, acc=tf.reduce_sum(correct) / gb)
         if self.discface is not None:  # DiscFace Eq. 4: + λ·mean_i ‖ε_i − ξ_eff‖
-            disc = tf.reduce_sum(self.discface(emb, self.head.kernel, labels)) / gb
+            eps = displacement(emb, self.head.kernel, labels)
+            disc = tf.reduce_sum(discrepancy(eps, self.discface.basis())) / gb
             loss += self.discface_lambda * disc
             metrics["discrepancy"] = disc
             # diagnostics (Sec. 3.2), averaged over replicas: the trainer sums what replicas return
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            directional, radial = batch_discrepancies(tf.stop_gradient(displacement(emb, self.head.kernel, labels)),
-                                                      labels)
+            directional, radial = batch_discrepancies(tf.stop_gradient(eps), labels)
             metrics.update(xi_norm=tf.reduce_max(tf.norm(self.discface.basis(), axis=1)) / replicas,
                            directional=directional / replicas, radial=radial / replicas)
         for name, weight, fn in self.terms:
@@ -112,8 +113,6 @@ class EmbeddingTask(Task):
             loss += weight * value
             metrics[name] = value
         if self.center is not None:
-            from tfface.losses.pairs import mean_of
-
             value = mean_of(*self.center(emb, labels))
             loss += self.center_weight * value
             metrics["center"] = value

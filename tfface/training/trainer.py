@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from tfface.errors import NonFiniteLossError
 from tfface.training.progress import Progress
-from tfface.training.strategy import is_chief
+from tfface.training.strategy import is_chief, worker_path
 from tfface.training.tasks import Task
 
 DatasetFn = Callable[[int, tf.distribute.InputContext], tf.data.Dataset]
@@ -48,9 +48,7 @@ class Trainer:
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
             optimizer.build(task.trainable_variables)
         self.checkpoint = tf.train.Checkpoint(step=self.step, optimizer=optimizer, **task.modules)
-        ckpt_dir = os.path.join(cfg.workdir, "checkpoints")
-        if not self.chief:  # every worker saves (collectives), only the chief keeps its files
-            ckpt_dir = os.path.join(cfg.workdir, f".worker-{strategy.cluster_resolver.task_id}-ckpt")
+        ckpt_dir = worker_path(cfg.workdir, "checkpoints", strategy)
         self.manager = tf.train.CheckpointManager(self.checkpoint, ckpt_dir, max_to_keep=cfg.keep_checkpoints)
         self.writer = tf.summary.create_file_writer(os.path.join(cfg.workdir, "logs")) if self.chief else None
         self._step_fn = None
