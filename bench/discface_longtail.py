@@ -1,6 +1,8 @@
 """DiscFace on class-imbalanced data (Kim et al. Sec. 4.2 / Table 4) with real faces.
 
     python bench/discface_longtail.py --seeds=0,1,2     # writes bench/results/discface_longtail.json
+    python bench/discface_longtail.py --heads=cosface                      # adds CosFace runs to the same file
+    python bench/discface_longtail.py --lambdas=0,0.2,0.4,0.6,0.8,1.0     # the λ ablation (Table 5)
     python bench/discface_longtail.py --dataset=synthfaces --out=bench/results/discface_longtail_synth.json
 
 CelebA subset of ../shared/data (detected faces): a seeded third of the identities is never trained on
@@ -32,7 +34,8 @@ flags.DEFINE_enum("dataset", "celeba", ["celeba", "synthfaces"], "celeba (split 
 flags.DEFINE_string("celeba", str(REPO.parent / "shared" / "data" / "celeba"), "CelebA subset folder.")
 flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds (split, weights, sampling).")
 flags.DEFINE_list("heads", ["arcface"], "Margin heads; each runs without and with DiscFace.")
-flags.DEFINE_float("discface_lambda", 0.2, "DiscFace λ.")
+flags.DEFINE_list("lambdas", ["0", "0.2"], "DiscFace λ values per head (0 = the plain head); "
+                  "0,0.2,0.4,0.6,0.8,1.0 is the ablation of the paper's Table 5.")
 flags.DEFINE_integer("steps", 600, "Training steps per run.")
 flags.DEFINE_string("out", str(REPO / "bench" / "results" / "discface_longtail.json"), "Result file.")
 FLAGS = flags.FLAGS
@@ -80,15 +83,15 @@ def main(argv):
         else:  # SynthFaces: long-tailed training classes, pairs over held-out identities
             data = {"data": "synthfaces", "synth_seed": seed}
         for head in FLAGS.heads:
-            for lam in (0.0, FLAGS.discface_lambda):
-                name = f"{head}{'+discface' if lam else ''}"
+            for lam in map(float, FLAGS.lambdas):
+                name = f"{head}+discface" if lam else head
                 work = tmp / f"s{seed}" / name
                 cfg = RunConfig(image_size=64, head=head, discface_lambda=lam, steps=FLAGS.steps, batch_size=64,
                                 lr=0.1, warmup_steps=100, seed=seed, log_every=200, checkpoint_every=10**9,
                                 workdir=str(work), **data)
                 first = train(cfg)
                 keep = ("accuracy", "tar_at_far", "auc")
-                run = {"seed": seed, "method": name, "lambda": lam}
+                run = {"seed": seed, "method": name, "head": head, "lambda": lam}
                 if FLAGS.dataset == "celeba":
                     unseen = evaluate(str(work / "export"), split["unseen_pairs"], None, str(work / "unseen"))
                     run.update(celeba_pairs={k: first[k] for k in keep}, unseen={k: unseen[k] for k in keep})
@@ -96,9 +99,20 @@ def main(argv):
                     run.update(unseen={k: first[k] for k in keep})
                 runs.append(run)
                 print(json.dumps(runs[-1]), flush=True)
-    out = pathlib.Path(FLAGS.out)
+    write_merged(pathlib.Path(FLAGS.out), runs)
+
+
+def write_merged(out: pathlib.Path, runs: list[dict]) -> None:
+    """Add `runs` to the result file, replacing earlier runs of the same (seed, head, λ) and settings."""
+    old = json.loads(out.read_text()) if out.exists() else {}
+    if old and (old.get("dataset"), old.get("steps")) != (FLAGS.dataset, FLAGS.steps):
+        raise SystemExit(f"error: {out} holds {old.get('dataset')} runs of {old.get('steps')} steps; "
+                         "pass another --out for different settings.")
+    key = lambda r: (r["seed"], r.get("head", r["method"].split("+")[0]), r["lambda"])  # noqa: E731
+    merged = {key(r): r for r in old.get("runs", [])} | {key(r): r for r in runs}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"dataset": FLAGS.dataset, "steps": FLAGS.steps, "runs": runs}, indent=1))
+    out.write_text(json.dumps({"dataset": FLAGS.dataset, "steps": FLAGS.steps,
+                               "runs": sorted(merged.values(), key=key)}, indent=1))
 
 
 if __name__ == "__main__":
