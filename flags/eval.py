@@ -9,12 +9,13 @@ flags.DEFINE_bool("eval_flip", True, "Embed original + mirrored image (sum).")
 flags.DEFINE_integer("eval_batch", 256, "Batch size for embedding extraction.")
 flags.DEFINE_integer("eval_every", 0, "In-training verification on --eval_pairs every N steps (0 = end only).")
 flags.DEFINE_enum("protocol", "verification",
-                  ["verification", "retrieval", "identification", "distribution", "discface"],
+                  ["verification", "retrieval", "identification", "distribution", "sft", "discface"],
                   "evaluate.py: verification on --eval_pairs; retrieval / identification / distribution "
-                  "statistics on the labelled images of --eval_list; discface: the displacement discrepancies "
-                  "of a --checkpoint on its training data (DiscFace Sec. 3.2).")
+                  "statistics on the labelled images of --eval_list; sft: SFT's analysis of --eval_list "
+                  "(orthogonality r_w, ‖Aσ − σ‖, per-class divergence; Zhu et al. Sec. 3.4, 4.2); discface: the "
+                  "displacement discrepancies of a --checkpoint on its training data (DiscFace Sec. 3.2).")
 flags.DEFINE_string("eval_list", None, "CSV path,identity of test images (classes disjoint from training) for "
-                    "the retrieval, identification and distribution protocols.")
+                    "the retrieval, identification, distribution and sft protocols.")
 flags.DEFINE_integer("gallery_per_id", 1, "Identification: gallery images per identity (the rest are probes).")
 flags.DEFINE_float("open_set_fraction", 0.1, "Identification: share of identities left out of the gallery "
                    "(their probes are non-mated, for TPIR@FPIR).")

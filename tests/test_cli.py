@@ -32,7 +32,7 @@ def test_train_then_evaluate(tiny_synth, tmp_path):
     again = json.loads((tmp_path / "ev1" / "eval.json").read_text())
     assert abs(again["accuracy"] - report["accuracy"]) < 1e-9
 
-    for protocol in ("retrieval", "identification", "distribution"):
+    for protocol in ("retrieval", "identification", "distribution", "sft"):
         ev = _run([str(REPO / "evaluate.py"), f"--model={work / 'export'}", f"--protocol={protocol}",
                    f"--eval_list={tiny_synth / 'meta.csv'}", f"--out={tmp_path / 'ev_list'}"], tmp_path)
         assert ev.returncode == 0, ev.stderr[-3000:]
@@ -40,6 +40,9 @@ def test_train_then_evaluate(tiny_synth, tmp_path):
         assert rep["protocol"] == protocol
     assert (tmp_path / "ev_list" / "identification_cmc.png").exists()
     assert (tmp_path / "ev_list" / "distribution.png").exists()
+    sft = json.loads((tmp_path / "ev_list" / "sft.json").read_text())
+    assert 0 <= sft["orthogonality"][-1]["r_w"] <= 1 and sft["divergence"]["std"] >= 0
+    assert (tmp_path / "ev_list" / "sft.png").stat().st_size > 1000
 
     ev2 = _run([str(REPO / "evaluate.py"), f"--checkpoint={work}", f"--eval_pairs={tiny_synth / 'pairs.csv'}",
                 f"--out={tmp_path / 'ev2'}"], tmp_path)
@@ -78,3 +81,16 @@ def test_metric_loss_run_and_bad_loss_spec(tiny_synth, tmp_path):
     bad = _run([str(REPO / "train.py"), "--loss=triplet", "--discface_lambda=0.2",
                 f"--workdir={tmp_path / 'bad2'}"], tmp_path)
     assert bad.returncode != 0 and "--discface_lambda needs the margin head" in bad.stderr
+
+
+def test_sft_run_and_bad_scheme(tiny_synth, tmp_path):
+    common = ["--data=list", f"--list_file={tiny_synth / 'meta.csv'}", "--image_size=32", "--embedding_size=16",
+              "--batch_size=16", "--log_every=1", "--warmup_steps=1", "--sampler=pk", "--pk_k=4"]
+    out = _run([str(REPO / "train.py"), *common, "--steps=3", "--cpu_replicas=2", "--feature_transform=sft",
+                "--sft_scheme=unbalanced", "--sft_tail_threshold=10", "--sft_warmup_steps=1",
+                f"--workdir={tmp_path / 'sft'}"], tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "generated_loss " in out.stdout and "generated " in out.stdout
+    bad = _run([str(REPO / "train.py"), *common, "--steps=1", "--feature_transform=sft", "--sft_scheme=unbalanced",
+                "--sft_tail_threshold=1000", f"--workdir={tmp_path / 'bad'}"], tmp_path)
+    assert bad.returncode != 0 and "--sft_tail_threshold=1000" in bad.stderr

@@ -6,11 +6,13 @@ import pytest
 import tensorflow as tf
 
 from tfface.data import pipeline
+from tfface.data.sources import from_rows
 from tfface.errors import NonFiniteLossError
 from tfface.heads.classifier import MarginHead
 from tfface.losses.center import CenterLoss
 from tfface.losses.discface import DiscFaceTerm
 from tfface.losses.registry import metric_loss
+from tfface.methods.sft import FeatureAugmenter
 from tfface.models.backbones import build_backbone
 from tfface.training.optim import WarmupSchedule, make_optimizer
 from tfface.training.tasks import ClassificationTask, EmbeddingTask
@@ -32,7 +34,19 @@ def _arc_discface(backbone, head, source):
     return EmbeddingTask(backbone, BATCH, head, discface=DiscFaceTerm(16, 2, 0.05), discface_lambda=0.2)
 
 
-def _run(strategy, source, workdir, steps, lr=0.02, head="arcface", precision="none", task_fn=_classification):
+def _arc_sft_unbalanced(backbone, head, source):
+    counts = np.bincount(source.labels)
+    aug = FeatureAugmenter("sft", source.num_classes, 16, counts, "unbalanced", int(np.median(counts)), 1, seed=5)
+    return EmbeddingTask(backbone, BATCH, head, augment=aug, augment_lambda=0.5)
+
+
+def _ms_sft_d(backbone, head, source):
+    aug = FeatureAugmenter("sft_d", source.num_classes, 16, warmup_steps=1, seed=5)
+    return EmbeddingTask(backbone, BATCH, None, [("ms", 1.0, metric_loss("ms"))], augment=aug, augment_lambda=0.5)
+
+
+def _run(strategy, source, workdir, steps, lr=0.02, head="arcface", precision="none", task_fn=_classification,
+         metrics=None):
     keras.utils.set_random_seed(7)
     with strategy.scope():
         backbone = build_backbone("small_cnn", 32, 16)
@@ -45,7 +59,9 @@ def _run(strategy, source, workdir, steps, lr=0.02, head="arcface", precision="n
                       TrainerConfig(steps, BATCH, str(workdir), log_every=100, checkpoint_every=100),
                       printer=lambda s: None)
     cfg = pipeline.TrainInput(BATCH, 32, sampler="pk", pk_k=4, seed=3)
-    trainer.fit(lambda start, ctx: pipeline.train_dataset(source, cfg, start, ctx))
+    last = trainer.fit(lambda start, ctx: pipeline.train_dataset(source, cfg, start, ctx))
+    if metrics is not None:
+        metrics.update(last)
     final = [v.numpy() for v in backbone.weights] + [head_layer.kernel.numpy()]
     return initial, final
 
@@ -62,6 +78,21 @@ def test_two_replicas_match_one_device(tiny_source, tmp_path, task_fn):
     _, two = _run(_mirrored(), tiny_source, tmp_path / "two", 4, task_fn=task_fn)
     moved = max(float(np.abs(a - b).max()) for a, b in zip(one, init))
     assert moved > 1e-3  # training really changed the weights
+    for a, b in zip(one, two):
+        scale = max(1.0, float(np.abs(a).max()))
+        np.testing.assert_allclose(a, b, atol=3e-3 * scale)
+
+
+@pytest.mark.parametrize("task_fn", [_arc_sft_unbalanced, _ms_sft_d], ids=["arc-sft-unbalanced", "ms-sft_d"])
+def test_sft_two_replicas_match_one_device(tiny_source, tmp_path, task_fn):
+    keep = tiny_source.labels < 6  # few classes, so that centres are seen and features generated early
+    few = from_rows(list(tiny_source.paths[keep]), [f"id{y}" for y in tiny_source.labels[keep]])
+    seen = {}
+    init, one = _run(tf.distribute.OneDeviceStrategy("/cpu:0"), few, tmp_path / "one", 4, task_fn=task_fn,
+                     metrics=seen)
+    _, two = _run(_mirrored(), few, tmp_path / "two", 4, task_fn=task_fn)
+    assert seen["generated"] > 0  # the last step trained on generated features
+    assert max(float(np.abs(a - b).max()) for a, b in zip(one, init)) > 1e-3
     for a, b in zip(one, two):
         scale = max(1.0, float(np.abs(a).max()))
         np.testing.assert_allclose(a, b, atol=3e-3 * scale)

@@ -25,6 +25,7 @@ from tfface.heads.classifier import MarginHead
 from tfface.losses.center import CenterLoss
 from tfface.losses.discface import DiscFaceTerm
 from tfface.losses.registry import METRIC_LOSSES, metric_loss, parse_weighted
+from tfface.methods.sft import FeatureAugmenter
 from tfface.models.backbones import build_backbone
 from tfface.training.optim import WarmupSchedule, make_optimizer
 from tfface.training.strategy import is_chief, make_strategy, worker_path
@@ -57,13 +58,26 @@ def loss_plan(cfg: RunConfig) -> tuple[bool, list[tuple[str, float]], float]:
     return use_head, metrics, center
 
 
-def build_task(cfg: RunConfig, backbone, head, num_classes: int) -> EmbeddingTask:
-    """The training task that --loss and --aux_loss describe (call inside the strategy scope)."""
+def build_task(cfg: RunConfig, backbone, head, num_classes: int, class_counts=None) -> EmbeddingTask:
+    """The training task that --loss, --aux_loss and the method flags describe (call inside the
+    strategy scope). ``class_counts`` (images per class) is needed by --sft_scheme=unbalanced."""
     use_head, metrics, center_weight = loss_plan(cfg)
     terms = [(name, weight, metric_loss(name, cfg.metric)) for name, weight in metrics]
     center = CenterLoss(num_classes, cfg.embedding_size, cfg.center_alpha) if center_weight else None
     return EmbeddingTask(backbone, cfg.batch_size, head if use_head else None, terms, center, center_weight,
-                         cfg.scale_warmup_steps, discface=discface_term(cfg), discface_lambda=cfg.discface_lambda)
+                         cfg.scale_warmup_steps, discface=discface_term(cfg), discface_lambda=cfg.discface_lambda,
+                         augment=feature_augmenter(cfg, num_classes, class_counts), augment_lambda=cfg.sft_lambda)
+
+
+def feature_augmenter(cfg: RunConfig, num_classes: int, class_counts=None) -> FeatureAugmenter | None:
+    """The SFT feature augmenter --feature_transform asks for (None for none)."""
+    if cfg.feature_transform == "none":
+        return None
+    if cfg.sft_scheme == "unbalanced" and class_counts is None:
+        raise ConfigError("--sft_scheme=unbalanced needs the images per class: train from SynthFaces, a list "
+                          "file or an image folder (TFRecord shards do not carry them), or use balanced.")
+    return FeatureAugmenter(cfg.feature_transform, num_classes, cfg.embedding_size, class_counts, cfg.sft_scheme,
+                            cfg.sft_tail_threshold, cfg.sft_warmup_steps, cfg.seed)
 
 
 def discface_term(cfg: RunConfig) -> DiscFaceTerm | None:
@@ -107,7 +121,8 @@ def train(cfg: RunConfig, printer=PRINT) -> dict:
         schedule = WarmupSchedule(cfg.lr, cfg.steps, cfg.lr_schedule, cfg.warmup_steps, cfg.lr_boundaries,
                                   cfg.lr_factor)
         optimizer = make_optimizer(cfg.optimizer, schedule, cfg.momentum, cfg.weight_decay, cfg.mixed_precision)
-        task = build_task(cfg, backbone, head, data.num_classes)
+        counts = None if data.source is None else np.bincount(data.source.labels, minlength=data.num_classes)
+        task = build_task(cfg, backbone, head, data.num_classes, counts)
     if task.terms and cfg.sampler != "pk":
         printer(f"warning: --loss={cfg.loss} mines pairs in the batch; --sampler={cfg.sampler} gives few "
                 "positive pairs, --sampler=pk is what it is built for.")

@@ -68,6 +68,11 @@ class RunConfig:
     discface_lambda: float = 0.0
     discface_basis_max_norm: float = 0.05
     discface_num_bases: int = 1
+    feature_transform: str = "none"
+    sft_lambda: float = 0.2
+    sft_scheme: str = "balanced"
+    sft_tail_threshold: int = 15
+    sft_warmup_steps: int = 100
     # optimisation
     workdir: str | None = None
     steps: int = 1500

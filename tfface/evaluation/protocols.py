@@ -1,4 +1,4 @@
-"""Protocols over a labelled image list (retrieval, identification, distribution): embed, report, plot."""
+"""Protocols over a labelled image list (retrieval, identification, distribution, sft): embed, report, plot."""
 
 from __future__ import annotations
 
@@ -41,6 +41,11 @@ def run_protocol(protocol: str, embed: EmbedFn, image_size: int, list_file: str,
     elif protocol == "distribution":
         report = distribution.distribution_report(emb, labels)
         distribution.plot_distribution(report, os.path.join(out_dir, "distribution.png"))
+    elif protocol == "sft":
+        from tfface.methods.sft import plot_sft_report, sft_report
+
+        report = sft_report(emb, labels)
+        plot_sft_report(report, os.path.join(out_dir, "sft.png"))
     elif protocol == "identification":
         g, p = split_gallery(labels, gallery_per_id, open_fraction)
         curve = identification.cmc(emb[g], labels[g], emb[p], labels[p])

@@ -155,15 +155,21 @@ def global_reference(emb, labels):
     return ref, ref_labels, start + tf.range(b)
 
 
+def global_sum(value):
+    """Sum of ``value`` over all replicas (no gradient); the value itself outside tf.distribute."""
+    ctx = tf.distribute.get_replica_context()
+    value = tf.stop_gradient(value)
+    if ctx is not None and ctx.num_replicas_in_sync > 1:
+        value = ctx.all_reduce(tf.distribute.ReduceOp.SUM, value)
+    return value
+
+
 def mean_of(total, count):
     """Mean over the terms of *all* replicas: total / global count (0 when there is no term).
 
     Returned per replica, so that the sum over replicas (what the optimiser's all-reduce does with
     gradients) is the global mean."""
-    ctx = tf.distribute.get_replica_context()
-    if ctx is not None and ctx.num_replicas_in_sync > 1:
-        count = ctx.all_reduce(tf.distribute.ReduceOp.SUM, tf.stop_gradient(count))
-    return total / tf.maximum(count, 1.0)
+    return total / tf.maximum(global_sum(count), 1.0)
 
 
 def ranked_list(emb, labels, ref=None, ref_labels=None, self_index=None, alpha: float = 1.2,

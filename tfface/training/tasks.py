@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from tfface.heads.classifier import MarginHead
 from tfface.losses.discface import batch_discrepancies, discrepancy, displacement
-from tfface.losses.pairs import mean_of
+from tfface.losses.pairs import global_sum, mean_of
 
 
 class Task:
@@ -62,13 +62,15 @@ class EmbeddingTask(Task):
 
     def __init__(self, backbone: keras.Model, global_batch: int, head: MarginHead | None = None,
                  terms: list[tuple[str, float, Callable]] | None = None, center=None, center_weight: float = 0.0,
-                 scale_warmup_steps: int = 0, scale_start: float = 8.0, discface=None, discface_lambda: float = 0.0):
-        optional = {"head": head, "center": center, "discface": discface}
+                 scale_warmup_steps: int = 0, scale_start: float = 8.0, discface=None, discface_lambda: float = 0.0,
+                 augment=None, augment_lambda: float = 0.0):
+        optional = {"head": head, "center": center, "discface": discface, "augment": augment}
         modules = {"backbone": backbone, **{k: v for k, v in optional.items() if v is not None}}
         super().__init__(modules, global_batch)
         self.backbone, self.head, self.terms = backbone, head, list(terms or [])
         self.center, self.center_weight = center, center_weight
         self.discface, self.discface_lambda = discface, discface_lambda
+        self.augment, self.augment_lambda = augment, augment_lambda
         if discface is not None and head is None:
             raise ValueError("DiscFace needs a margin head: its displacements are taken from the class weights")
         self.scale_warmup_steps, self.scale_start = scale_warmup_steps, scale_start
@@ -86,16 +88,40 @@ class EmbeddingTask(Task):
     def loss(self, batch, step):
         return self.forward(batch, step)[:2]
 
+    def head_ce(self, emb, labels, step) -> tuple[tf.Tensor, tf.Tensor]:
+        """Per-sample margin-head cross-entropy and top-1 correctness."""
+        labels = tf.cast(labels, tf.int32)
+        logits = self.head(emb, labels, scale=self.scale(step))
+        ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        return ce, tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), labels), tf.float32)
+
+    def generated_loss(self, emb, labels, step) -> tuple[tf.Tensor, tf.Tensor]:
+        """J(X_gen, Y_gen) of SFT Eq. 10 and the fraction of the batch generated.
+
+        The head term is the mean cross-entropy over the generated features (global count). The
+        metric terms see the whole batch with generated features in place of the originals they came
+        from (others normalised, unchanged), as pair mining needs a full batch."""
+        gen, target, weight = self.augment(emb, labels, step)
+        value = tf.constant(0.0)
+        if self.head is not None:
+            ce, _ = self.head_ce(gen, target, step)
+            value += mean_of(tf.reduce_sum(weight * ce), tf.reduce_sum(weight))
+        if self.terms:
+            keep = weight[:, None] > 0
+            mixed = tf.where(keep, gen, tf.math.l2_normalize(tf.cast(emb, tf.float32), axis=1, epsilon=1e-12))
+            mixed_labels = tf.where(weight > 0, target, tf.cast(labels, tf.int32))
+            active = tf.cast(global_sum(tf.reduce_sum(weight)) > 0, tf.float32)  # same on every replica
+            for _, w, fn in self.terms:
+                value += active * w * fn(mixed, mixed_labels)
+        return value, tf.reduce_sum(weight) / float(self.global_batch)
+
     def forward(self, batch, step):
         images, labels = batch
         emb = self.backbone(images, training=True)
         gb = float(self.global_batch)
         loss, metrics = tf.constant(0.0), {}
         if self.head is not None:
-            logits = self.head(emb, labels, scale=self.scale(step))
-            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(labels, tf.int32), logits=logits)
-            correct = tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), tf.cast(labels, tf.int32)),
-                              tf.float32)
+            ce, correct = self.head_ce(emb, labels, step)
             loss += tf.reduce_sum(ce + self.head.regularization(emb)) / gb
             metrics.update(ce=tf.reduce_sum(ce) / gb, acc=tf.reduce_sum(correct) / gb)
         if self.discface is not None:  # DiscFace Eq. 4: + λ·mean_i ‖ε_i − ξ_eff‖
@@ -116,11 +142,17 @@ class EmbeddingTask(Task):
             value = mean_of(*self.center(emb, labels))
             loss += self.center_weight * value
             metrics["center"] = value
+        if self.augment is not None:  # SFT Eq. 10: + λ·J(X_gen, Y_gen)
+            value, generated = self.generated_loss(emb, labels, step)
+            loss += self.augment_lambda * value
+            metrics.update(generated_loss=value, generated=generated)
         return loss, metrics, (emb, labels)
 
     def after_step(self, state) -> None:
         if self.center is not None:
             self.center.update(*state)
+        if self.augment is not None:
+            self.augment.update(*state)
 
 
 class ClassificationTask(EmbeddingTask):
