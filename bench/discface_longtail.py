@@ -23,6 +23,7 @@ import tempfile  # noqa: E402
 
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
+from celeba import detected_rows, write_list  # noqa: E402
 
 from tfface.app import evaluate, train  # noqa: E402
 from tfface.config import RunConfig  # noqa: E402
@@ -42,7 +43,7 @@ FLAGS = flags.FLAGS
 
 
 def make_split(celeba: pathlib.Path, tmp: pathlib.Path, seed: int) -> dict[str, str]:
-    rows = [r for r in csv.DictReader(open(celeba / "meta.csv")) if r["detected"] == "1"]
+    rows = detected_rows(celeba)
     held = {p for r in csv.DictReader(open(celeba / "pairs.csv")) for p in (r["path1"], r["path2"])}
     rng = np.random.default_rng(seed)
     ids = sorted({r["identity"] for r in rows})
@@ -59,8 +60,7 @@ def make_split(celeba: pathlib.Path, tmp: pathlib.Path, seed: int) -> dict[str, 
             kept[i] = kept.get(i, 0) + 1
             train_rows.append((r["path"], i))
     out = {"train": str(tmp / "train.csv"), "unseen_pairs": str(tmp / "unseen_pairs.csv")}
-    with open(out["train"], "w", newline="") as fh:
-        csv.writer(fh).writerows([("path", "identity"), *train_rows])
+    write_list(pathlib.Path(out["train"]), train_rows)
     test = [r for r in rows if r["identity"] in unseen]
     write_balanced_pairs(out["unseen_pairs"], [str(celeba / r["path"]) for r in test],
                          [r["identity"] for r in test], 1500, np.random.default_rng(seed))
@@ -70,8 +70,8 @@ def make_split(celeba: pathlib.Path, tmp: pathlib.Path, seed: int) -> dict[str, 
 def main(argv):
     del argv
     celeba = pathlib.Path(FLAGS.celeba)
-    if FLAGS.dataset == "celeba" and not (celeba / "meta.csv").exists():
-        raise SystemExit(f"error: {celeba}/meta.csv not found (research data kept beside the clone).")
+    if FLAGS.dataset == "celeba":
+        detected_rows(celeba)  # exits with a clear message when the data is absent
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="discface-lt-"))
     runs = []
     for seed in map(int, FLAGS.seeds):

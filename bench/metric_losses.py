@@ -10,19 +10,17 @@ from tfface.env import configure_tf_env
 
 configure_tf_env()
 
-import csv  # noqa: E402
 import json  # noqa: E402
 import pathlib  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
-import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
+from celeba import retrieval_of, split_lists  # noqa: E402
 
 from tfface.app import train  # noqa: E402
 from tfface.config import RunConfig  # noqa: E402
-from tfface.evaluation.protocols import run_protocol  # noqa: E402
-from tfface.export.saved_model import export_saved_model, load_embedder  # noqa: E402
+from tfface.export.saved_model import export_saved_model  # noqa: E402
 from tfface.models.backbones import build_backbone  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -36,32 +34,9 @@ flags.DEFINE_string("out", str(REPO / "bench" / "results" / "metric_losses.json"
 FLAGS = flags.FLAGS
 
 
-def split_lists(celeba: pathlib.Path, tmp: pathlib.Path, seed: int) -> tuple[str, str]:
-    """Write train/test list files with disjoint identities (a seeded half each), detected faces only."""
-    rows = list(csv.DictReader(open(celeba / "meta.csv")))
-    rows = [r for r in rows if r["detected"] == "1"]
-    ids = sorted({r["identity"] for r in rows})
-    train_ids = set(np.random.default_rng(seed).permutation(ids)[: len(ids) // 2].tolist())
-    paths = {}
-    for name, keep in (("train", lambda i: i in train_ids), ("test", lambda i: i not in train_ids)):
-        paths[name] = str(tmp / f"{name}.csv")
-        with open(paths[name], "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["path", "identity"])
-            w.writerows([r["path"], r["identity"]] for r in rows if keep(r["identity"]))
-    return paths["train"], paths["test"]
-
-
-def retrieval_of(model_dir: str, test_list: str, root: str, out: str) -> dict:
-    embed, size = load_embedder(model_dir)
-    return run_protocol("retrieval", embed, size, test_list, root, out, flip=True)
-
-
 def main(argv):
     del argv
     celeba = pathlib.Path(FLAGS.celeba)
-    if not (celeba / "meta.csv").exists():
-        raise SystemExit(f"error: {celeba}/meta.csv not found (research data kept beside the clone).")
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="metric-bench-"))
     train_list, test_list = split_lists(celeba, tmp, FLAGS.seed)
     base = RunConfig(data="list", list_file=train_list, data_root=str(celeba), image_size=64, embedding_size=128,

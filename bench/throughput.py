@@ -19,18 +19,14 @@ import json  # noqa: E402
 import os  # noqa: E402
 import pathlib  # noqa: E402
 import statistics  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
+from timing import constant_batches, step_timer  # noqa: E402
 
-from tfface.heads.classifier import MarginHead  # noqa: E402
 from tfface.models.backbones import build_backbone  # noqa: E402
-from tfface.training.tasks import ClassificationTask  # noqa: E402
-from tfface.training.trainer import Trainer, TrainerConfig  # noqa: E402
 
 flags.DEFINE_list("configs", ["small_cnn:64:64", "small_cnn:112:64", "iresnet18:64:32", "iresnet18:112:32"],
                   "backbone:image_size[:batch_size] triples.")
@@ -42,36 +38,9 @@ flags.DEFINE_string("out", "bench/results/throughput.json", "Result file.")
 FLAGS = flags.FLAGS
 
 
-def _data(size, batch, classes):
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (batch, size, size, 3)).astype(np.uint8)
-    y = rng.integers(0, classes, batch).astype(np.int32)
-    return tf.data.Dataset.from_tensors((x, y)).repeat()
-
-
 def ours(name, size, batch, classes):
     """A function that runs n tfface trainer steps (ArcFace head, one device)."""
-    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
-    with strategy.scope():
-        backbone = build_backbone(name, size, 512, sync_bn=False)
-        head = MarginHead(classes, "arcface", s=64.0, m=0.5)
-        head.build((None, 512))
-        opt = keras.optimizers.SGD(0.01, momentum=0.9)
-    trainer = Trainer(strategy, ClassificationTask(backbone, head, batch), opt,
-                      TrainerConfig(10**6, batch, tempfile.mkdtemp()), printer=lambda s: None)
-    it = iter(strategy.distribute_datasets_from_function(lambda ctx: _data(size, batch, classes)))
-    step = trainer._make_step()
-
-    def run(n):
-        """Seconds per step, timed like the Keras one: from the end of a first step to the end of the last."""
-        step(it)["loss"].numpy()
-        t = time.perf_counter()
-        for _ in range(n):
-            out = step(it)
-        out["loss"].numpy()
-        return (time.perf_counter() - t) / n
-
-    return run
+    return step_timer(name, size, batch, classes)
 
 
 def plain_keras(name, size, batch, classes, jit="auto"):
@@ -80,7 +49,7 @@ def plain_keras(name, size, batch, classes, jit="auto"):
     model = keras.Sequential([backbone, keras.layers.Dense(classes)])
     model.compile(keras.optimizers.SGD(0.01, momentum=0.9),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit)
-    ds = _data(size, batch, classes)
+    ds = constant_batches(size, batch, classes)
     stamps = []
     clock = keras.callbacks.LambdaCallback(on_train_batch_end=lambda i, logs: stamps.append(time.perf_counter()))
 
