@@ -43,24 +43,99 @@ def metric_losses_table(r: dict) -> str:
     return "\n".join(lines)
 
 
-def discface_longtail_table(r: dict) -> str:
+def mean_std(values) -> str:
+    """'mean ± std' in percent of fractions (– when there are none)."""
     import numpy as np
 
-    methods = list(dict.fromkeys(run["method"] for run in r["runs"]))
+    v = np.array(list(values), float) * 100
+    return f"{v.mean():.2f} ± {v.std():.2f}" if len(v) else "–"
+
+
+def group(runs: list[dict], key) -> dict:
+    """Runs grouped by key(run), in first-seen order."""
+    out: dict = {}
+    for run in runs:
+        out.setdefault(key(run), []).append(run)
+    return out
+
+
+def _tar(part: str, far: str = "0.01"):
+    return lambda x: x[part]["tar_at_far"][far]
+
+
+def discface_longtail_table(r: dict) -> str:
     lines = ["| method | seeds | CelebA pairs acc. | CelebA pairs TAR@FAR=1e-2 | unseen ids acc. | "
              "unseen ids TAR@FAR=1e-2 |", "| --- | --- | --- | --- | --- | --- |"]
-
-    def cell(runs, part, key):
-        if any(part not in x for x in runs):
-            return "–"
-        v = np.array([x[part]["accuracy"] if key == "acc" else x[part]["tar_at_far"]["0.01"] for x in runs]) * 100
-        return f"{v.mean():.2f} ± {v.std():.2f}"
-
-    for m in methods:
-        runs = [x for x in r["runs"] if x["method"] == m]
-        lines.append(f"| {m} | {len(runs)} | " + " | ".join(
-            cell(runs, part, key) for part in ("celeba_pairs", "unseen") for key in ("acc", "tar")) + " |")
+    main = [x for x in r["runs"] if x["lambda"] in (0.0, 0.2)]
+    for m, runs in group(main, lambda x: x["method"]).items():
+        cells = [mean_std(f(x) for x in runs) for f in (lambda x: x["celeba_pairs"]["accuracy"], _tar("celeba_pairs"),
+                                                        lambda x: x["unseen"]["accuracy"], _tar("unseen"))]
+        lines.append(f"| {m} | {len(runs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def discface_lambda_table(r: dict) -> str:
+    lines = ["| λ | seeds | CelebA pairs acc. | unseen ids acc. | unseen ids TAR@FAR=1e-2 |",
+             "| --- | --- | --- | --- | --- |"]
+    runs = sorted((x for x in r["runs"] if x.get("head", "arcface") == "arcface"), key=lambda x: x["lambda"])
+    for lam, rs in group(runs, lambda x: x["lambda"]).items():
+        cells = [mean_std(f(x) for x in rs) for f in (lambda x: x["celeba_pairs"]["accuracy"],
+                                                      lambda x: x["unseen"]["accuracy"], _tar("unseen"))]
+        lines.append(f"| {lam:g}{' (ArcFace)' if lam == 0 else ''} | {len(rs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def discface_synth_table(r: dict) -> str:
+    lines = ["| method | seeds | held-out ids acc. | TAR@FAR=1e-3 | TAR@FAR=1e-2 |", "| --- | --- | --- | --- | --- |"]
+    for m, rs in group(r["runs"], lambda x: x["method"]).items():
+        cells = [mean_std(f(x) for x in rs) for f in (lambda x: x["unseen"]["accuracy"], _tar("unseen", "0.001"),
+                                                      _tar("unseen"))]
+        lines.append(f"| {m} | {len(rs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def sft_tail_table(r: dict) -> str:
+    lines = ["| method | seeds | head classes acc. | tail classes acc. | open-set acc. | open-set TAR@FAR=1e-2 |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for m, rs in group(r["runs"], lambda x: x["method"]).items():
+        cells = [mean_std(f(x) for x in rs) for f in (lambda x: x["head_acc"], lambda x: x["tail_acc"],
+                                                      lambda x: x["open_accuracy"],
+                                                      lambda x: x["open_tar_at_far"]["0.01"])]
+        lines.append(f"| {m} | {len(rs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def sft_metric_table(r: dict) -> str:
+    lines = ["| method | seeds | Recall@1 | NMI |", "| --- | --- | --- | --- |"]
+    for m, rs in group(r["runs"], lambda x: x["method"]).items():
+        lines.append(f"| {m} | {len(rs)} | {mean_std(x['recall_at_1'] for x in rs)} | "
+                     f"{mean_std(x['nmi'] for x in rs)} |")
+    return "\n".join(lines)
+
+
+def sft_overhead_table(r: dict) -> str:
+    kinds = list(r["rows"][0]["overhead_pct"])
+    lines = ["| backbone | px | batch | D | step without (ms) | " + " | ".join(f"{k} (ms, overhead)" for k in kinds)
+             + " |", "| --- " * (5 + len(kinds)) + "|"]
+    for row in r["rows"]:
+        ms = row["step_ms"]
+        lines.append(f"| {row['backbone']} | {row['image_size']} | {row['batch_size']} | {row['embedding_size']} | "
+                     f"{ms['none']:.1f} | " + " | ".join(f"{ms[k]:.1f} ({row['overhead_pct'][k]:+.1f}%)"
+                                                        for k in kinds) + " |")
+    return "\n".join(lines)
+
+
+TABLES = (  # README marker, result file, table function
+    ("main_job_table", "main_job.json", main_job_table),
+    ("throughput_table", "throughput.json", throughput_table),
+    ("metric_losses_table", "metric_losses.json", metric_losses_table),
+    ("discface_longtail_table", "discface_longtail.json", discface_longtail_table),
+    ("discface_lambda_table", "discface_longtail.json", discface_lambda_table),
+    ("discface_synth_table", "discface_longtail_synth.json", discface_synth_table),
+    ("sft_tail_table", "sft_tail.json", sft_tail_table),
+    ("sft_metric_table", "sft_metric.json", sft_metric_table),
+    ("sft_overhead_table", "sft_overhead.json", sft_overhead_table),
+)
 
 
 def replace_block(text: str, name: str, table: str) -> str:
@@ -74,10 +149,8 @@ def replace_block(text: str, name: str, table: str) -> str:
 def main() -> None:
     readme = REPO / "README.md"
     text = readme.read_text()
-    for name, fn in (("main_job_table", main_job_table), ("throughput_table", throughput_table),
-                     ("metric_losses_table", metric_losses_table),
-                     ("discface_longtail_table", discface_longtail_table)):
-        path = RESULTS / f"{name.rsplit('_', 1)[0]}.json"
+    for name, file, fn in TABLES:
+        path = RESULTS / file
         if path.exists():
             text = replace_block(text, name, fn(json.loads(path.read_text())))
     readme.write_text(text)
