@@ -98,24 +98,73 @@ def build_model(cfg: RunConfig, num_classes: int, replicas: int = 1):
     return backbone, head
 
 
-def train(cfg: RunConfig, printer=PRINT) -> dict:
-    """Train, export a SavedModel and evaluate verification; return the evaluation report."""
-    loss_plan(cfg)  # a bad --loss / --aux_loss fails before any rendering or TF set-up
+@dataclasses.dataclass
+class Run:
+    """What every training program shares: the strategy, the resolved config and the data."""
+
+    cfg: RunConfig
+    strategy: tf.distribute.Strategy
+    chief: bool
+    data: object
+    pairs_file: str | None
+
+
+def start_run(cfg: RunConfig, printer=PRINT) -> Run:
+    """Strategy, workdir (with config.json), precision policy, data and seed for a training program."""
     strategy = make_strategy(cfg.cpu_replicas)
     chief = is_chief(strategy)
-    workdir = cfg.workdir or default_workdir()
-    cfg = cfg.replace(workdir=workdir)
-    os.makedirs(workdir, exist_ok=True)
+    cfg = cfg.replace(workdir=cfg.workdir or default_workdir())
+    os.makedirs(cfg.workdir, exist_ok=True)
     keras.mixed_precision.set_global_policy(_POLICIES[cfg.mixed_precision])
     data = training_data(cfg, log=printer)
-    pairs_file = cfg.eval_pairs or data.default_pairs
     pipeline.check_batch_split(cfg.batch_size, strategy.num_replicas_in_sync)
     if chief:
-        with open(os.path.join(workdir, "config.json"), "w") as fh:
+        with open(os.path.join(cfg.workdir, "config.json"), "w") as fh:
             json.dump({**dataclasses.asdict(cfg), "num_classes": data.num_classes}, fh, indent=1)
     printer(f"{data.num_images} images of {data.num_classes} identities; {strategy.num_replicas_in_sync} "
-            f"replica(s); global batch {cfg.batch_size}; workdir {workdir}")
+            f"replica(s); global batch {cfg.batch_size}; workdir {cfg.workdir}")
     keras.utils.set_random_seed(cfg.seed)
+    return Run(cfg, strategy, chief, data, cfg.eval_pairs or data.default_pairs)
+
+
+def finish_run(run: Run, embedder: keras.Model, info: dict, printer=PRINT) -> dict:
+    """Export the embedding model (chief only) and evaluate verification on the run's pairs file."""
+    cfg = run.cfg
+    export_dir = worker_path(cfg.workdir, "export", run.strategy)
+    export_saved_model(embedder, export_dir, cfg.image_size, info)
+    if not run.chief:
+        shutil.rmtree(export_dir, ignore_errors=True)
+        return {}
+    printer(f"exported SavedModel to {export_dir}")
+    if not run.pairs_file:
+        return {}
+    return evaluate(export_dir, run.pairs_file, cfg.eval_root, cfg.workdir, cfg.eval_flip, cfg.eval_batch, printer)
+
+
+def verification_hook(run: Run, embed, printer=PRINT) -> list:
+    """The in-training verification hook (--eval_every) on the chief, if asked for."""
+    cfg = run.cfg
+    if not (cfg.eval_every and run.pairs_file and run.chief):
+        return []
+    pairs = read_pairs(run.pairs_file, cfg.eval_root)
+
+    def hook(step):
+        report, _ = evaluate_pairs(embed, pairs, cfg.image_size, cfg.eval_batch, flip=False)
+        printer(f"step {step}: verification accuracy {report['accuracy'] * 100:.2f}%")
+        return {"eval/accuracy": report["accuracy"], "eval/auc": report["auc"]}
+
+    return [hook]
+
+
+def train(cfg: RunConfig, printer=PRINT) -> dict:
+    """Train, export a SavedModel and evaluate verification; return the evaluation report."""
+    if cfg.method == "ftl":
+        from tfface.methods.ftl import train_ftl
+
+        return train_ftl(cfg, printer)
+    loss_plan(cfg)  # a bad --loss / --aux_loss fails before any rendering or TF set-up
+    run = start_run(cfg, printer)
+    cfg, strategy, data = run.cfg, run.strategy, run.data
     with strategy.scope():
         backbone, head = build_model(cfg, data.num_classes, strategy.num_replicas_in_sync)
         schedule = WarmupSchedule(cfg.lr, cfg.steps, cfg.lr_schedule, cfg.warmup_steps, cfg.lr_boundaries,
@@ -126,34 +175,16 @@ def train(cfg: RunConfig, printer=PRINT) -> dict:
     if task.terms and cfg.sampler != "pk":
         printer(f"warning: --loss={cfg.loss} mines pairs in the batch; --sampler={cfg.sampler} gives few "
                 "positive pairs, --sampler=pk is what it is built for.")
-    hooks = []
-    if cfg.eval_every and pairs_file and chief:
-        pairs = read_pairs(pairs_file, cfg.eval_root)
-
-        def hook(step):
-            report, _ = evaluate_pairs(lambda x: backbone(x, training=False), pairs, cfg.image_size,
-                                       cfg.eval_batch, flip=False)
-            printer(f"step {step}: verification accuracy {report['accuracy'] * 100:.2f}%")
-            return {"eval/accuracy": report["accuracy"], "eval/auc": report["auc"]}
-
-        hooks.append(hook)
     trainer = Trainer(strategy, task, optimizer,
-                      TrainerConfig(cfg.steps, cfg.batch_size, workdir, cfg.log_every, cfg.checkpoint_every,
+                      TrainerConfig(cfg.steps, cfg.batch_size, cfg.workdir, cfg.log_every, cfg.checkpoint_every,
                                     hook_every=cfg.eval_every, jit_compile=cfg.jit_compile),
-                      hooks=hooks, printer=printer if chief else (lambda s: None))
+                      hooks=verification_hook(run, lambda x: backbone(x, training=False), printer),
+                      printer=printer if run.chief else (lambda s: None))
     t0 = time.time()
     trainer.fit(data.dataset_fn)
     printer(f"training took {time.time() - t0:.0f} s")
-    export_dir = worker_path(workdir, "export", strategy)
-    export_saved_model(backbone, export_dir, cfg.image_size,
-                       {"backbone": cfg.backbone, "embedding_size": cfg.embedding_size, "head": cfg.head})
-    if not chief:
-        shutil.rmtree(export_dir, ignore_errors=True)
-        return {}
-    printer(f"exported SavedModel to {export_dir}")
-    if not pairs_file:
-        return {}
-    return evaluate(export_dir, pairs_file, cfg.eval_root, workdir, cfg.eval_flip, cfg.eval_batch, printer)
+    return finish_run(run, backbone, {"backbone": cfg.backbone, "embedding_size": cfg.embedding_size,
+                                      "head": cfg.head}, printer)
 
 
 def evaluate(model: str, pairs_file: str, root: str | None, out_dir: str, flip: bool = True,

@@ -65,6 +65,7 @@ class RunConfig:
     metric: MetricLossParams = dataclasses.field(default_factory=lambda: MetricLossParams())
     center_alpha: float = 0.5
     # methods
+    method: str = "standard"
     discface_lambda: float = 0.0
     discface_basis_max_norm: float = 0.05
     discface_num_bases: int = 1
@@ -73,6 +74,19 @@ class RunConfig:
     sft_scheme: str = "balanced"
     sft_tail_threshold: int = 15
     sft_warmup_steps: int = 100
+    ftl_rich_dim: int = 320
+    ftl_ur_max_images: int = 20
+    ftl_pretrain_steps: int = 1000
+    ftl_alternate_steps: int = 5000
+    ftl_lr_pretrain: float = 2e-4
+    ftl_lr_alternate: float = 1e-5
+    ftl_alpha_softmax: float = 1.0
+    ftl_alpha_recon: float = 1.0
+    ftl_alpha_reg: float = 0.25
+    ftl_pca_energy: float = 0.95
+    ftl_pca_components: int = 0
+    ftl_pose_attribute: str = ""
+    ftl_pose_threshold: float = 0.0
     # optimisation
     workdir: str | None = None
     steps: int = 1500

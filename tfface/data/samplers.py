@@ -47,14 +47,17 @@ def _steps(start_step: int) -> tf.data.Dataset:
 
 
 def class_balanced(counts: np.ndarray, batch: int, seed: int = 0, start_step: int = 0) -> tf.data.Dataset:
-    """Each sample: a class drawn uniformly, then one of its images uniformly."""
+    """Each sample: a class drawn uniformly (among classes with images), then one of its images uniformly."""
     counts_t = tf.constant(counts, tf.int64)
     offsets = tf.constant(np.concatenate([[0], np.cumsum(counts)[:-1]]), tf.int64)
-    num_classes = len(counts)
+    nonempty = tf.constant(np.flatnonzero(np.asarray(counts) > 0), tf.int64)
+    num_classes = int(nonempty.shape[0])
+    if num_classes == 0:
+        raise DataError("class-balanced sampling needs at least one class with images.")
 
     def draw(step):
         s = tf.stack([tf.cast(seed, tf.int64), step])
-        cls = tf.random.stateless_uniform([batch], s, 0, num_classes, dtype=tf.int64)
+        cls = tf.gather(nonempty, tf.random.stateless_uniform([batch], s, 0, num_classes, dtype=tf.int64))
         u = tf.random.stateless_uniform([batch], s + 1)
         off = tf.cast(u * tf.cast(tf.gather(counts_t, cls), tf.float32), tf.int64)
         return tf.gather(offsets, cls) + tf.minimum(off, tf.gather(counts_t, cls) - 1)

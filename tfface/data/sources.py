@@ -54,6 +54,12 @@ class Source:
     def class_counts(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=self.num_classes)
 
+    def subset(self, indices) -> Source:
+        """The images at ``indices`` (kept in label order), with the same class list and label ids."""
+        idx = np.sort(np.asarray(indices, np.int64))
+        return dataclasses.replace(self, paths=self.paths[idx], labels=self.labels[idx],
+                                   attributes={k: v[idx] for k, v in self.attributes.items()})
+
     def check_files_exist(self) -> None:
         """Raise DataError naming the first missing image file (and how many are missing)."""
         missing = [p for p in self.paths if not os.path.isfile(p)]

@@ -40,6 +40,7 @@ class Task:
 
     def after_step(self, state) -> None:
         """Non-gradient updates after the optimiser step (e.g. class centres)."""
+        return None
 
     def train_step(self, batch, step, optimizer) -> dict[str, tf.Tensor]:
         variables = self.trainable_variables

@@ -39,7 +39,10 @@ class Trainer:
     """
 
     def __init__(self, strategy: tf.distribute.Strategy, task: Task, optimizer, cfg: TrainerConfig,
-                 hooks: list[Hook] | None = None, printer: Callable[[str], None] = print):
+                 hooks: list[Hook] | None = None, printer: Callable[[str], None] = print,
+                 optimizer_key: str = "optimizer", extra_checkpoint: dict | None = None):
+        """``optimizer_key`` and ``extra_checkpoint`` let several trainers of one program (e.g. FTL's
+        stages, each with its own optimiser) share one checkpoint layout in the same workdir."""
         self.strategy, self.task, self.optimizer, self.cfg = strategy, task, optimizer, cfg
         self.hooks, self.print = hooks or [], printer
         self.chief = is_chief(strategy)
@@ -47,7 +50,8 @@ class Trainer:
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
             optimizer.build(task.trainable_variables)
-        self.checkpoint = tf.train.Checkpoint(step=self.step, optimizer=optimizer, **task.modules)
+        self.checkpoint = tf.train.Checkpoint(step=self.step, **{optimizer_key: optimizer},
+                                              **(extra_checkpoint or {}), **task.modules)
         ckpt_dir = worker_path(cfg.workdir, "checkpoints", strategy)
         self.manager = tf.train.CheckpointManager(self.checkpoint, ckpt_dir, max_to_keep=cfg.keep_checkpoints)
         self.writer = tf.summary.create_file_writer(os.path.join(cfg.workdir, "logs")) if self.chief else None
@@ -117,7 +121,7 @@ class Trainer:
 
     def _lr(self, step):
         lr = self.optimizer.learning_rate
-        return lr(step) if callable(lr) else lr
+        return lr(step) if callable(lr) else tf.convert_to_tensor(lr)
 
     def save(self) -> None:
         path = self.manager.save(checkpoint_number=int(self.step.numpy()))

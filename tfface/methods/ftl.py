@@ -1,0 +1,240 @@
+"""FTL training program (Yin et al., CVPR 2019, Sec. 3.4 and Algorithm 1).
+
+Pre-train Enc, Dec, R and FC with Eq. 4; then alternate every N_iter steps between
+  stage 1 (Enc, Dec frozen; R and FC trained on a hard regular batch, a UR batch and the UR batch's
+           transferred features, Eqs. 2–3 and 7; UpdateStats first) and
+  stage 2 (FC frozen; Enc, Dec and R trained with Eq. 4 on normal batches).
+Each phase is a :class:`~tfface.training.trainer.Trainer` with its own Adam optimiser; all share one
+checkpoint layout, so a run resumes anywhere, also mid-alternation (stage-1 statistics are recomputed
+from the frozen encoder, giving the same values).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfface.config import RunConfig
+from tfface.data import pipeline
+from tfface.errors import ConfigError
+from tfface.heads.classifier import MarginHead
+from tfface.models.ftl import build_decoder, build_encoder, build_filter
+from tfface.training.optim import make_optimizer
+from tfface.training.tasks import Task
+from tfface.training.trainer import Trainer, TrainerConfig
+from tfface.transforms.ftl import FTLStats, encode_all, transfer, update_stats
+
+MODULES = ("encoder", "decoder", "filter", "head")
+
+
+def build_modules(cfg: RunConfig, num_classes: int, replicas: int = 1) -> dict:
+    """Enc, Dec, R and FC (call inside the strategy scope). FC is ``--head`` (softmax by default
+    for FTL) with the m-L2 regulariser weighted by ``--ftl_alpha_reg``."""
+    d = cfg.ftl_rich_dim
+    head = MarginHead(num_classes, cfg.head, s=cfg.scale, m=cfg.margin, m1=cfg.m1, m3=cfg.m3,
+                      reg_weight=cfg.ftl_alpha_reg)
+    head.build((None, d))
+    return {"encoder": build_encoder(cfg.backbone, cfg.image_size, d, cfg.dropout, cfg.sync_bn and replicas > 1),
+            "decoder": build_decoder(d, cfg.image_size), "filter": build_filter(d, d), "head": head}
+
+
+def embedder(modules: dict) -> keras.Model:
+    """Image → identity feature f = R(Enc(x)), the model FTL exports."""
+    enc = modules["encoder"]
+    return keras.Model(enc.input, modules["filter"](enc.output), name="ftl_embedder")
+
+
+def regular_classes(counts: np.ndarray, ur_max_images: int) -> np.ndarray:
+    """True for regular classes (more than ``ur_max_images`` images), False for UR classes."""
+    return np.asarray(counts) > ur_max_images
+
+
+class FTLTask(Task):
+    """Eq. 4 on a normal batch: α_sfmx·L_sfmx + α_recon·L_recon + α_reg·L_reg (the head adds α_reg·‖Wᵀf‖²).
+
+    Pre-training trains every module; stage 2 (``train_head=False``) keeps FC fixed."""
+
+    def __init__(self, modules: dict, global_batch: int, alpha_softmax: float = 1.0, alpha_recon: float = 1.0,
+                 train_head: bool = True):
+        super().__init__(modules, global_batch)
+        self.alpha_softmax, self.alpha_recon, self.train_head = alpha_softmax, alpha_recon, train_head
+
+    @property
+    def trainable_variables(self):
+        names = MODULES if self.train_head else ("encoder", "decoder", "filter")
+        return [v for n in names for v in self.modules[n].trainable_variables]
+
+    def loss(self, batch, step):
+        images, labels = batch
+        m, gb = self.modules, float(self.global_batch)
+        g = m["encoder"](images, training=True)
+        recon = m["decoder"](g, training=True)
+        target = tf.cast(images, tf.float32) / 255.0
+        l_recon = tf.reduce_mean(tf.square(tf.cast(recon, tf.float32) - target), axis=[1, 2, 3])  # Eq. 1
+        ce, reg, acc = softmax_terms(m, m["filter"](g, training=True), labels)
+        loss = tf.reduce_sum(self.alpha_softmax * ce + reg + self.alpha_recon * l_recon) / gb
+        return loss, {"ce": tf.reduce_sum(ce) / gb, "recon": tf.reduce_sum(l_recon) / gb,
+                      "mlreg": tf.reduce_sum(reg) / gb, "acc": tf.reduce_sum(acc) / gb}
+
+
+class TransferTask(Task):
+    """Stage 1: Enc (and Dec) frozen, R and FC trained on three batches (Algorithm 1): a regular batch
+    drawn from the hard list, a UR batch, and the regular batch transferred to the UR batch's classes
+    by Eq. 7. ``centres`` [C, D] and ``projection`` QQᵀ [D, D] are set by :meth:`set_stats`."""
+
+    def __init__(self, modules: dict, global_batch: int, num_classes: int, dim: int, alpha_softmax: float = 1.0):
+        super().__init__(modules, global_batch)
+        self.alpha_softmax = alpha_softmax
+        self.centres = tf.Variable(tf.zeros([num_classes, dim]), trainable=False, name="ftl_centres")
+        self.projection = tf.Variable(tf.zeros([dim, dim]), trainable=False, name="ftl_projection")
+
+    @property
+    def trainable_variables(self):
+        return [v for n in ("filter", "head") for v in self.modules[n].trainable_variables]
+
+    def set_stats(self, stats: FTLStats) -> None:
+        self.centres.assign(stats.centres.astype(np.float32))
+        self.projection.assign(stats.projection.astype(np.float32))
+
+    def loss(self, batch, step):
+        (x_reg, y_reg), (x_ur, y_ur) = batch
+        m, gb = self.modules, float(self.global_batch)
+        enc = m["encoder"]
+        g_reg = tf.stop_gradient(tf.cast(enc(x_reg, training=False), tf.float32))
+        g_ur = tf.stop_gradient(tf.cast(enc(x_ur, training=False), tf.float32))
+        c = tf.convert_to_tensor(self.centres)
+        g_new = transfer(g_reg, tf.gather(c, y_reg), tf.gather(c, y_ur), self.projection)
+        loss, metrics = tf.constant(0.0), {}
+        for name, g, y in (("regular", g_reg, y_reg), ("ur", g_ur, y_ur), ("transfer", g_new, y_ur)):
+            ce, reg, acc = softmax_terms(m, m["filter"](g, training=True), y)
+            loss += tf.reduce_sum(self.alpha_softmax * ce + reg) / gb
+            metrics.update({f"ce_{name}": tf.reduce_sum(ce) / gb, f"acc_{name}": tf.reduce_sum(acc) / gb})
+        return loss, metrics
+
+
+def softmax_terms(modules: dict, f, labels):
+    """Per-sample (cross-entropy of FC, its α_reg·‖Wᵀf‖² m-L2 term, top-1 correctness)."""
+    labels = tf.cast(labels, tf.int32)
+    logits = modules["head"](f, labels)
+    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    acc = tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), labels), tf.float32)
+    return ce, modules["head"].regularization(f), acc
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    kind: str  # "pretrain", "stage1" or "stage2"
+    start: int
+    end: int
+
+
+def phases(total: int, pretrain: int, alternate: int) -> list[Phase]:
+    """The step ranges of pre-training and the alternating stages 1, 2, 1, 2, … up to ``total``."""
+    if alternate < 1:
+        raise ConfigError("--ftl_alternate_steps must be at least 1.")
+    out = [Phase("pretrain", 0, min(pretrain, total))] if pretrain > 0 else []
+    step, k = min(pretrain, total), 0
+    while step < total:
+        end = min(step + alternate, total)
+        out.append(Phase("stage1" if k % 2 == 0 else "stage2", step, end))
+        step, k = end, k + 1
+    return out
+
+
+def stage1_dataset(source, stats: FTLStats, regular: np.ndarray, cfg: RunConfig):
+    """Per-replica ((hard regular images, labels), (UR images, labels)) batches for stage 1."""
+    if len(stats.hard) < cfg.batch_size:
+        raise ConfigError(f"FTL stage 1: only {len(stats.hard)} hard regular samples for --batch_size="
+                          f"{cfg.batch_size}; lower the batch or --ftl_ur_max_images.")
+    hard = source.subset(stats.hard)
+    ur = source.subset(np.flatnonzero(~regular[source.labels]))
+    base = pipeline.TrainInput(cfg.batch_size, cfg.image_size, "uniform", flip=cfg.flip, seed=cfg.seed)
+    ur_cfg = dataclasses.replace(base, sampler="balanced", seed=cfg.seed + 1)
+
+    def fn(start, ctx):
+        return tf.data.Dataset.zip((pipeline.train_dataset(hard, base, start, ctx),
+                                    pipeline.train_dataset(ur, ur_cfg, start, ctx)))
+
+    return fn
+
+
+def compute_stats(run_strategy, modules: dict, source, regular: np.ndarray, cfg: RunConfig) -> FTLStats:
+    """UpdateStats (Algorithm 1) over the whole training set."""
+    g, g_flip = encode_all(run_strategy, modules["encoder"], source.paths, cfg.image_size, cfg.eval_batch)
+    pose = None
+    if cfg.ftl_pose_attribute:
+        if cfg.ftl_pose_attribute not in source.attributes:
+            raise ConfigError(f"--ftl_pose_attribute={cfg.ftl_pose_attribute}: no such column in the training "
+                              f"list (it has: {', '.join(source.attributes) or 'none'}).")
+        pose = source.attributes[cfg.ftl_pose_attribute].astype(np.float64)
+    return update_stats(g, g_flip, source.labels, source.num_classes, regular, cfg.ftl_pca_energy,
+                        cfg.ftl_pca_components, pose, cfg.ftl_pose_threshold if pose is not None else None)
+
+
+def latest_step(workdir: str) -> int:
+    latest = tf.train.latest_checkpoint(f"{workdir}/checkpoints")
+    return int(tf.train.load_variable(latest, "step/.ATTRIBUTES/VARIABLE_VALUE")) if latest else 0
+
+
+def train_ftl(cfg: RunConfig, printer=print) -> dict:
+    """The whole FTL program: pre-train, alternate, export f = R(Enc(x)) and evaluate verification."""
+    from tfface.app import finish_run, start_run, verification_hook
+
+    run = start_run(cfg, printer)
+    cfg, strategy, data = run.cfg, run.strategy, run.data
+    if data.source is None:
+        raise ConfigError("--method=ftl needs random-access training data (SynthFaces, a list file or an "
+                          "image folder), not --data=tfrecord: UpdateStats visits every image.")
+    source = data.source
+    regular = regular_classes(source.class_counts, cfg.ftl_ur_max_images)
+    printer(f"FTL: {int(regular.sum())} regular and {int((~regular).sum())} under-represented classes "
+            f"(≤ {cfg.ftl_ur_max_images} images)")
+    if regular.all() or not regular.any():
+        raise ConfigError(f"--ftl_ur_max_images={cfg.ftl_ur_max_images} leaves no "
+                          f"{'UR' if regular.all() else 'regular'} class; FTL transfers from regular to UR "
+                          "classes and needs both.")
+    with strategy.scope():
+        modules = build_modules(cfg, source.num_classes, strategy.num_replicas_in_sync)
+        optim = {k: make_optimizer("adam", lr, weight_decay=0.0, mixed_precision=cfg.mixed_precision)
+                 for k, lr in (("opt_pretrain", cfg.ftl_lr_pretrain), ("opt_stage1", cfg.ftl_lr_alternate),
+                               ("opt_stage2", cfg.ftl_lr_alternate))}
+        a_sm, a_rec = cfg.ftl_alpha_softmax, cfg.ftl_alpha_recon
+        tasks = {"pretrain": FTLTask(modules, cfg.batch_size, a_sm, a_rec),
+                 "stage1": TransferTask(modules, cfg.batch_size, source.num_classes, cfg.ftl_rich_dim, a_sm),
+                 "stage2": FTLTask(modules, cfg.batch_size, a_sm, a_rec, train_head=False)}
+    net = embedder(modules)
+    hooks = verification_hook(run, lambda x: net(x, training=False), printer)
+    trainers = {}
+    for kind, key in (("pretrain", "opt_pretrain"), ("stage1", "opt_stage1"), ("stage2", "opt_stage2")):
+        tcfg = TrainerConfig(cfg.steps, cfg.batch_size, cfg.workdir, cfg.log_every, cfg.checkpoint_every,
+                             hook_every=cfg.eval_every)
+        trainers[kind] = Trainer(strategy, tasks[kind], optim[key], tcfg, hooks=hooks,
+                                 printer=printer if run.chief else (lambda s: None), optimizer_key=key,
+                                 extra_checkpoint={k: v for k, v in optim.items() if k != key})
+    t0, done = time.time(), latest_step(cfg.workdir)
+    resumed = done > 0
+    for phase in phases(cfg.steps, cfg.ftl_pretrain_steps, cfg.ftl_alternate_steps):
+        if phase.end <= done:
+            continue
+        trainer = trainers[phase.kind]
+        trainer.cfg.total_steps = phase.end
+        dataset_fn = data.dataset_fn
+        if phase.kind == "stage1":
+            if resumed:  # the statistics come from the checkpoint's encoder
+                trainer.restore()
+                resumed = False
+            stats = compute_stats(strategy, modules, source, regular, cfg)
+            tasks["stage1"].set_stats(stats)
+            printer(f"FTL UpdateStats: {len(stats.hard)} hard regular samples, PCA keeps "
+                    f"{stats.basis.shape[1]} components ({stats.energy * 100:.1f}% energy)")
+            dataset_fn = stage1_dataset(source, stats, regular, cfg)
+        printer(f"FTL {phase.kind}: steps {max(phase.start, done)}–{phase.end}")
+        trainer.fit(dataset_fn)
+        done = phase.end
+    printer(f"training took {time.time() - t0:.0f} s")
+    return finish_run(run, net, {"method": "ftl", "backbone": cfg.backbone, "embedding_size": cfg.ftl_rich_dim,
+                                 "head": cfg.head}, printer)
