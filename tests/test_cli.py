@@ -94,3 +94,18 @@ def test_sft_run_and_bad_scheme(tiny_synth, tmp_path):
     bad = _run([str(REPO / "train.py"), *common, "--steps=1", "--feature_transform=sft", "--sft_scheme=unbalanced",
                 "--sft_tail_threshold=1000", f"--workdir={tmp_path / 'bad'}"], tmp_path)
     assert bad.returncode != 0 and "--sft_tail_threshold=1000" in bad.stderr
+
+
+def test_ftl_program_on_two_replicas_and_bad_split(tiny_synth, tmp_path):
+    common = ["--method=ftl", "--data=list", f"--list_file={tiny_synth / 'meta.csv'}", "--image_size=32",
+              "--batch_size=16", "--ftl_rich_dim=16", "--head=softmax", "--log_every=1"]
+    out = _run([str(REPO / "train.py"), *common, "--steps=6", "--cpu_replicas=2", "--ftl_ur_max_images=8",
+                "--ftl_pretrain_steps=2", "--ftl_alternate_steps=2", f"--eval_pairs={tiny_synth / 'pairs.csv'}",
+                f"--workdir={tmp_path / 'ftl'}"], tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for text in ("2 replica(s)", "FTL pretrain", "FTL UpdateStats", "ce_transfer", "FTL stage2", "recon "):
+        assert text in out.stdout
+    assert json.loads((tmp_path / "ftl" / "eval.json").read_text())["auc"] > 0
+    bad = _run([str(REPO / "train.py"), *common, "--steps=1", "--ftl_ur_max_images=1000",
+                f"--workdir={tmp_path / 'bad'}"], tmp_path)
+    assert bad.returncode != 0 and "--ftl_ur_max_images=1000 leaves no regular class" in bad.stderr

@@ -1,0 +1,169 @@
+"""FTL (Yin et al. 2019): m-L2 (Eq. 3), centres with flip and τ (Eq. 5), covariance (Eq. 6), the PCA
+energy cut, transfer (Eq. 7), the hard list, the phase schedule, and which weights each stage moves."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfface.config import RunConfig
+from tfface.data import pipeline
+from tfface.heads.classifier import metric_l2
+from tfface.methods.ftl import FTLTask, TransferTask, build_modules, phases, regular_classes, stage1_dataset
+from tfface.training.trainer import Trainer, TrainerConfig
+from tfface.transforms.ftl import (
+    centres,
+    encode_all,
+    hard_samples,
+    pca_basis,
+    regular_covariance,
+    transfer,
+    update_stats,
+)
+
+
+def test_metric_l2_eq3_by_hand():
+    w = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]])  # [D=2, C=3]
+    f = np.array([[1.0, 2.0], [0.5, 0.0]])
+    # Wᵀf: (1, 2, 0) → 5;  (0.5, 0, 1) → 1.25
+    np.testing.assert_allclose(metric_l2(tf.constant(f), tf.constant(w)).numpy(), [5.0, 1.25], atol=1e-6)
+
+
+def test_centres_eq5_with_flip_and_pose_bound():
+    g = np.array([[1.0, 0.0], [3.0, 2.0], [10.0, 10.0], [0.0, 4.0]])
+    g_flip = np.array([[1.0, 2.0], [1.0, 0.0], [10.0, 10.0], [2.0, 0.0]])
+    y = np.array([0, 0, 0, 1])
+    # all images: class 0 = (1+1+3+1+10+10, 0+2+2+0+10+10)/6 = (26, 24)/6; class 1 = (2, 4)/2
+    np.testing.assert_allclose(centres(g, g_flip, y, 3), [[26 / 6, 4.0], [1.0, 2.0], [0.0, 0.0]])
+    # τ = 40 with yaw (0, 15, 30, 25): Ω₀ = {0, 1} (2|p| ≤ 40); class 1's only image is beyond → falls back to it
+    yaw = np.array([0.0, -15.0, 30.0, 25.0])
+    np.testing.assert_allclose(centres(g, g_flip, y, 3, yaw, 40.0), [[1.5, 1.0], [1.0, 2.0], [0.0, 0.0]])
+
+
+def test_covariance_eq6_pca_energy_and_hard_list():
+    g = np.array([[1.0, 0.0], [3.0, 0.0], [2.0, 1.0], [2.0, -1.0], [9.0, 9.0]])
+    y = np.array([0, 0, 0, 0, 1])
+    regular = np.array([True, False])
+    c = np.array([[2.0, 0.0], [9.0, 9.0]])
+    v = regular_covariance(g, y, c, regular)
+    # deviations (−1,0), (1,0), (0,1), (0,−1): V = [[2, 0], [0, 2]]; class 1 (UR) left out
+    np.testing.assert_allclose(v, [[2.0, 0.0], [0.0, 2.0]])
+    v = np.diag([6.0, 3.0, 1.0])
+    q, kept = pca_basis(v, energy=0.6)
+    assert q.shape == (3, 1) and kept == pytest.approx(0.6)  # 6/10 is enough
+    q, kept = pca_basis(v, energy=0.61)
+    assert q.shape == (3, 2) and kept == pytest.approx(0.9)
+    np.testing.assert_allclose(np.abs(q), [[1, 0], [0, 1], [0, 0]])
+    assert pca_basis(v, components=3)[0].shape == (3, 3)
+    # hard list: class 0 distances 1, 3, 1, 1 (mean 1.5) → index 1 only; UR samples never
+    g2 = np.array([[1.0, 0.0], [5.0, 0.0], [2.0, 1.0], [2.0, -1.0], [30.0, 9.0]])
+    np.testing.assert_array_equal(hard_samples(g2, y, c, regular), [1])
+
+
+def test_transfer_eq7():
+    q = np.array([[1.0], [0.0]])  # keep only the first axis of the variation
+    g_j, c_j, c_i = np.array([[3.0, 5.0]]), np.array([[1.0, 1.0]]), np.array([[10.0, 20.0]])
+    out = transfer(tf.constant(g_j), tf.constant(c_j), tf.constant(c_i), tf.constant(q @ q.T)).numpy()
+    np.testing.assert_allclose(out, [[12.0, 20.0]])  # c_i + QQᵀ(g_j − c_j) = (10, 20) + (2, 0)
+
+
+def test_update_stats_matches_the_pieces():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), [6, 6, 2, 1])
+    g, gf = rng.normal(size=(2, 15, 5))
+    regular = regular_classes(np.bincount(y), 3)
+    np.testing.assert_array_equal(regular, [True, True, False, False])
+    stats = update_stats(g, gf, y, 4, regular, energy=0.9)
+    c = centres(g, gf, y, 4)
+    np.testing.assert_allclose(stats.centres, c)
+    np.testing.assert_array_equal(stats.hard, hard_samples(g, y, c, regular))
+    q, kept = pca_basis(regular_covariance(g, y, c, regular), 0.9)
+    np.testing.assert_allclose(stats.projection, q @ q.T, atol=1e-12)
+    assert kept >= 0.9
+
+
+def test_phase_schedule():
+    kinds = [(p.kind, p.start, p.end) for p in phases(11, 3, 3)]
+    assert kinds == [("pretrain", 0, 3), ("stage1", 3, 6), ("stage2", 6, 9), ("stage1", 9, 11)]
+    assert [p.kind for p in phases(4, 0, 2)] == ["stage1", "stage2"]
+
+
+@pytest.fixture(scope="module")
+def ftl_setup(tiny_source):
+    cfg = RunConfig(image_size=32, batch_size=16, ftl_rich_dim=16, head="softmax", ftl_ur_max_images=8,
+                    eval_batch=64)
+    keras.utils.set_random_seed(1)
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():
+        modules = build_modules(cfg, tiny_source.num_classes)
+    return cfg, strategy, modules
+
+
+def _weights(module):
+    return [w.numpy().copy() for w in module.weights]
+
+
+def _moved(before, module):
+    return max(float(np.abs(a - b).max()) for a, b in zip(before, _weights(module)))
+
+
+def test_stage1_moves_only_r_and_fc_and_stage2_never_fc(ftl_setup, tiny_source, tmp_path):
+    cfg, strategy, modules = ftl_setup
+    regular = regular_classes(tiny_source.class_counts, cfg.ftl_ur_max_images)
+    g, gf = encode_all(strategy, modules["encoder"], tiny_source.paths, cfg.image_size, 64)
+    stats = update_stats(g, gf, tiny_source.labels, tiny_source.num_classes, regular)
+    with strategy.scope():
+        s1 = TransferTask(modules, cfg.batch_size, tiny_source.num_classes, cfg.ftl_rich_dim)
+        s2 = FTLTask(modules, cfg.batch_size, train_head=False)
+        opt1, opt2 = keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2)
+    s1.set_stats(stats)
+    before = {k: _weights(m) for k, m in modules.items()}  # weights include BN moving statistics
+    t1 = Trainer(strategy, s1, opt1, TrainerConfig(3, cfg.batch_size, str(tmp_path / "s1")), printer=lambda s: None)
+    t1.fit(stage1_dataset(tiny_source, stats, regular, cfg))
+    assert _moved(before["encoder"], modules["encoder"]) == 0.0
+    assert _moved(before["decoder"], modules["decoder"]) == 0.0
+    assert _moved(before["filter"], modules["filter"]) > 1e-4 and _moved(before["head"], modules["head"]) > 1e-4
+    before = {k: _weights(m) for k, m in modules.items()}
+    t2 = Trainer(strategy, s2, opt2, TrainerConfig(3, cfg.batch_size, str(tmp_path / "s2")), printer=lambda s: None)
+    data = pipeline.TrainInput(cfg.batch_size, cfg.image_size)
+    t2.fit(lambda start, ctx: pipeline.train_dataset(tiny_source, data, start, ctx))
+    assert _moved(before["head"], modules["head"]) == 0.0
+    for name in ("encoder", "decoder", "filter"):
+        assert _moved(before[name], modules[name]) > 1e-4
+
+
+def test_encode_all_on_two_replicas_equals_one_device(ftl_setup, tiny_source):
+    cfg, strategy, modules = ftl_setup
+    one = encode_all(strategy, modules["encoder"], tiny_source.paths[:37], cfg.image_size, 16)
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"],
+                                              cross_device_ops=tf.distribute.ReductionToOneDevice())
+    two = encode_all(mirrored, modules["encoder"], tiny_source.paths[:37], cfg.image_size, 16)
+    for a, b in zip(one, two):
+        assert a.shape == (37, cfg.ftl_rich_dim)
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    assert np.abs(one[0] - one[1]).max() > 1e-4  # the mirror image gives another feature
+
+
+def _checkpoint_values(workdir):
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(workdir / "checkpoints")))
+    names = [n for n in reader.get_variable_to_shape_map() if "/.ATTRIBUTES/VARIABLE_VALUE" in n
+             and n.split("/")[0] in ("encoder", "decoder", "filter", "head", "step")]
+    return {n: reader.get_tensor(n) for n in names}
+
+
+def test_program_resumes_mid_alternation_like_an_uninterrupted_run(tiny_synth, tmp_path):
+    from tfface.app import train
+
+    cfg = RunConfig(method="ftl", data="list", list_file=str(tiny_synth / "meta.csv"), image_size=32,
+                    batch_size=16, ftl_rich_dim=16, head="softmax", ftl_ur_max_images=8, ftl_pretrain_steps=2,
+                    ftl_alternate_steps=2, ftl_lr_pretrain=1e-3, ftl_lr_alternate=1e-3, steps=7, log_every=100,
+                    checkpoint_every=100, eval_batch=64)
+    quiet = lambda s: None  # noqa: E731
+    train(cfg.replace(workdir=str(tmp_path / "straight")), quiet)
+    train(cfg.replace(workdir=str(tmp_path / "resumed"), steps=5), quiet)  # stops inside stage 2
+    train(cfg.replace(workdir=str(tmp_path / "resumed")), quiet)  # stage 2 to 6, then stage 1 with new stats
+    a, b = _checkpoint_values(tmp_path / "straight"), _checkpoint_values(tmp_path / "resumed")
+    assert a.keys() == b.keys() and int(a["step/.ATTRIBUTES/VARIABLE_VALUE"]) == 7
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], atol=1e-5, err_msg=name)
+    assert (tmp_path / "straight" / "export" / "saved_model.pb").exists()
