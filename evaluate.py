@@ -33,6 +33,18 @@ def main(argv):
 
     if bool(FLAGS.model) == bool(FLAGS.checkpoint):
         raise SystemExit("error: give exactly one of --model=<SavedModel folder> or --checkpoint=<workdir>.")
+    if FLAGS.protocol in ("ftl_nn", "ftl_visualize"):
+        from tfface.methods.ftl_eval import run_ftl_protocol
+
+        if not FLAGS.checkpoint:
+            raise SystemExit(f"error: --protocol={FLAGS.protocol} needs --checkpoint=<FTL train.py workdir>.")
+        try:
+            report = run_ftl_protocol(FLAGS.protocol, FLAGS.checkpoint, FLAGS.out or FLAGS.checkpoint,
+                                      FLAGS.eval_list, FLAGS.eval_root)
+        except (TfFaceError, FileNotFoundError) as err:
+            raise SystemExit(f"error: {err}") from None
+        print(json.dumps(report))
+        return
     if FLAGS.protocol == "discface":
         if not FLAGS.checkpoint:
             raise SystemExit("error: --protocol=discface needs --checkpoint=<train.py workdir> (it reads the head).")

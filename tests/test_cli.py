@@ -106,6 +106,17 @@ def test_ftl_program_on_two_replicas_and_bad_split(tiny_synth, tmp_path):
     for text in ("2 replica(s)", "FTL pretrain", "FTL UpdateStats", "ce_transfer", "FTL stage2", "recon "):
         assert text in out.stdout
     assert json.loads((tmp_path / "ftl" / "eval.json").read_text())["auc"] > 0
+    vis = _run([str(REPO / "evaluate.py"), f"--checkpoint={tmp_path / 'ftl'}", "--protocol=ftl_visualize",
+                f"--out={tmp_path / 'vis'}"], tmp_path)
+    assert vis.returncode == 0, vis.stderr[-3000:]
+    for name in ("ftl_centres.png", "ftl_transfer.png", "ftl_interpolation.png"):
+        assert (tmp_path / "vis" / name).stat().st_size > 2000
+    nn = _run([str(REPO / "evaluate.py"), f"--checkpoint={tmp_path / 'ftl'}", "--protocol=ftl_nn",
+               f"--eval_list={tiny_synth / 'meta.csv'}", f"--out={tmp_path / 'nn'}"], tmp_path)
+    assert nn.returncode == 0, nn.stderr[-3000:]
+    rep = json.loads((tmp_path / "nn" / "ftl_nn.json").read_text())
+    assert 0 <= rep["rank1_f"]["ur"] <= 1 and 0 <= rep["rank1_g"]["regular"] <= 1
+    assert 0 <= rep["classifier"]["coverage_at_p99"] <= 1
     bad = _run([str(REPO / "train.py"), *common, "--steps=1", "--ftl_ur_max_images=1000",
                 f"--workdir={tmp_path / 'bad'}"], tmp_path)
     assert bad.returncode != 0 and "--ftl_ur_max_images=1000 leaves no regular class" in bad.stderr

@@ -87,6 +87,11 @@ class MarginHead(keras.layers.Layer):
     def call(self, embeddings, labels, scale=None):
         return self.margin(self.classifier(embeddings), labels, scale=scale)
 
+    def inference_logits(self, embeddings: tf.Tensor) -> tf.Tensor:
+        """Logits without any margin (for prediction): s·cos θ for normalised heads, Wᵀf + b otherwise."""
+        out = self.classifier(embeddings)
+        return out * self.margin_args["s"] if self.margin.normalized else out
+
     def regularization(self, embeddings: tf.Tensor) -> tf.Tensor:
         """Per-sample m-L2 term α_reg·‖Wᵀf‖² (zeros when reg_weight is 0)."""
         if self.reg_weight == 0.0:
