@@ -125,6 +125,28 @@ def sft_overhead_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def ftl_ur_table(r: dict) -> str:
+    lines = ["| method | seeds | rank-1 regular (f) | rank-1 UR (f) | rank-1 regular (g) | rank-1 UR (g) | "
+             "unseen ids acc. | unseen TAR@FAR=1e-2 |", "| --- " * 8 + "|"]
+    for m, rs in group(r["runs"], lambda x: x["method"]).items():
+        def part(feat, key, rs=rs):
+            return mean_std(x[feat][key] for x in rs) if all(feat in x for x in rs) else "–"
+
+        cells = [part("rank1_f", "regular"), part("rank1_f", "ur"), part("rank1_g", "regular"),
+                 part("rank1_g", "ur"), mean_std(x["unseen_accuracy"] for x in rs),
+                 mean_std(x["unseen_tar_at_far"]["0.01"] for x in rs)]
+        lines.append(f"| {m} | {len(rs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def ftl_mlreg_toy_table(r: dict) -> str:
+    lines = ["| model | test accuracy | mean feature norm | angular gap std (°) |", "| --- | --- | --- | --- |"]
+    for name, x in r["results"].items():
+        lines.append(f"| {name} | {x['test_accuracy'] * 100:.1f}% | {x['mean_feature_norm']:.2f} | "
+                     f"{x['angular_gap_std_deg']:.1f} |")
+    return "\n".join(lines)
+
+
 TABLES = (  # README marker, result file, table function
     ("main_job_table", "main_job.json", main_job_table),
     ("throughput_table", "throughput.json", throughput_table),
@@ -135,6 +157,9 @@ TABLES = (  # README marker, result file, table function
     ("sft_tail_table", "sft_tail.json", sft_tail_table),
     ("sft_metric_table", "sft_metric.json", sft_metric_table),
     ("sft_overhead_table", "sft_overhead.json", sft_overhead_table),
+    ("ftl_ur_table", "ftl_ur.json", ftl_ur_table),
+    ("ftl_ur_synth_table", "ftl_ur_synth.json", ftl_ur_table),
+    ("ftl_mlreg_toy_table", "ftl_mlreg_toy.json", ftl_mlreg_toy_table),
 )
 
 
