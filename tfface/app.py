@@ -202,19 +202,24 @@ def evaluate(model: str, pairs_file: str, root: str | None, out_dir: str, flip: 
     return report
 
 
-def restore_workdir(workdir: str):
-    """(cfg, backbone, head, discface term or None, checkpoint path) of a train.py workdir's latest checkpoint."""
+def read_workdir(workdir: str) -> tuple[RunConfig, int, str]:
+    """(cfg, number of classes, latest checkpoint path) of a train.py workdir, or a clear error."""
     cfg_file = pathlib.Path(workdir) / "config.json"
     if not cfg_file.is_file():
         raise FileNotFoundError(f"--checkpoint={workdir}: no config.json; point it at a train.py workdir.")
     raw = json.loads(cfg_file.read_text())
     num_classes = raw.pop("num_classes")
-    cfg = RunConfig.from_dict(raw)
-    backbone, head = build_model(cfg, num_classes)
-    discface = discface_term(cfg)
     latest = tf.train.latest_checkpoint(str(pathlib.Path(workdir) / "checkpoints"))
     if not latest:
         raise FileNotFoundError(f"--checkpoint={workdir}: no checkpoint in {workdir}/checkpoints.")
+    return RunConfig.from_dict(raw), num_classes, latest
+
+
+def restore_workdir(workdir: str):
+    """(cfg, backbone, head, discface term or None, checkpoint path) of a train.py workdir's latest checkpoint."""
+    cfg, num_classes, latest = read_workdir(workdir)
+    backbone, head = build_model(cfg, num_classes)
+    discface = discface_term(cfg)
     parts = {"backbone": backbone, "head": head, **({"discface": discface} if discface is not None else {})}
     tf.train.Checkpoint(**parts).restore(latest).expect_partial()
     return cfg, backbone, head, discface, latest

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 
 import numpy as np
 import tensorflow as tf
@@ -26,21 +25,14 @@ from tfface.transforms.ftl import encode_all
 
 def restore_ftl(workdir: str) -> tuple[RunConfig, dict, Source]:
     """(cfg, modules, training source) of an FTL workdir's latest checkpoint."""
+    from tfface.app import read_workdir
     from tfface.methods.ftl import build_modules
 
-    cfg_file = pathlib.Path(workdir) / "config.json"
-    if not cfg_file.is_file():
-        raise FileNotFoundError(f"--checkpoint={workdir}: no config.json; point it at a train.py workdir.")
-    raw = json.loads(cfg_file.read_text())
-    num_classes = raw.pop("num_classes")
-    cfg = RunConfig.from_dict(raw)
+    cfg, num_classes, latest = read_workdir(workdir)
     if cfg.method != "ftl":
         raise ConfigError(f"--checkpoint={workdir} was trained with --method={cfg.method}; this protocol needs "
                           "an FTL run (--method=ftl).")
     modules = build_modules(cfg, num_classes)
-    latest = tf.train.latest_checkpoint(str(pathlib.Path(workdir) / "checkpoints"))
-    if not latest:
-        raise FileNotFoundError(f"--checkpoint={workdir}: no checkpoint in {workdir}/checkpoints.")
     tf.train.Checkpoint(**modules).restore(latest).expect_partial()
     source, _ = training_source(cfg, log=lambda s: None)
     return cfg, modules, source
