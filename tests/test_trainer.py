@@ -92,6 +92,9 @@ def test_sft_two_replicas_match_one_device(tiny_source, tmp_path, task_fn):
                      metrics=seen)
     _, two = _run(_mirrored(), few, tmp_path / "two", 4, task_fn=task_fn)
     assert seen["generated"] > 0  # the last step trained on generated features
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(tmp_path / "one" / "checkpoints")))
+    saved = [n for n in reader.get_variable_to_shape_map() if n.startswith("augment/") and "VARIABLE_VALUE" in n]
+    assert any("centers" in n for n in saved) and any("seen" in n for n in saved)  # centres are checkpointed
     assert max(float(np.abs(a - b).max()) for a, b in zip(one, init)) > 1e-3
     for a, b in zip(one, two):
         scale = max(1.0, float(np.abs(a).max()))
