@@ -1,0 +1,149 @@
+"""Distribution distillation loss (Huang et al., "Improving Face Recognition from Hard Samples via
+Distribution Distillation Loss", ECCV 2020).
+
+One network; a teacher similarity distribution from easy samples and K student distributions from hard
+samples of the same batch (Sec. 3.1):
+- positive similarities s⁺ of offline pairs (Eq. 1), pairs with s⁺ below a threshold (0) dropped as outliers;
+- negative similarities by online hard mining (Eq. 2): per image the largest cosine to an image of another
+  identity, over the global batch (masked entries are −inf, so an all-negative row is mined correctly);
+- soft histograms with a Gaussian kernel on R nodes in [−1, 1] (Eqs. 3–4);
+- KL(P⁺‖Q_k⁺)·λ₁ + KL(P⁻‖Q_k⁻)·λ₂ per student (Eqs. 5, 7) and the order loss
+  −λ₃ Σ_{i,j} (E[S_i⁺] − E[S_j⁻]) over all pairs of partitions, teacher and students (Eqs. 6–7).
+Alternatives for the ablation: JS or EMD instead of KL, KL only, order only, random negatives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tensorflow as tf
+
+_EPS = 1e-10
+
+
+@dataclasses.dataclass(frozen=True)
+class DDLParams:
+    bins: int = 101  # R
+    gamma: float = 1000.0  # γ of the Gaussian kernel (Eq. 4)
+    lambda_pos: float = 0.1  # λ₁
+    lambda_neg: float = 0.02  # λ₂
+    lambda_order: float = 0.5  # λ₃
+    outlier: float = 0.0  # positive pairs with s⁺ below this are dropped
+    distance: str = "kl"  # kl | js | emd
+    terms: str = "both"  # both | kl_only | order_only
+    negatives: str = "hard"  # hard | random
+    detach_teacher: bool = False
+
+
+def _unit(x):
+    return tf.math.l2_normalize(tf.cast(x, tf.float32), axis=-1, epsilon=1e-12)
+
+
+def positive_similarities(pair_emb: tf.Tensor, outlier: float = 0.0) -> tuple[tf.Tensor, tf.Tensor]:
+    """(s⁺ [b], kept [b]) for pair images laid out as x₁₁, x₁₂, x₂₁, x₂₂, … (Eq. 1)."""
+    e = _unit(pair_emb)
+    s = tf.reduce_sum(e[0::2] * e[1::2], axis=1)
+    return s, s >= outlier
+
+
+def mined_negatives(emb: tf.Tensor, labels: tf.Tensor, ref: tf.Tensor | None = None,
+                    ref_labels: tf.Tensor | None = None, random_key: tf.Tensor | None = None):
+    """(s⁻ [b], valid [b]): per row the largest cosine to a reference of another identity (Eq. 2), or with
+    ``random_key`` ([b, B] uniforms) the cosine to a random such reference. Masked entries are −inf, so a
+    row whose every similarity is negative still gets its true maximum; rows with no other identity are
+    invalid (and 0)."""
+    ref = emb if ref is None else ref
+    ref_labels = labels if ref_labels is None else ref_labels
+    sim = tf.matmul(_unit(emb), _unit(ref), transpose_b=True)
+    other = tf.not_equal(tf.cast(labels, tf.int32)[:, None], tf.cast(ref_labels, tf.int32)[None, :])
+    valid = tf.reduce_any(other, axis=1)
+    if random_key is None:
+        best = tf.reduce_max(tf.where(other, sim, -float("inf")), axis=1)
+    else:  # a uniformly random other-identity reference per row
+        pick = tf.argmax(tf.where(other, random_key, -1.0), axis=1, output_type=tf.int32)
+        best = tf.gather(sim, pick, batch_dims=1)
+    return tf.where(valid, best, 0.0), valid
+
+
+def gaussian_histogram(values: tf.Tensor, mask: tf.Tensor, bins: int = 101, gamma: float = 1000.0) -> tf.Tensor:
+    """h_r ∝ Σ_{s∈S} exp(−γ(s − t_r)²) over nodes t_r uniform in [−1, 1] (Eqs. 3–4), normalised to sum 1
+    so that it is a distribution (Eq. 3's 1/|S| does not make a Gaussian-kernel histogram sum to 1)."""
+    nodes = tf.linspace(-1.0, 1.0, bins)
+    w = tf.exp(-gamma * tf.square(tf.cast(values, tf.float32)[:, None] - nodes[None, :]))
+    w = w * tf.cast(mask, tf.float32)[:, None]
+    h = tf.reduce_sum(w, axis=0)
+    return h / tf.maximum(tf.reduce_sum(h), _EPS)
+
+
+def kl(p: tf.Tensor, q: tf.Tensor) -> tf.Tensor:
+    """D_KL(P‖Q) = Σ P log(P/Q) (Eq. 5), with a tiny floor against log 0."""
+    return tf.reduce_sum(p * (tf.math.log(p + _EPS) - tf.math.log(q + _EPS)))
+
+
+def js(p: tf.Tensor, q: tf.Tensor) -> tf.Tensor:
+    """Jensen–Shannon divergence ½KL(P‖M) + ½KL(Q‖M), M = (P + Q)/2 (ablation)."""
+    m = 0.5 * (p + q)
+    return 0.5 * kl(p, m) + 0.5 * kl(q, m)
+
+
+def emd(p: tf.Tensor, q: tf.Tensor) -> tf.Tensor:
+    """Earth mover's distance of two histograms on the same uniform nodes in [−1, 1]: Δ·Σ|CDF_P − CDF_Q|."""
+    step = 2.0 / (int(p.shape[0]) - 1)
+    return step * tf.reduce_sum(tf.abs(tf.cumsum(p) - tf.cumsum(q)))
+
+
+DISTANCES = {"kl": kl, "js": js, "emd": emd}
+
+
+def expectation(h: tf.Tensor) -> tf.Tensor:
+    """E[S] = Σ_r t_r h_r of a normalised histogram."""
+    return tf.reduce_sum(tf.cast(tf.linspace(-1.0, 1.0, int(h.shape[0])), h.dtype) * h)
+
+
+def ddl_from_similarities(parts: list[tuple], params: DDLParams = DDLParams()) -> tuple[tf.Tensor, dict]:
+    """Eq. 7 from per-partition similarities ``[(s⁺, kept⁺, s⁻, valid⁻), …]``, teacher first.
+
+    Returns (loss, metrics) with metrics: kl_pos, kl_neg (summed over students), order, and the
+    expectations E[S⁺], E[S⁻] of every partition."""
+    if len(parts) < 2:
+        raise ValueError("DDL needs a teacher and at least one student partition")
+    hists = [(gaussian_histogram(sp, kp, params.bins, params.gamma), gaussian_histogram(sn, vn, params.bins,
+                                                                                        params.gamma))
+             for sp, kp, sn, vn in parts]
+    if params.detach_teacher:
+        hists[0] = tuple(tf.stop_gradient(h) for h in hists[0])
+    dist = DISTANCES[params.distance]
+    p_pos, p_neg = hists[0]
+    d_pos = tf.add_n([dist(p_pos, q_pos) for q_pos, _ in hists[1:]])
+    d_neg = tf.add_n([dist(p_neg, q_neg) for _, q_neg in hists[1:]])
+    e_pos = [expectation(h) for h, _ in hists]
+    e_neg = [expectation(h) for _, h in hists]
+    order = -tf.add_n([ep - en for ep in e_pos for en in e_neg])
+    loss = tf.constant(0.0)
+    if params.terms in ("both", "kl_only"):
+        loss += params.lambda_pos * d_pos + params.lambda_neg * d_neg
+    if params.terms in ("both", "order_only"):
+        loss += params.lambda_order * order
+    metrics = {"ddl_pos": d_pos, "ddl_neg": d_neg, "ddl_order": order,
+               **{f"e_pos_{i}": e for i, e in enumerate(e_pos)}, **{f"e_neg_{i}": e for i, e in enumerate(e_neg)}}
+    return loss, metrics
+
+
+def ddl_loss(parts: list[tuple], params: DDLParams = DDLParams(), random_keys: list | None = None):
+    """Eq. 7 from per-partition embeddings ``[(pair_emb [2b, D], neg_emb [b, D], neg_labels [b]), …]``
+    (teacher first), over the global batch: inside a replica context with several replicas the
+    embeddings are all-gathered, the loss computed on the whole batch and 1/N of it returned (the
+    shares sum to the global loss, and all_gather carries the gradient back to each replica)."""
+    ctx = tf.distribute.get_replica_context()
+    replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+    sims = []
+    for k, (pair_emb, neg_emb, neg_labels) in enumerate(parts):
+        if replicas > 1:
+            pair_emb, neg_emb = ctx.all_gather(pair_emb, 0), ctx.all_gather(neg_emb, 0)
+            neg_labels = ctx.all_gather(neg_labels, 0)
+        sp, kp = positive_similarities(pair_emb, params.outlier)
+        key = None if params.negatives == "hard" else random_keys[k]
+        sn, vn = mined_negatives(neg_emb, neg_labels, random_key=key)
+        sims.append((sp, kp, sn, vn))
+    loss, metrics = ddl_from_similarities(sims, params)
+    return loss / replicas, {k: v / replicas for k, v in metrics.items()}
