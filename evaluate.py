@@ -66,8 +66,9 @@ def main(argv):
             evaluate(model, FLAGS.eval_pairs, FLAGS.eval_root, out, FLAGS.eval_flip, FLAGS.eval_batch)
         else:
             report = run_protocol(FLAGS.protocol, *load_embedder(model), FLAGS.eval_list, FLAGS.eval_root, out,
-                                  FLAGS.eval_flip, FLAGS.eval_batch, FLAGS.gallery_per_id, FLAGS.open_set_fraction)
-            print(json.dumps({k: v for k, v in report.items() if not isinstance(v, list)}))
+                                  FLAGS.eval_flip, FLAGS.eval_batch, FLAGS.gallery_per_id, FLAGS.open_set_fraction,
+                                  (FLAGS.easy_hard_attribute, FLAGS.easy_hard_ranges, FLAGS.easy_hard_abs))
+            print(json.dumps({k: v for k, v in report.items() if not isinstance(v, list) and k != "histograms"}))
     except (TfFaceError, FileNotFoundError) as err:
         raise SystemExit(f"error: {err}") from None
 

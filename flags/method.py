@@ -19,9 +19,10 @@ flags.DEFINE_integer("sft_tail_threshold", 15, "SFT unbalanced scheme: classes w
                      "tail classes.")
 flags.DEFINE_integer("sft_warmup_steps", 100, "SFT: steps of centre tracking before features are generated.")
 
-flags.DEFINE_enum("method", "standard", ["standard", "ftl"], "Training program: standard (backbone + head + "
-                  "losses above) or ftl (Yin et al. 2019: Enc/Dec/R/FC, pre-training then two-stage alternation "
-                  "with feature transfer to under-represented classes; the --ftl_* flags).")
+flags.DEFINE_enum("method", "standard", ["standard", "ftl", "ddl"], "Training program: standard (backbone + head "
+                  "+ losses above); ftl (Yin et al. 2019: Enc/Dec/R/FC, pre-training then two-stage alternation "
+                  "with feature transfer to under-represented classes; the --ftl_* flags); ddl (Huang et al. 2020: "
+                  "head loss + distribution distillation from easy to hard partitions; the --ddl_* flags).")
 flags.DEFINE_integer("ftl_rich_dim", 320, "FTL: size of the rich feature g (Enc output) and of the identity "
                      "feature f (R output).")
 flags.DEFINE_integer("ftl_ur_max_images", 20, "FTL: classes with at most this many images are "
@@ -39,3 +40,26 @@ flags.DEFINE_integer("ftl_pca_components", 0, "FTL: keep exactly this many PCA c
 flags.DEFINE_string("ftl_pose_attribute", "", "FTL Eq. 5: per-image attribute column (e.g. yaw) bounding "
                     "which images make a class centre; empty = all images.")
 flags.DEFINE_float("ftl_pose_threshold", 0.0, "FTL Eq. 5: τ, keep images with |p| + |p̄| ≤ τ.")
+
+flags.DEFINE_string("init_checkpoint", None, "Start from this train.py workdir's latest checkpoint (the backbone; "
+                    "the head too when the classes match), e.g. an ArcFace run before DDL fine-tuning.")
+flags.DEFINE_string("ddl_attribute", "", "DDL: per-image attribute column defining easy/hard partitions (e.g. "
+                    "light_azimuth, yaw, resolution).")
+flags.DEFINE_bool("ddl_abs", True, "DDL: compare |attribute| with the ranges.")
+flags.DEFINE_list("ddl_ranges", [], "DDL: lo:hi ranges of the attribute, teacher first, then one per student "
+                  "(e.g. 0:25,60:90,90:130).")
+flags.DEFINE_list("ddl_partition_lists", [], "DDL: instead of ranges, CSV files with a path column, teacher first.")
+flags.DEFINE_integer("ddl_pairs_per_replica", 8, "DDL: b, positive pairs (and distinct identities) per partition "
+                     "and replica; a replica sees 3b(K+1) DDL images plus its classification batch.")
+flags.DEFINE_integer("ddl_pairs_per_identity", 20, "DDL: offline positive pairs kept per identity and partition.")
+flags.DEFINE_float("ddl_weight", 1.0, "DDL: weight of L_DDL next to the head loss (Eq. 8).")
+flags.DEFINE_integer("ddl_bins", 101, "DDL: R, histogram nodes in [-1, 1] (Eq. 3).")
+flags.DEFINE_float("ddl_gamma", 1000.0, "DDL: γ of the Gaussian kernel (Eq. 4).")
+flags.DEFINE_float("ddl_lambda_pos", 0.1, "DDL: λ1, KL weight of positive pairs (Eq. 5).")
+flags.DEFINE_float("ddl_lambda_neg", 0.02, "DDL: λ2, KL weight of negative pairs (Eq. 5).")
+flags.DEFINE_float("ddl_lambda_order", 0.5, "DDL: λ3, order loss weight (Eq. 6).")
+flags.DEFINE_float("ddl_outlier", 0.0, "DDL: positive pairs with a cosine below this are dropped as outliers.")
+flags.DEFINE_enum("ddl_distance", "kl", ["kl", "js", "emd"], "DDL: distribution distance (ablation).")
+flags.DEFINE_enum("ddl_terms", "both", ["both", "kl_only", "order_only"], "DDL: which terms (ablation).")
+flags.DEFINE_enum("ddl_negatives", "hard", ["hard", "random"], "DDL: hard-mined or random negatives (ablation).")
+flags.DEFINE_bool("ddl_detach_teacher", False, "DDL: stop gradients through the teacher histograms.")

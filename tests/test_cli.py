@@ -120,3 +120,28 @@ def test_ftl_program_on_two_replicas_and_bad_split(tiny_synth, tmp_path):
     bad = _run([str(REPO / "train.py"), *common, "--steps=1", "--ftl_ur_max_images=1000",
                 f"--workdir={tmp_path / 'bad'}"], tmp_path)
     assert bad.returncode != 0 and "--ftl_ur_max_images=1000 leaves no regular class" in bad.stderr
+
+
+def test_ddl_fine_tunes_an_arcface_run_on_two_replicas(tiny_synth, tmp_path):
+    common = ["--data=list", f"--list_file={tiny_synth / 'meta.csv'}", "--image_size=32", "--embedding_size=16",
+              "--batch_size=16", "--log_every=1", "--warmup_steps=0"]
+    base = _run([str(REPO / "train.py"), *common, "--steps=2", f"--workdir={tmp_path / 'arc'}"], tmp_path)
+    assert base.returncode == 0, base.stderr[-3000:]
+    ddl = ["--method=ddl", "--ddl_attribute=yaw", "--ddl_ranges=0:15,15:90", "--ddl_pairs_per_replica=4",
+           "--lr=0.001", f"--init_checkpoint={tmp_path / 'arc'}"]
+    out = _run([str(REPO / "train.py"), *common, *ddl, "--steps=3", "--cpu_replicas=2",
+                f"--workdir={tmp_path / 'ddl'}"], tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for text in ("initialised backbone and head", "DDL teacher", "DDL student1", "ddl_order ", "2 replica(s)"):
+        assert text in out.stdout
+    assert (tmp_path / "ddl" / "ddl_pairs_teacher.csv").exists()
+    ev = _run([str(REPO / "evaluate.py"), f"--model={tmp_path / 'ddl' / 'export'}", "--protocol=easy_hard",
+               f"--eval_list={tiny_synth / 'meta.csv'}", "--easy_hard_attribute=yaw",
+               "--easy_hard_ranges=0:15,15:25,25:90", f"--out={tmp_path / 'eh'}"], tmp_path)
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    rep = json.loads((tmp_path / "eh" / "easy_hard.json").read_text())
+    assert len(rep["students"]) == 2 and 0 <= rep["students"][0]["rank1"] <= 1
+    assert (tmp_path / "eh" / "easy_hard.png").stat().st_size > 2000
+    bad = _run([str(REPO / "train.py"), *common, "--method=ddl", "--ddl_attribute=yaw", "--ddl_ranges=0:1,15:90",
+                "--ddl_pairs_per_replica=64", "--steps=1", f"--workdir={tmp_path / 'bad'}"], tmp_path)
+    assert bad.returncode != 0 and "DDL partition teacher" in bad.stderr

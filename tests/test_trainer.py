@@ -126,3 +126,35 @@ def test_mixed_precision_trains(tiny_source, tmp_path, policy, precision):
         keras.mixed_precision.set_global_policy("float32")
     assert all(np.isfinite(w).all() for w in final)
     assert max(float(np.abs(a - b).max()) for a, b in zip(final, init)) > 1e-4
+
+
+def test_ddl_two_replicas_match_one_device(tiny_source, tmp_path):
+    from tfface.data.ddl_sampling import attribute_partitions, ddl_dataset, positive_pairs
+    from tfface.losses.ddl import DDLParams
+    from tfface.methods.ddl import DDLTask
+
+    parts = attribute_partitions(tiny_source, "yaw", [(0.0, 20.0), (20.0, 90.0)])
+    pairs = [positive_pairs(tiny_source.labels, p.indices, seed=k) for k, p in enumerate(parts)]
+    params = DDLParams(bins=21, gamma=20.0, outlier=-1.0)
+
+    def run(strategy, workdir, replicas):
+        keras.utils.set_random_seed(7)
+        with strategy.scope():
+            backbone = build_backbone("small_cnn", 32, 16)
+            head = MarginHead(tiny_source.num_classes, "arcface", s=16.0, m=0.3)
+            head.build((None, 16))
+            opt = make_optimizer("sgd", WarmupSchedule(0.02, 8, "cosine", warmup=2), 0.9, 5e-4)
+            task = DDLTask(backbone, head, BATCH, params, weight=5.0)
+        initial = [v.numpy().copy() for v in backbone.weights]
+        trainer = Trainer(strategy, task, opt, TrainerConfig(3, BATCH, str(workdir), log_every=100,
+                                                             checkpoint_every=100), printer=lambda s: None)
+        cfg = pipeline.TrainInput(BATCH, 32, seed=3)
+        last = trainer.fit(lambda start, ctx: ddl_dataset(tiny_source, parts, pairs, cfg, 8 // replicas, start, ctx))
+        return initial, [v.numpy() for v in backbone.weights] + [head.kernel.numpy()], last
+
+    init, one, m1 = run(tf.distribute.OneDeviceStrategy("/cpu:0"), tmp_path / "one", 1)
+    _, two, m2 = run(_mirrored(), tmp_path / "two", 2)
+    assert m1["ddl"] != 0 and abs(m1["e_neg_1"] - m2["e_neg_1"]) < 1e-3  # same global mining (last step)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(one, init)) > 1e-3
+    for a, b in zip(one, two):
+        np.testing.assert_allclose(a, b, atol=3e-3 * max(1.0, float(np.abs(a).max())))

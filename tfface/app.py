@@ -162,6 +162,10 @@ def train(cfg: RunConfig, printer=PRINT) -> dict:
         from tfface.methods.ftl import train_ftl
 
         return train_ftl(cfg, printer)
+    if cfg.method == "ddl":
+        from tfface.methods.ddl import train_ddl
+
+        return train_ddl(cfg, printer)
     loss_plan(cfg)  # a bad --loss / --aux_loss fails before any rendering or TF set-up
     run = start_run(cfg, printer)
     cfg, strategy, data = run.cfg, run.strategy, run.data

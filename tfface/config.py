@@ -87,6 +87,24 @@ class RunConfig:
     ftl_pca_components: int = 0
     ftl_pose_attribute: str = ""
     ftl_pose_threshold: float = 0.0
+    init_checkpoint: str | None = None
+    ddl_attribute: str = ""
+    ddl_abs: bool = True
+    ddl_ranges: tuple[str, ...] = ()
+    ddl_partition_lists: tuple[str, ...] = ()
+    ddl_pairs_per_replica: int = 8
+    ddl_pairs_per_identity: int = 20
+    ddl_weight: float = 1.0
+    ddl_bins: int = 101
+    ddl_gamma: float = 1000.0
+    ddl_lambda_pos: float = 0.1
+    ddl_lambda_neg: float = 0.02
+    ddl_lambda_order: float = 0.5
+    ddl_outlier: float = 0.0
+    ddl_distance: str = "kl"
+    ddl_terms: str = "both"
+    ddl_negatives: str = "hard"
+    ddl_detach_teacher: bool = False
     # optimisation
     workdir: str | None = None
     steps: int = 1500
@@ -125,6 +143,9 @@ class RunConfig:
         kwargs.update({name: kind(**pick(kind)) for name, kind in _NESTED.items()})
         if "lr_boundaries" in kwargs:
             kwargs["lr_boundaries"] = tuple(int(v) for v in kwargs["lr_boundaries"])
+        for name in ("ddl_ranges", "ddl_partition_lists"):
+            if name in kwargs:
+                kwargs[name] = tuple(kwargs[name] or ())
         return cls(**kwargs)
 
     @classmethod

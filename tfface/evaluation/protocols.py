@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from tfface.data.sources import from_list_file
+from tfface.errors import ConfigError
 from tfface.evaluation import distribution, identification, retrieval
 from tfface.evaluation.verification import EmbedFn, embed_paths
 
@@ -29,9 +30,15 @@ def split_gallery(labels: np.ndarray, per_id: int = 1, open_fraction: float = 0.
 
 def run_protocol(protocol: str, embed: EmbedFn, image_size: int, list_file: str, root: str | None,
                  out_dir: str, flip: bool = True, batch: int = 256, gallery_per_id: int = 1,
-                 open_fraction: float = 0.1) -> dict:
-    """Embed the list's images and write ``<protocol>.json`` (+ a PNG where there is a curve)."""
+                 open_fraction: float = 0.1, easy_hard: tuple[str, list[str], bool] | None = None) -> dict:
+    """Embed the list's images and write ``<protocol>.json`` (+ a PNG where there is a curve).
+    ``easy_hard`` = (attribute, ranges, use |value|) for the easy_hard protocol."""
     src = from_list_file(list_file, root)
+    if protocol == "easy_hard":
+        attribute, ranges, use_abs = easy_hard or ("", [], True)
+        if attribute not in src.attributes or len(ranges) < 2:
+            raise ConfigError(f"--protocol=easy_hard needs --easy_hard_attribute (a column of {list_file}; it has "
+                              f"{', '.join(src.attributes) or 'none'}) and --easy_hard_ranges=easy,hard[,hard…].")
     src.check_files_exist()
     emb = embed_paths(embed, src.paths, image_size, batch, flip)
     labels = src.labels
@@ -46,6 +53,14 @@ def run_protocol(protocol: str, embed: EmbedFn, image_size: int, list_file: str,
 
         report = sft_report(emb, labels)
         plot_sft_report(report, os.path.join(out_dir, "sft.png"))
+    elif protocol == "easy_hard":
+        from tfface.data.ddl_sampling import parse_range
+        from tfface.methods.ddl import easy_hard_report, easy_hard_split, plot_easy_hard
+
+        split = easy_hard_split(labels, np.asarray(src.attributes[attribute], float),
+                                [parse_range(r, "--easy_hard_ranges") for r in ranges], use_abs)
+        report = easy_hard_report(emb, labels, split)
+        plot_easy_hard(report, os.path.join(out_dir, "easy_hard.png"))
     elif protocol == "identification":
         g, p = split_gallery(labels, gallery_per_id, open_fraction)
         curve = identification.cmc(emb[g], labels[g], emb[p], labels[p])

@@ -129,11 +129,12 @@ def ddl_from_similarities(parts: list[tuple], params: DDLParams = DDLParams()) -
     return loss, metrics
 
 
-def ddl_loss(parts: list[tuple], params: DDLParams = DDLParams(), random_keys: list | None = None):
+def ddl_loss(parts: list[tuple], params: DDLParams = DDLParams(), step=0):
     """Eq. 7 from per-partition embeddings ``[(pair_emb [2b, D], neg_emb [b, D], neg_labels [b]), …]``
     (teacher first), over the global batch: inside a replica context with several replicas the
     embeddings are all-gathered, the loss computed on the whole batch and 1/N of it returned (the
-    shares sum to the global loss, and all_gather carries the gradient back to each replica)."""
+    shares sum to the global loss, and all_gather carries the gradient back to each replica).
+    Random negatives (ablation) are drawn from a generator keyed on ``step``, the same on every replica."""
     ctx = tf.distribute.get_replica_context()
     replicas = ctx.num_replicas_in_sync if ctx is not None else 1
     sims = []
@@ -142,7 +143,11 @@ def ddl_loss(parts: list[tuple], params: DDLParams = DDLParams(), random_keys: l
             pair_emb, neg_emb = ctx.all_gather(pair_emb, 0), ctx.all_gather(neg_emb, 0)
             neg_labels = ctx.all_gather(neg_labels, 0)
         sp, kp = positive_similarities(pair_emb, params.outlier)
-        key = None if params.negatives == "hard" else random_keys[k]
+        key = None
+        if params.negatives == "random":
+            n = tf.shape(neg_emb)[0]
+            key = tf.random.stateless_uniform(tf.stack([n, n]), tf.stack([tf.constant(k + 11, tf.int64),
+                                                                         tf.cast(step, tf.int64)]))
         sn, vn = mined_negatives(neg_emb, neg_labels, random_key=key)
         sims.append((sp, kp, sn, vn))
     loss, metrics = ddl_from_similarities(sims, params)
