@@ -147,6 +147,22 @@ def ftl_mlreg_toy_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def ddl_table(r: dict) -> str:
+    students = len(r["runs"][0]["pretrained"]["rank1"])
+    head = ["model", "seeds", *[f"rank-1 hard {k + 1}" for k in range(students)], "margin easy",
+            *[f"margin hard {k + 1}" for k in range(students)], "∩ easy", *[f"∩ hard {k + 1}" for k in range(students)]]
+    lines = ["| " + " | ".join(head) + " |", "| --- " * len(head) + "|"]
+    for arm, title in (("pretrained", "ArcFace pre-trained"), ("arcface", "+ ArcFace fine-tuning"),
+                       ("ddl", "+ DDL fine-tuning")):
+        rs = [x[arm] for x in r["runs"]]
+        cells = [mean_std(x["rank1"][k] for x in rs) for k in range(students)]
+        for key in ("expectation_margin", "intersection"):
+            for part in ["easy", *[f"student{k + 1}" for k in range(students)]]:
+                cells.append(mean_std(x["distributions"][part][key] for x in rs))
+        lines.append(f"| {title} | {len(rs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 TABLES = (  # README marker, result file, table function
     ("main_job_table", "main_job.json", main_job_table),
     ("throughput_table", "throughput.json", throughput_table),
@@ -160,6 +176,8 @@ TABLES = (  # README marker, result file, table function
     ("ftl_ur_table", "ftl_ur.json", ftl_ur_table),
     ("ftl_ur_synth_table", "ftl_ur_synth.json", ftl_ur_table),
     ("ftl_mlreg_toy_table", "ftl_mlreg_toy.json", ftl_mlreg_toy_table),
+    ("ddl_yaleb_table", "ddl_yaleb.json", ddl_table),
+    ("ddl_synth_table", "ddl_synth.json", ddl_table),
 )
 
 

@@ -171,6 +171,8 @@ def train(cfg: RunConfig, printer=PRINT) -> dict:
     cfg, strategy, data = run.cfg, run.strategy, run.data
     with strategy.scope():
         backbone, head = build_model(cfg, data.num_classes, strategy.num_replicas_in_sync)
+        if cfg.init_checkpoint:
+            init_from(cfg.init_checkpoint, backbone, head, data.num_classes, printer)
         schedule = WarmupSchedule(cfg.lr, cfg.steps, cfg.lr_schedule, cfg.warmup_steps, cfg.lr_boundaries,
                                   cfg.lr_factor)
         optimizer = make_optimizer(cfg.optimizer, schedule, cfg.momentum, cfg.weight_decay, cfg.mixed_precision)
@@ -217,6 +219,16 @@ def read_workdir(workdir: str) -> tuple[RunConfig, int, str]:
     if not latest:
         raise FileNotFoundError(f"--checkpoint={workdir}: no checkpoint in {workdir}/checkpoints.")
     return RunConfig.from_dict(raw), num_classes, latest
+
+
+def init_from(workdir: str, backbone, head, num_classes: int, printer=PRINT) -> None:
+    """--init_checkpoint: start from a train.py workdir's latest checkpoint — the backbone always, the head
+    when its number of classes matches (else it stays freshly initialised)."""
+    _, classes, latest = read_workdir(workdir)
+    parts = {"backbone": backbone, **({"head": head} if classes == num_classes else {})}
+    tf.train.Checkpoint(**parts).restore(latest).expect_partial()
+    printer(f"initialised {' and '.join(parts)} from {latest}"
+            + ("" if "head" in parts else f" (head re-initialised: {classes} → {num_classes} classes)"))
 
 
 def restore_workdir(workdir: str):

@@ -93,20 +93,9 @@ def offline_pairs(cfg: RunConfig, source, parts, chief: bool) -> list[np.ndarray
     return out
 
 
-def init_from(workdir: str, backbone, head, num_classes: int, printer=print) -> None:
-    """Start from a standard run's latest checkpoint: the backbone always, the head when its classes match."""
-    from tfface.app import read_workdir
-
-    cfg, classes, latest = read_workdir(workdir)
-    parts = {"backbone": backbone, **({"head": head} if classes == num_classes else {})}
-    tf.train.Checkpoint(**parts).restore(latest).expect_partial()
-    printer(f"DDL: initialised {' and '.join(parts)} from {latest}"
-            + ("" if "head" in parts else f" (head re-initialised: {classes} → {num_classes} classes)"))
-
-
 def train_ddl(cfg: RunConfig, printer=print) -> dict:
     """Fine-tune with L_DDL + head loss (Eq. 8), export and evaluate verification."""
-    from tfface.app import build_model, finish_run, start_run, verification_hook
+    from tfface.app import build_model, finish_run, init_from, start_run, verification_hook
     from tfface.training.optim import WarmupSchedule, make_optimizer
     from tfface.training.trainer import Trainer, TrainerConfig
 
