@@ -66,3 +66,42 @@ def test_pair_scores_cosine_and_ida():
     assert pair_scores(e1, e2)[0] == pytest.approx(0.6)
     got = pair_scores(e1, e2, np.array([-1.0]), np.array([-2.0]), tau=2.0)[0]
     assert got == pytest.approx(2.0 * 0.6 + np.logaddexp(-1.0, -2.0), rel=1e-6)
+
+
+def test_exported_score_ida_equals_the_library_score(tmp_path):
+    from tfface.export.saved_model import export_ida, export_saved_model, load_embedder
+    from tfface.models.backbones import build_backbone
+    from tfface.scoring.ida import ida_r_log_density
+    from tfface.scoring.ssr import build_ssr
+
+    base = export_saved_model(build_backbone("small_cnn", 32, 16), tmp_path / "base", 32)
+    rng = np.random.default_rng(3)
+    anchors = rng.normal(size=(200, 16)).astype(np.float32)
+    ssr = build_ssr(16, 8, mean=-2.0, std=0.5)
+    ssr.get_layer("fc2").kernel.assign(rng.normal(size=(8, 1)).astype(np.float32))
+    out = export_ida(base, str(tmp_path / "ida"), anchors, k=5, tau=4.0, ssr=ssr)
+    x1, x2 = (rng.integers(0, 256, (6, 32, 32, 3)).astype(np.uint8) for _ in range(2))
+    loaded = tf.saved_model.load(out)
+    got = loaded.signatures["score_ida"](images1=tf.constant(x1), images2=tf.constant(x2))["score"].numpy()
+    embed, _ = load_embedder(base)
+    e1, e2 = embed(x1).numpy(), embed(x2).numpy()
+    want = pair_scores(e1, e2, ida_r_log_density(e1, anchors, 5, 4.0), ida_r_log_density(e2, anchors, 5, 4.0), 4.0)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    dens = loaded.signatures["density"](images=tf.constant(x1))["log_density"].numpy()
+    np.testing.assert_allclose(dens, ssr(e1).numpy(), rtol=1e-5, atol=1e-6)
+    learned = loaded.signatures["score_ida_l"](images1=tf.constant(x1), images2=tf.constant(x2))["score"].numpy()
+    np.testing.assert_allclose(learned, pair_scores(e1, e2, dens, ssr(e2).numpy(), 4.0), rtol=1e-5, atol=1e-5)
+    cos = loaded.signatures["score"](images1=tf.constant(x1), images2=tf.constant(x2))["score"].numpy()
+    np.testing.assert_allclose(cos, np.sum(e1 * e2, 1), atol=1e-5)
+
+
+def test_ssr_training_lowers_held_out_mse():
+    from tfface.scoring.ida import ida_r_log_density
+    from tfface.scoring.ssr import train_ssr
+
+    rng = np.random.default_rng(4)
+    centres = normalize(rng.normal(size=(30, 12)))
+    emb = normalize(centres[rng.integers(0, 30, 1500)] + 0.3 * rng.normal(size=(1500, 12)))
+    target = ida_r_log_density(emb, centres, k=5, tau=8.0)
+    _, report = train_ssr(emb, target, steps=3000, lr=3e-2, batch=128, log=lambda s: None)
+    assert report["held_out_mse_after"] < 0.5 * report["held_out_mse_before"]

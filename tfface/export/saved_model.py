@@ -7,7 +7,10 @@ import json
 import os
 
 import keras
+import numpy as np
 import tensorflow as tf
+
+from tfface.scoring.ida import log_dao, log_density
 
 
 class FaceEmbedder(tf.Module):
@@ -56,3 +59,71 @@ def load_embedder(path: str | os.PathLike):
     size = json.load(open(meta_file))["image_size"] if os.path.isfile(meta_file) else \
         int(serve.structured_input_signature[1]["images"].shape[1])
     return (lambda images: serve(images=tf.convert_to_tensor(images, tf.uint8))["embeddings"]), size
+
+
+class IDAScorer(tf.Module):
+    """An exported model plus IDA (Liu et al. 2021): ``score_ida`` (image pairs → log DAO, Eq. 4, with
+    the stored anchor set's top-k support sets) and, with an SSR module, ``density`` (image → learned
+    log density, IDA-L) and ``score_ida_l`` (pairs scored with it, no anchor search)."""
+
+    def __init__(self, base_path: str, anchors, k: int = 10, tau: float = 1.0, ssr: keras.Model | None = None):
+        super().__init__()
+        self.base = tf.saved_model.load(base_path)
+        self.embed_fn = self.base.signatures["serving_default"]
+        size = int(self.embed_fn.structured_input_signature[1]["images"].shape[1])
+        self.image_size = size
+        anchors = np.asarray(anchors, np.float32)
+        unit = anchors / np.maximum(np.linalg.norm(anchors, axis=1, keepdims=True), 1e-12)
+        self.anchors = tf.Variable(unit.astype("float32"), trainable=False, name="ida_anchors")
+        self.k, self.tau, self.ssr = int(k), float(tau), ssr
+        spec = tf.TensorSpec([None, size, size, 3], tf.uint8, name="images")
+        pair = [tf.TensorSpec([None, size, size, 3], tf.uint8, name=n) for n in ("images1", "images2")]
+        self.serve = tf.function(self._serve, input_signature=[spec])
+        self.score = tf.function(self._score, input_signature=pair)
+        self.score_ida = tf.function(self._score_ida, input_signature=pair)
+        if ssr is not None:
+            self.density = tf.function(self._density, input_signature=[spec])
+            self.score_ida_l = tf.function(self._score_ida_l, input_signature=pair)
+
+    def _embed(self, images):
+        return self.embed_fn(images=images)["embeddings"]
+
+    def _serve(self, images):
+        return {"embeddings": self._embed(images)}
+
+    def _score(self, images1, images2):
+        return {"score": tf.reduce_sum(self._embed(images1) * self._embed(images2), axis=1)}
+
+    def _log_density_r(self, emb):
+        sims = tf.math.top_k(tf.matmul(emb, self.anchors, transpose_b=True), self.k).values
+        return log_density(sims, self.tau)
+
+    def _score_ida(self, images1, images2):
+        e1, e2 = self._embed(images1), self._embed(images2)
+        return {"score": log_dao(e1, e2, self._log_density_r(e1), self._log_density_r(e2), self.tau)}
+
+    def _density(self, images):
+        return {"log_density": self.ssr(self._embed(images), training=False)}
+
+    def _score_ida_l(self, images1, images2):
+        e1, e2 = self._embed(images1), self._embed(images2)
+        d1, d2 = self.ssr(e1, training=False), self.ssr(e2, training=False)
+        return {"score": log_dao(e1, e2, d1, d2, self.tau)}
+
+
+def export_ida(base_path: str, out: str, anchors, k: int = 10, tau: float = 1.0,
+               ssr: keras.Model | None = None) -> str:
+    """Re-export the SavedModel at ``base_path`` with IDA signatures (see :class:`IDAScorer`)."""
+    module = IDAScorer(base_path, anchors, k, tau, ssr)
+    sigs = {"serving_default": module.serve, "score": module.score, "score_ida": module.score_ida}
+    if ssr is not None:
+        sigs.update(density=module.density, score_ida_l=module.score_ida_l)
+    tf.saved_model.save(module, out, signatures=sigs)
+    meta = {"image_size": module.image_size, "ida": {"k": module.k, "tau": module.tau, "anchors": int(len(anchors)),
+                                                     "learned_density": ssr is not None}}
+    base_meta = os.path.join(base_path, "tfface.json")
+    if os.path.isfile(base_meta):
+        meta = {**json.load(open(base_meta)), **meta}
+    with open(os.path.join(out, "tfface.json"), "w") as fh:
+        json.dump(meta, fh, indent=1)
+    return out
