@@ -57,12 +57,14 @@ def main(argv):
     verification = FLAGS.protocol == "verification"
     if verification and not FLAGS.eval_pairs:
         raise SystemExit("error: --protocol=verification needs --eval_pairs=<pairs.txt or pairs.csv>.")
-    if not verification and not FLAGS.eval_list:
+    if not verification and not FLAGS.protocol.startswith("ida_") and not FLAGS.eval_list:
         raise SystemExit(f"error: --protocol={FLAGS.protocol} needs --eval_list=<csv path,identity>.")
     try:
         model = FLAGS.model or checkpoint_to_saved_model(FLAGS.checkpoint)
         out = FLAGS.out or (FLAGS.checkpoint or str(__import__("pathlib").Path(model).parent))
-        if verification:
+        if FLAGS.protocol.startswith("ida_") or (verification and FLAGS.score != "cosine"):
+            print(json.dumps(run_ida(model, out)))
+        elif verification:
             evaluate(model, FLAGS.eval_pairs, FLAGS.eval_root, out, FLAGS.eval_flip, FLAGS.eval_batch)
         else:
             report = run_protocol(FLAGS.protocol, *load_embedder(model), FLAGS.eval_list, FLAGS.eval_root, out,
@@ -71,6 +73,37 @@ def main(argv):
             print(json.dumps({k: v for k, v in report.items() if not isinstance(v, list) and k != "histograms"}))
     except (TfFaceError, FileNotFoundError) as err:
         raise SystemExit(f"error: {err}") from None
+
+
+def run_ida(model: str, out: str) -> dict:
+    """--score=ida_r|ida_l verification and the ida_ssr / ida_sweep / ida_export protocols."""
+    from tfface.app import evaluate
+    from tfface.export.saved_model import export_ida, load_embedder
+    from tfface.scoring import protocols as P
+
+    embed, size = load_embedder(model)
+    need_anchors = FLAGS.protocol in ("ida_ssr", "ida_sweep", "ida_export") or FLAGS.score == "ida_r"
+    anchors, labels = (P.anchor_set(FLAGS.ida_anchors, embed, size, FLAGS.eval_root, FLAGS.ida_anchors_per_identity,
+                                    FLAGS.checkpoint) if need_anchors else (None, None))
+    if FLAGS.protocol == "ida_ssr":
+        if not FLAGS.eval_list:
+            raise SystemExit("error: --protocol=ida_ssr needs --eval_list=<images to fit SSR on>.")
+        return P.train_ssr_protocol(embed, size, FLAGS.eval_list, FLAGS.eval_root, anchors, labels, FLAGS.ida_k,
+                                    FLAGS.ida_tau, FLAGS.ida_ssr_steps, FLAGS.ida_ssr_lr, out, FLAGS.eval_flip)
+    if FLAGS.protocol == "ida_export":
+        ssr = P.load_ssr(FLAGS.ida_ssr) if FLAGS.ida_ssr else None
+        path = export_ida(model, f"{out}/export_ida", anchors, FLAGS.ida_k, FLAGS.ida_tau, ssr)
+        return {"protocol": "ida_export", "export": path, "anchors": int(len(anchors))}
+    if not FLAGS.eval_pairs:
+        raise SystemExit(f"error: --protocol={FLAGS.protocol} --score={FLAGS.score} needs --eval_pairs.")
+    if FLAGS.protocol == "ida_sweep":
+        rep = P.sweep(embed, size, FLAGS.eval_pairs, FLAGS.eval_root, anchors, out, flip=FLAGS.eval_flip)
+        return {k: v for k, v in rep.items() if k not in ("over_k", "over_tau")}
+    ssr = P.load_ssr(FLAGS.ida_ssr) if FLAGS.score == "ida_l" else None
+    density = P.density_fn(FLAGS.score, anchors, FLAGS.ida_k, FLAGS.ida_tau, ssr)
+    rep = evaluate(model, FLAGS.eval_pairs, FLAGS.eval_root, out, FLAGS.eval_flip, FLAGS.eval_batch,
+                   density=density, tau=FLAGS.ida_tau, score=FLAGS.score)
+    return {"score": FLAGS.score, "accuracy": rep["accuracy"], "tar_at_far": rep["tar_at_far"]}
 
 
 def run():

@@ -27,13 +27,22 @@ def embed_paths(embed: EmbedFn, paths, image_size: int, batch: int = 256, flip: 
     return np.concatenate(out)
 
 
-def evaluate_pairs(embed: EmbedFn, pairs: Pairs, image_size: int, batch: int = 256,
-                   flip: bool = False) -> tuple[dict, np.ndarray]:
-    """Embed each distinct image once, score pairs by cosine; return (report, scores)."""
+def evaluate_pairs(embed: EmbedFn, pairs: Pairs, image_size: int, batch: int = 256, flip: bool = False,
+                   density: Callable[[np.ndarray], np.ndarray] | None = None,
+                   tau: float = 1.0) -> tuple[dict, np.ndarray]:
+    """Embed each distinct image once and score the pairs: cosine, or with ``density`` (embeddings → log
+    density, IDA-R or IDA-L) the log DAO score of IDA (Eq. 4); return (report, scores)."""
+    from tfface.scoring.ida import pair_scores
+
     unique, inverse = np.unique(np.concatenate([pairs.path1, pairs.path2]), return_inverse=True)
     emb = embed_paths(embed, unique, image_size, batch, flip)
     n = len(pairs.same)
-    scores = np.sum(emb[inverse[:n]] * emb[inverse[n:]], axis=1)
+    i1, i2 = inverse[:n], inverse[n:]
+    if density is None:
+        scores = pair_scores(emb[i1], emb[i2])
+    else:
+        ld = density(emb)
+        scores = pair_scores(emb[i1], emb[i2], ld[i1], ld[i2], tau)
     return verification_report(scores, pairs.same, pairs.folds), scores
 
 
