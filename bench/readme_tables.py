@@ -163,6 +163,25 @@ def ddl_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def ida_real_table(r: dict) -> str:
+    lines = ["| score | 10-fold accuracy | TAR@FAR=1e-2 | TAR@FAR=1e-3 | AUC |", "| --- | --- | --- | --- | --- |"]
+    for name, x in r["results"].items():
+        t = x["tar_at_far"]
+        lines.append(f"| {name} | {x['accuracy'] * 100:.2f} ± {x['accuracy_std'] * 100:.2f} | {t['0.01'] * 100:.1f} | "
+                     f"{t['0.001'] * 100:.1f} | {x['auc']:.4f} |")
+    return "\n".join(lines)
+
+
+def ida_search_table(r: dict) -> str:
+    lines = ["| D | queries × anchors | tfface exact (queries/s) | faiss IndexFlatIP (queries/s) | time ratio | "
+             "top-k agreement |", "| --- | --- | --- | --- | --- | --- |"]
+    for x in r["rows"]:
+        lines.append(f"| {x['dim']} | {x['queries']:,} × {x['anchors']:,} | {x['tfface_queries_per_s']:,.0f} | "
+                     f"{x['faiss_queries_per_s']:,.0f} | {x['tfface_over_faiss_time']:.2f}× | "
+                     f"{x['topk_agreement'] * 100:.0f}% |")
+    return "\n".join(lines)
+
+
 TABLES = (  # README marker, result file, table function
     ("main_job_table", "main_job.json", main_job_table),
     ("throughput_table", "throughput.json", throughput_table),
@@ -178,6 +197,8 @@ TABLES = (  # README marker, result file, table function
     ("ftl_mlreg_toy_table", "ftl_mlreg_toy.json", ftl_mlreg_toy_table),
     ("ddl_yaleb_table", "ddl_yaleb.json", ddl_table),
     ("ddl_synth_table", "ddl_synth.json", ddl_table),
+    ("ida_real_table", "ida_real.json", ida_real_table),
+    ("ida_search_table", "ida_search.json", ida_search_table),
 )
 
 

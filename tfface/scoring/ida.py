@@ -34,6 +34,14 @@ def log_dao(f1: tf.Tensor, f2: tf.Tensor, log_f1: tf.Tensor, log_f2: tf.Tensor, 
     return tau * cos + hi + tf.math.log1p(tf.exp(lo - hi))  # logaddexp, the same for either order
 
 
+@tf.function(reduce_retracing=True)
+def _search(q, a, ql, al, k: int, exclude: bool):
+    sim = tf.matmul(q, a, transpose_b=True)
+    if exclude:
+        sim = tf.where(tf.equal(ql[:, None], al[None, :]), -np.inf, sim)
+    return tf.math.top_k(sim, k)
+
+
 def topk_similarities(queries: np.ndarray, anchors: np.ndarray, k: int, query_labels=None, anchor_labels=None,
                       batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """(similarities [n, k] descending, anchor indices [n, k]) of each query's k most similar anchors,
@@ -43,20 +51,12 @@ def topk_similarities(queries: np.ndarray, anchors: np.ndarray, k: int, query_la
     if k > a.shape[0]:
         raise ValueError(f"k={k} is larger than the {a.shape[0]} anchors")
     exclude = query_labels is not None and anchor_labels is not None
-    al = tf.constant(np.asarray(anchor_labels)) if exclude else None
-
-    @tf.function(reduce_retracing=True)
-    def search(q, ql):
-        sim = tf.matmul(q, a, transpose_b=True)
-        if exclude:
-            sim = tf.where(tf.equal(ql[:, None], al[None, :]), -np.inf, sim)
-        return tf.math.top_k(sim, k)
-
+    al = tf.constant(np.asarray(anchor_labels) if exclude else np.zeros(1, np.int64))
     q_all = normalize(queries)
     ql_all = np.asarray(query_labels) if exclude else np.zeros(len(q_all), np.int64)
     sims, idx = [], []
     for i in range(0, len(q_all), batch):
-        s, j = search(tf.constant(q_all[i:i + batch]), tf.constant(ql_all[i:i + batch]))
+        s, j = _search(tf.constant(q_all[i:i + batch]), a, tf.constant(ql_all[i:i + batch]), al, k, exclude)
         sims.append(s.numpy())
         idx.append(j.numpy())
     return np.concatenate(sims), np.concatenate(idx)
