@@ -85,7 +85,7 @@ def main(argv):
         for head in FLAGS.heads:
             for lam in map(float, FLAGS.lambdas):
                 name = f"{head}+discface" if lam else head
-                work = tmp / f"s{seed}" / name
+                work = tmp / f"s{seed}" / f"{name}-lambda{lam:g}"  # one workdir per run (no resuming another λ)
                 cfg = RunConfig(image_size=64, head=head, discface_lambda=lam, steps=FLAGS.steps, batch_size=64,
                                 lr=0.1, warmup_steps=100, seed=seed, log_every=200, checkpoint_every=10**9,
                                 workdir=str(work), **data)
