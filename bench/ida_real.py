@@ -2,6 +2,7 @@
 
     python bench/ida_real.py                     # bench/results/ida_real.json
     python bench/ida_real.py --model=runs/X/export --out=bench/results/ida_real_tfface.json
+    python bench/ida_real.py --train_steps=1500 --out=bench/results/ida_real_tfface.json   # trains the model first
 
 Embeddings: the precomputed dlib 128-D descriptors in ../shared/data/embeddings (default), or those of a
 tfface SavedModel (``--model``, embedded here with flips). Anchor sets (never the pairs' identities):
@@ -11,6 +12,8 @@ tfface SavedModel (``--model``, embedded here with flips). Anchor sets (never th
 IDA-L: an SSR module (2 FC layers) trained on the celeba-disjoint embeddings against their IDA-R targets
 (own identity excluded), lr 1e-2, 30k steps; its scores are compared with IDA-R's (Pearson).
 Reported: 10-fold accuracy and TAR@FAR=1e-2/1e-3 on the 2,000 pairs, k = 10, τ = 1 (the paper's values).
+With ``--train_steps`` a tfface model (small CNN, 64 px, ArcFace) is first trained on the CelebA identities
+no pair uses, and the k and τ sweep (Figs. 6–7) is written beside the result (``<out>_sweep.json/.png``).
 """
 
 from tfface.env import configure_tf_env
@@ -37,6 +40,7 @@ flags.DEFINE_integer("k", 10, "Support-set size.")
 flags.DEFINE_float("tau", 1.0, "τ of DAO.")
 flags.DEFINE_integer("ssr_steps", 30000, "SSR training steps.")
 flags.DEFINE_float("ssr_lr", 1e-2, "SSR learning rate.")
+flags.DEFINE_integer("train_steps", 0, "Train a tfface model on the pair-free CelebA identities first (0 = no).")
 flags.DEFINE_string("out", str(REPO / "bench" / "results" / "ida_real.json"), "Result file.")
 FLAGS = flags.FLAGS
 
@@ -56,11 +60,33 @@ def embeddings(name: str, data: pathlib.Path) -> tuple[np.ndarray, np.ndarray, n
     return paths, np.unique([r["identity"] for r in rows], return_inverse=True)[1], emb
 
 
+def train_model(data: pathlib.Path) -> str:
+    """Train on the CelebA identities that no pair uses; return the SavedModel folder."""
+    import tempfile
+
+    from tfface.app import train
+    from tfface.config import RunConfig
+
+    pairs = list(csv.DictReader(open(data / "celeba" / "pairs.csv")))
+    used = {p.split("/")[1] for r in pairs for p in (r["path1"], r["path2"])}
+    rows = [(r["path"], r["identity"]) for r in csv.DictReader(open(data / "celeba" / "meta.csv"))
+            if r["identity"] not in used and r["detected"] == "1"]
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="ida-model-"))
+    with open(tmp / "train.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([("path", "identity"), *rows])
+    train(RunConfig(data="list", list_file=str(tmp / "train.csv"), data_root=str(data / "celeba"), image_size=64,
+                    steps=FLAGS.train_steps, batch_size=64, lr=0.1, warmup_steps=100, log_every=250,
+                    checkpoint_every=10**9, workdir=str(tmp / "run")))
+    return str(tmp / "run" / "export")
+
+
 def main(argv):
     del argv
     data = pathlib.Path(FLAGS.data)
     if not (data / "celeba" / "pairs.csv").exists():
         raise SystemExit(f"error: {data}/celeba/pairs.csv not found (research data kept beside the clone).")
+    if FLAGS.train_steps and FLAGS.model is None:
+        FLAGS.model = train_model(data)
     paths, labels, emb = embeddings("celeba", data)
     row = {p: i for i, p in enumerate(paths)}
     pairs = read_csv_pairs(data / "celeba" / "pairs.csv", data / "celeba")
@@ -103,6 +129,17 @@ def main(argv):
                    "density_pearson_on_pair_images": float(np.corrcoef(learned[pair_ids], ld[pair_ids])[0, 1]),
                    "score_pearson_ida_l_vs_ida_r": float(np.corrcoef(s_l, s_r)[0, 1])}}
     print(json.dumps(out["ssr"]), flush=True)
+    if FLAGS.model is not None:  # the k / τ sweep of Figs. 6–7 with the celeba-disjoint anchors
+        from tfface.export.saved_model import load_embedder
+        from tfface.scoring.protocols import sweep
+
+        embed, size = load_embedder(FLAGS.model)
+        stem = pathlib.Path(FLAGS.out).with_suffix("")
+        rep = sweep(embed, size, str(data / "celeba" / "pairs.csv"), str(data / "celeba"), anchors,
+                    str(stem.parent), ks=(1, 5, 10, 50, 100, 500))
+        for ext in ("json", "png"):
+            (stem.parent / f"ida_sweep.{ext}").rename(f"{stem}_sweep.{ext}")
+        out["sweep"] = {k: rep[k] for k in ("over_k", "over_tau")}
     path = pathlib.Path(FLAGS.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1))

@@ -62,8 +62,10 @@ def read_lfw_pairs(path: str | os.PathLike, root: str | os.PathLike) -> Pairs:
 
 def read_csv_pairs(path: str | os.PathLike, root: str | os.PathLike | None = None,
                    n_folds: int = 10) -> Pairs:
-    """CSV with header ``path1,path2,same``; paths relative to ``root`` (default: the file's folder).
-    Folds are consecutive blocks of rows."""
+    """CSV with header ``path1,path2,same[,fold]``; paths relative to ``root`` (default: the file's folder).
+    Folds come from the ``fold`` column if there is one, else they are stratified: the positive pairs, in
+    file order, are cut into ``n_folds`` consecutive blocks and so are the negative pairs, so every fold
+    holds both kinds even when the file lists all positives first (as CelebA's pairs.csv does)."""
     path = pathlib.Path(path)
     base = pathlib.Path(root) if root else path.parent
     with open(path, newline="") as fh:
@@ -76,7 +78,13 @@ def read_csv_pairs(path: str | os.PathLike, root: str | os.PathLike | None = Non
     p1 = np.array([str(base / r["path1"]) for r in rows])
     p2 = np.array([str(base / r["path2"]) for r in rows])
     same = np.array([r["same"].strip() in ("1", "true", "True") for r in rows])
-    folds = np.arange(len(rows)) * n_folds // len(rows)
+    if "fold" in rows[0]:
+        folds = np.array([int(r["fold"]) for r in rows])
+    else:
+        folds = np.zeros(len(rows), np.int64)
+        for kind in (True, False):
+            idx = np.flatnonzero(same == kind)
+            folds[idx] = np.arange(len(idx)) * n_folds // max(len(idx), 1)
     return Pairs(p1, p2, same, folds, str(path))
 
 
