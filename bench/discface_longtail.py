@@ -99,7 +99,7 @@ def main(argv):
                     run.update(unseen={k: first[k] for k in keep})
                 runs.append(run)
                 print(json.dumps(runs[-1]), flush=True)
-    write_merged(pathlib.Path(FLAGS.out), runs)
+                write_merged(pathlib.Path(FLAGS.out), [run])  # saved run by run: an interrupted bench keeps its runs
 
 
 def write_merged(out: pathlib.Path, runs: list[dict]) -> None:
