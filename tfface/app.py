@@ -109,6 +109,14 @@ class Run:
     pairs_file: str | None
 
 
+def random_access_source(data, who: str):
+    """The training data's Source, or a clear error for TFRecord input (which cannot be indexed)."""
+    if data.source is None:
+        raise ConfigError(f"{who} needs random-access training data (SynthFaces, a list file or an image "
+                          "folder), not --data=tfrecord.")
+    return data.source
+
+
 def start_run(cfg: RunConfig, printer=PRINT) -> Run:
     """Strategy, workdir (with config.json), precision policy, data and seed for a training program."""
     strategy = make_strategy(cfg.cpu_replicas)
@@ -256,9 +264,7 @@ def discface_diagnostics(workdir: str, out_dir: str, max_images: int = 2000, bat
     from tfface.methods.discface import discrepancy_report
 
     cfg, backbone, head, discface, latest = restore_workdir(workdir)
-    source = training_data(cfg, log=lambda s: None).source
-    if source is None:
-        raise ConfigError("DiscFace diagnostics need random-access training data (not --data=tfrecord).")
+    source = random_access_source(training_data(cfg, log=lambda s: None), "--protocol=discface")
     pick = np.random.default_rng(0).permutation(len(source))[:max_images]
     emb = embed_paths(lambda x: backbone(x, training=False), source.paths[pick], cfg.image_size, batch)
     report = {"checkpoint": latest, "images": int(len(pick)),

@@ -95,16 +95,13 @@ def offline_pairs(cfg: RunConfig, source, parts, chief: bool) -> list[np.ndarray
 
 def train_ddl(cfg: RunConfig, printer=print) -> dict:
     """Fine-tune with L_DDL + head loss (Eq. 8), export and evaluate verification."""
-    from tfface.app import build_model, finish_run, init_from, start_run, verification_hook
+    from tfface.app import build_model, finish_run, init_from, random_access_source, start_run, verification_hook
     from tfface.training.optim import WarmupSchedule, make_optimizer
     from tfface.training.trainer import Trainer, TrainerConfig
 
     run = start_run(cfg, printer)
     cfg, strategy, data = run.cfg, run.strategy, run.data
-    if data.source is None:
-        raise ConfigError("--method=ddl needs random-access training data (a list file, an image folder or "
-                          "SynthFaces), not --data=tfrecord.")
-    source = data.source
+    source = random_access_source(data, "--method=ddl")
     parts = partitions_of(cfg, source)
     pairs = offline_pairs(cfg, source, parts, run.chief)
     for part, p in zip(parts, pairs):

@@ -182,14 +182,11 @@ def latest_step(workdir: str) -> int:
 
 def train_ftl(cfg: RunConfig, printer=print) -> dict:
     """The whole FTL program: pre-train, alternate, export f = R(Enc(x)) and evaluate verification."""
-    from tfface.app import finish_run, start_run, verification_hook
+    from tfface.app import finish_run, random_access_source, start_run, verification_hook
 
     run = start_run(cfg, printer)
     cfg, strategy, data = run.cfg, run.strategy, run.data
-    if data.source is None:
-        raise ConfigError("--method=ftl needs random-access training data (SynthFaces, a list file or an "
-                          "image folder), not --data=tfrecord: UpdateStats visits every image.")
-    source = data.source
+    source = random_access_source(data, "--method=ftl (UpdateStats visits every image)")
     regular = regular_classes(source.class_counts, cfg.ftl_ur_max_images)
     printer(f"FTL: {int(regular.sum())} regular and {int((~regular).sum())} under-represented classes "
             f"(≤ {cfg.ftl_ur_max_images} images)")
