@@ -198,6 +198,7 @@ TABLES = (  # README marker, result file, table function
     ("ddl_yaleb_table", "ddl_yaleb.json", ddl_table),
     ("ddl_synth_table", "ddl_synth.json", ddl_table),
     ("ida_real_table", "ida_real.json", ida_real_table),
+    ("ida_real_tfface_table", "ida_real_tfface.json", ida_real_table),
     ("ida_search_table", "ida_search.json", ida_search_table),
 )
 
