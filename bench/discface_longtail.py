@@ -39,6 +39,9 @@ flags.DEFINE_list("lambdas", ["0", "0.2"], "DiscFace λ values per head (0 = the
                   "0,0.2,0.4,0.6,0.8,1.0 is the ablation of the paper's Table 5.")
 flags.DEFINE_integer("steps", 600, "Training steps per run.")
 flags.DEFINE_string("out", str(REPO / "bench" / "results" / "discface_longtail.json"), "Result file.")
+flags.DEFINE_string("reevaluate", None, "Instead of training, re-score the exported models of an earlier run of this "
+                    "bench (its discface-lt-* temp folder) with the current evaluation code, for --seeds, --heads "
+                    "and --lambdas (e.g. after an evaluation fix; training is unaffected by it).")
 FLAGS = flags.FLAGS
 
 
@@ -72,10 +75,12 @@ def main(argv):
     celeba = pathlib.Path(FLAGS.celeba)
     if FLAGS.dataset == "celeba":
         detected_rows(celeba)  # exits with a clear message when the data is absent
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix="discface-lt-"))
+    if FLAGS.reevaluate and FLAGS.dataset != "celeba":
+        raise SystemExit("error: --reevaluate is for --dataset=celeba runs.")
+    tmp = pathlib.Path(FLAGS.reevaluate or tempfile.mkdtemp(prefix="discface-lt-"))
     runs = []
     for seed in map(int, FLAGS.seeds):
-        (tmp / f"s{seed}").mkdir()
+        (tmp / f"s{seed}").mkdir(exist_ok=bool(FLAGS.reevaluate))
         if FLAGS.dataset == "celeba":
             split = make_split(celeba, tmp / f"s{seed}", seed)
             data = {"data": "list", "list_file": split["train"], "data_root": str(celeba),
@@ -89,7 +94,11 @@ def main(argv):
                 cfg = RunConfig(image_size=64, head=head, discface_lambda=lam, steps=FLAGS.steps, batch_size=64,
                                 lr=0.1, warmup_steps=100, seed=seed, log_every=200, checkpoint_every=10**9,
                                 workdir=str(work), **data)
-                first = train(cfg)
+                if FLAGS.reevaluate:  # earlier runs used <name>/ as workdir, later ones <name>-lambda<λ>/
+                    work = work if work.exists() else tmp / f"s{seed}" / name
+                    first = evaluate(str(work / "export"), cfg.eval_pairs or str(work / "no-pairs"), None, str(work))
+                else:
+                    first = train(cfg)
                 keep = ("accuracy", "tar_at_far", "auc")
                 run = {"seed": seed, "method": name, "head": head, "lambda": lam}
                 if FLAGS.dataset == "celeba":
