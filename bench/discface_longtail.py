@@ -27,6 +27,7 @@ from celeba import detected_rows, write_list  # noqa: E402
 
 from tfface.app import evaluate, train  # noqa: E402
 from tfface.config import RunConfig  # noqa: E402
+from tfface.data.build import training_source  # noqa: E402
 from tfface.data.synthfaces import write_balanced_pairs  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -75,8 +76,6 @@ def main(argv):
     celeba = pathlib.Path(FLAGS.celeba)
     if FLAGS.dataset == "celeba":
         detected_rows(celeba)  # exits with a clear message when the data is absent
-    if FLAGS.reevaluate and FLAGS.dataset != "celeba":
-        raise SystemExit("error: --reevaluate is for --dataset=celeba runs.")
     tmp = pathlib.Path(FLAGS.reevaluate or tempfile.mkdtemp(prefix="discface-lt-"))
     runs = []
     for seed in map(int, FLAGS.seeds):
@@ -96,7 +95,8 @@ def main(argv):
                                 workdir=str(work), **data)
                 if FLAGS.reevaluate:  # earlier runs used <name>/ as workdir, later ones <name>-lambda<λ>/
                     work = work if work.exists() else tmp / f"s{seed}" / name
-                    first = evaluate(str(work / "export"), cfg.eval_pairs or str(work / "no-pairs"), None, str(work))
+                    pairs = cfg.eval_pairs or training_source(cfg, log=lambda m: None)[1]  # SynthFaces' own pairs
+                    first = evaluate(str(work / "export"), pairs, None, str(work))
                 else:
                     first = train(cfg)
                 keep = ("accuracy", "tar_at_far", "auc")
