@@ -129,9 +129,9 @@ def visualize(modules: dict, source: Source, regular: np.ndarray, stats, image_s
                 if j < len(row):
                     ax[i, j].imshow(row[j])
             ax[i, 0].set_title(titles[i], fontsize=7, loc="left")
-        if col_titles:
+        if col_titles:  # under the bottom row, so they never collide with the row titles
             for j, t in enumerate(col_titles):
-                ax[0, j].set_title(t, fontsize=7)
+                ax[-1, j].text(0.5, -0.12, t, transform=ax[-1, j].transAxes, ha="center", va="top", fontsize=7)
         fig.tight_layout()
         fig.savefig(path, dpi=100)
         plt.close(fig)
