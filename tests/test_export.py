@@ -23,3 +23,21 @@ def test_saved_model_round_trip(tmp_path):
     embed, size = load_embedder(path)
     assert size == 32
     np.testing.assert_allclose(embed(images).numpy(), want, atol=1e-5)
+
+
+def test_init_from_a_saved_model_restores_the_backbone(tmp_path):
+    import numpy as np
+
+    from tfface.app import init_from
+    from tfface.export.saved_model import export_saved_model, load_embedder
+    from tfface.models.backbones import build_backbone
+
+    path = export_saved_model(build_backbone("small_cnn", 32, 16), tmp_path / "export", 32)
+    fresh = build_backbone("small_cnn", 32, 16)
+    said = []
+    init_from(path, fresh, None, 0, said.append)
+    x = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3)).astype(np.uint8)
+    embed, _ = load_embedder(path)
+    got = tf.math.l2_normalize(fresh(x, training=False), axis=1).numpy()
+    np.testing.assert_allclose(got, embed(x).numpy(), atol=1e-5)
+    assert "initialised backbone from the SavedModel" in said[0]

@@ -232,7 +232,17 @@ def read_workdir(workdir: str) -> tuple[RunConfig, int, str]:
 
 def init_from(workdir: str, backbone, head, num_classes: int, printer=PRINT) -> None:
     """--init_checkpoint: start from a train.py workdir's latest checkpoint — the backbone always, the head
-    when its number of classes matches (else it stays freshly initialised)."""
+    when its number of classes matches (else it stays freshly initialised) — or from an exported
+    SavedModel folder (the backbone only; the export holds no head)."""
+    if os.path.isfile(os.path.join(workdir, "saved_model.pb")):
+        try:
+            tf.train.Checkpoint(backbone=backbone).read(os.path.join(workdir, "variables", "variables")) \
+                .assert_existing_objects_matched()
+        except (ValueError, AssertionError) as err:
+            raise ConfigError(f"--init_checkpoint={workdir}: its backbone does not match this run's --backbone / "
+                              f"--embedding_size / --image_size ({str(err).splitlines()[0][:200]}).") from None
+        printer(f"initialised backbone from the SavedModel {workdir} (head freshly initialised)")
+        return
     _, classes, latest = read_workdir(workdir)
     parts = {"backbone": backbone, **({"head": head} if classes == num_classes else {})}
     tf.train.Checkpoint(**parts).restore(latest).expect_partial()
