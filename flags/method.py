@@ -42,7 +42,8 @@ flags.DEFINE_string("ftl_pose_attribute", "", "FTL Eq. 5: per-image attribute co
 flags.DEFINE_float("ftl_pose_threshold", 0.0, "FTL Eq. 5: τ, keep images with |p| + |p̄| ≤ τ.")
 
 flags.DEFINE_string("init_checkpoint", None, "Start from this train.py workdir's latest checkpoint (the backbone; "
-                    "the head too when the classes match), e.g. an ArcFace run before DDL fine-tuning.")
+                    "the head too when the classes match) or from an exported SavedModel folder (the backbone), "
+                    "e.g. an ArcFace model before DDL fine-tuning.")
 flags.DEFINE_string("ddl_attribute", "", "DDL: per-image attribute column defining easy/hard partitions (e.g. "
                     "light_azimuth, yaw, resolution).")
 flags.DEFINE_bool("ddl_abs", True, "DDL: compare |attribute| with the ranges.")
