@@ -1,5 +1,5 @@
 """FTL's m-L2 toy (Yin et al. 2019, Sec. 4.2 / Fig. 5) on SynthFaces instead of MNIST (nothing downloads):
-2-D features of 10 identities, softmax with and without m-L2 (α_reg = 0.001, as in the paper).
+2-D features of 10 identities (100 images each), softmax with and without m-L2 (α_reg = 0.001, as in the paper).
 
     python bench/ftl_mlreg_toy.py     # bench/results/ftl_mlreg_toy.json and .png
 
@@ -25,9 +25,8 @@ from celeba import write_list  # noqa: E402
 
 from tfface.app import restore_workdir, train  # noqa: E402
 from tfface.config import RunConfig  # noqa: E402
-from tfface.data.build import synth_config  # noqa: E402
 from tfface.data.pipeline import image_dataset  # noqa: E402
-from tfface.data.synthfaces import build_synthfaces  # noqa: E402
+from tfface.data.synthfaces import SynthFacesConfig, build_synthfaces  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 flags.DEFINE_integer("steps", 1500, "Training steps per model.")
@@ -47,8 +46,9 @@ def angular_gap_std(emb: np.ndarray, labels: np.ndarray) -> float:
 def main(argv):
     del argv
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="mlreg-toy-"))
-    synth = RunConfig(image_size=32, synth_identities=FLAGS.identities, synth_heldout=2, synth_max_images=120)
-    root = build_synthfaces(synth_config(synth), None, log=print)
+    synth = SynthFacesConfig(train_identities=FLAGS.identities, heldout_identities=2, min_images=100, max_images=100,
+                             tail_exponent=0.0, image_size=32, seed=0)  # balanced classes, as MNIST's
+    root = build_synthfaces(synth, None, log=print)
     rows = [r for r in csv.DictReader(open(root / "meta.csv")) if r["split"] == "train"]
     rng = np.random.default_rng(0)
     train_rows, test_rows = [], []
