@@ -47,7 +47,7 @@ def main(argv):
     del argv
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="mlreg-toy-"))
     synth = SynthFacesConfig(train_identities=FLAGS.identities, heldout_identities=2, min_images=100, max_images=100,
-                             tail_exponent=0.0, image_size=32, seed=0)  # balanced classes, as MNIST's
+                             image_size=32, seed=0)  # min = max images: balanced classes, as MNIST's
     root = build_synthfaces(synth, None, log=print)
     rows = [r for r in csv.DictReader(open(root / "meta.csv")) if r["split"] == "train"]
     rng = np.random.default_rng(0)
