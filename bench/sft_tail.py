@@ -83,8 +83,7 @@ def closed_set(workdir: str, celeba: pathlib.Path, test: list) -> dict:
     index = {n: k for k, n in enumerate(training_source(cfg, log=lambda s: None)[0].class_names)}
     emb = embed_paths(lambda x: backbone(x, training=False), np.array([str(celeba / p) for p, _, _ in test]),
                       cfg.image_size, 256, flip=False)
-    w = head.kernel.numpy()
-    pred = np.argmax((emb / np.linalg.norm(emb, axis=1, keepdims=True)) @ (w / np.linalg.norm(w, axis=0)), axis=1)
+    pred = np.argmax(head.inference_logits(emb).numpy(), axis=1)
     right = pred == np.array([index[i] for _, i, _ in test])
     is_head = np.array([h for _, _, h in test])
     return {"head_acc": float(right[is_head].mean()), "tail_acc": float(right[~is_head].mean()),

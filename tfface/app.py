@@ -184,7 +184,7 @@ def train(cfg: RunConfig, printer=PRINT) -> dict:
         schedule = WarmupSchedule(cfg.lr, cfg.steps, cfg.lr_schedule, cfg.warmup_steps, cfg.lr_boundaries,
                                   cfg.lr_factor)
         optimizer = make_optimizer(cfg.optimizer, schedule, cfg.momentum, cfg.weight_decay, cfg.mixed_precision)
-        counts = None if data.source is None else np.bincount(data.source.labels, minlength=data.num_classes)
+        counts = None if data.source is None else data.source.class_counts
         task = build_task(cfg, backbone, head, data.num_classes, counts)
     if task.terms and cfg.sampler != "pk":
         printer(f"warning: --loss={cfg.loss} mines pairs in the batch; --sampler={cfg.sampler} gives few "

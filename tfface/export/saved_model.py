@@ -19,11 +19,15 @@ class FaceEmbedder(tf.Module):
     def __init__(self, backbone: keras.Model, image_size: int):
         super().__init__()
         self.backbone = backbone
+        self._signatures(image_size)
+
+    def _signatures(self, image_size: int) -> tuple[tf.TensorSpec, list[tf.TensorSpec]]:
+        """Define ``serve`` and ``score`` on ``_embed``; return the (image, pair) input specs."""
         spec = tf.TensorSpec([None, image_size, image_size, 3], tf.uint8, name="images")
-        pair = (tf.TensorSpec([None, image_size, image_size, 3], tf.uint8, name="images1"),
-                tf.TensorSpec([None, image_size, image_size, 3], tf.uint8, name="images2"))
+        pair = [tf.TensorSpec([None, image_size, image_size, 3], tf.uint8, name=n) for n in ("images1", "images2")]
         self.serve = tf.function(self._serve, input_signature=[spec])
-        self.score = tf.function(self._score, input_signature=list(pair))
+        self.score = tf.function(self._score, input_signature=pair)
+        return spec, pair
 
     def _embed(self, images):
         emb = tf.cast(self.backbone(images, training=False), tf.float32)
@@ -61,13 +65,13 @@ def load_embedder(path: str | os.PathLike):
     return (lambda images: serve(images=tf.convert_to_tensor(images, tf.uint8))["embeddings"]), size
 
 
-class IDAScorer(tf.Module):
+class IDAScorer(FaceEmbedder):
     """An exported model plus IDA (Liu et al. 2021): ``score_ida`` (image pairs → log DAO, Eq. 4, with
     the stored anchor set's top-k support sets) and, with an SSR module, ``density`` (image → learned
     log density, IDA-L) and ``score_ida_l`` (pairs scored with it, no anchor search)."""
 
     def __init__(self, base_path: str, anchors, k: int = 10, tau: float = 1.0, ssr: keras.Model | None = None):
-        super().__init__()
+        tf.Module.__init__(self)  # the embedding comes from the loaded SavedModel, not a Keras backbone
         self.base = tf.saved_model.load(base_path)
         self.embed_fn = self.base.signatures["serving_default"]
         size = int(self.embed_fn.structured_input_signature[1]["images"].shape[1])
@@ -76,10 +80,7 @@ class IDAScorer(tf.Module):
         unit = anchors / np.maximum(np.linalg.norm(anchors, axis=1, keepdims=True), 1e-12)
         self.anchors = tf.Variable(unit.astype("float32"), trainable=False, name="ida_anchors")
         self.k, self.tau, self.ssr = int(k), float(tau), ssr
-        spec = tf.TensorSpec([None, size, size, 3], tf.uint8, name="images")
-        pair = [tf.TensorSpec([None, size, size, 3], tf.uint8, name=n) for n in ("images1", "images2")]
-        self.serve = tf.function(self._serve, input_signature=[spec])
-        self.score = tf.function(self._score, input_signature=pair)
+        spec, pair = self._signatures(size)
         self.score_ida = tf.function(self._score_ida, input_signature=pair)
         if ssr is not None:
             self.density = tf.function(self._density, input_signature=[spec])
@@ -87,12 +88,6 @@ class IDAScorer(tf.Module):
 
     def _embed(self, images):
         return self.embed_fn(images=images)["embeddings"]
-
-    def _serve(self, images):
-        return {"embeddings": self._embed(images)}
-
-    def _score(self, images1, images2):
-        return {"score": tf.reduce_sum(self._embed(images1) * self._embed(images2), axis=1)}
 
     def _log_density_r(self, emb):
         sims = tf.math.top_k(tf.matmul(emb, self.anchors, transpose_b=True), self.k).values

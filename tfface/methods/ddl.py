@@ -30,7 +30,7 @@ from tfface.data.ddl_sampling import (
 from tfface.errors import ConfigError
 from tfface.evaluation import distribution, identification
 from tfface.losses.ddl import DDLParams, ddl_loss
-from tfface.training.tasks import Task
+from tfface.training.tasks import Task, head_cross_entropy
 
 
 def ddl_params(cfg: RunConfig) -> DDLParams:
@@ -51,14 +51,11 @@ class DDLTask(Task):
         chunks = [images] + [x for pair_img, _, neg_img, _ in parts for x in (pair_img, neg_img)]
         emb = tf.cast(self.backbone(tf.concat(chunks, 0), training=True), tf.float32)
         pieces = tf.split(emb, [tf.shape(c)[0] for c in chunks], 0)
-        labels = tf.cast(labels, tf.int32)
-        logits = self.head(pieces[0], labels)
-        ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        ce, acc = head_cross_entropy(self.head, pieces[0], labels)
         gb = float(self.global_batch)
         head_loss = tf.reduce_sum(ce + self.head.regularization(pieces[0])) / gb
         emb_parts = [(pieces[1 + 2 * k], pieces[2 + 2 * k], part[3]) for k, part in enumerate(parts)]
         distill, metrics = ddl_loss(emb_parts, self.params, step)
-        acc = tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), labels), tf.float32)
         return head_loss + self.weight * distill, {"ce": tf.reduce_sum(ce) / gb, "ddl": distill,
                                                    "acc": tf.reduce_sum(acc) / gb, **metrics}
 

@@ -24,7 +24,7 @@ from tfface.errors import ConfigError
 from tfface.heads.classifier import MarginHead
 from tfface.models.ftl import build_decoder, build_encoder, build_filter
 from tfface.training.optim import make_optimizer
-from tfface.training.tasks import Task
+from tfface.training.tasks import Task, head_cross_entropy
 from tfface.training.trainer import Trainer, TrainerConfig
 from tfface.transforms.ftl import FTLStats, encode_all, transfer, update_stats
 
@@ -118,10 +118,7 @@ class TransferTask(Task):
 
 def softmax_terms(modules: dict, f, labels):
     """Per-sample (cross-entropy of FC, its α_reg·‖Wᵀf‖² m-L2 term, top-1 correctness)."""
-    labels = tf.cast(labels, tf.int32)
-    logits = modules["head"](f, labels)
-    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-    acc = tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), labels), tf.float32)
+    ce, acc = head_cross_entropy(modules["head"], f, labels)
     return ce, modules["head"].regularization(f), acc
 
 

@@ -18,6 +18,14 @@ from tfface.losses.discface import batch_discrepancies, discrepancy, displacemen
 from tfface.losses.pairs import global_sum, mean_of
 
 
+def head_cross_entropy(head: MarginHead, emb, labels, scale=None) -> tuple[tf.Tensor, tf.Tensor]:
+    """Per-sample cross-entropy of a margin head's logits and top-1 correctness (float 0/1)."""
+    labels = tf.cast(labels, tf.int32)
+    logits = head(emb, labels, scale=scale)
+    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    return ce, tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), labels), tf.float32)
+
+
 class Task:
     """Base task: ``modules`` are checkpointed; ``train_step`` runs on one replica."""
 
@@ -90,11 +98,8 @@ class EmbeddingTask(Task):
         return self.forward(batch, step)[:2]
 
     def head_ce(self, emb, labels, step) -> tuple[tf.Tensor, tf.Tensor]:
-        """Per-sample margin-head cross-entropy and top-1 correctness."""
-        labels = tf.cast(labels, tf.int32)
-        logits = self.head(emb, labels, scale=self.scale(step))
-        ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-        return ce, tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), labels), tf.float32)
+        """Per-sample margin-head cross-entropy and top-1 correctness (with the scale warm-up)."""
+        return head_cross_entropy(self.head, emb, labels, self.scale(step))
 
     def generated_loss(self, emb, labels, step) -> tuple[tf.Tensor, tf.Tensor]:
         """J(X_gen, Y_gen) of SFT Eq. 10 and the fraction of the batch generated.
