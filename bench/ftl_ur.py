@@ -128,6 +128,10 @@ def main(argv):
     if FLAGS.dataset == "celeba":
         detected_rows(pathlib.Path(FLAGS.celeba))  # exits with a clear message when the data is absent
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="ftl-ur-"))
+    default = "ftl_ur.json" if FLAGS.dataset == "celeba" else "ftl_ur_synth.json"
+    out = pathlib.Path(FLAGS.out or REPO / "bench" / "results" / default)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    print(f"workdirs under {tmp}", flush=True)
     runs = []
     for seed in map(int, FLAGS.seeds):
         (tmp / f"s{seed}").mkdir()
@@ -145,10 +149,7 @@ def main(argv):
             runs.append({"seed": seed, "method": method, "seconds": round(time.time() - t0, 1), **nn,
                          "unseen_accuracy": report["accuracy"], "unseen_tar_at_far": report["tar_at_far"]})
             print(json.dumps(runs[-1]), flush=True)
-    default = "ftl_ur.json" if FLAGS.dataset == "celeba" else "ftl_ur_synth.json"
-    out = pathlib.Path(FLAGS.out or REPO / "bench" / "results" / default)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"dataset": FLAGS.dataset, "steps": FLAGS.steps, "runs": runs}, indent=1))
+            out.write_text(json.dumps({"dataset": FLAGS.dataset, "steps": FLAGS.steps, "runs": runs}, indent=1))
 
 
 if __name__ == "__main__":
