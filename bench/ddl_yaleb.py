@@ -41,6 +41,10 @@ flags.DEFINE_string("yaleb", str(REPO.parent / "shared" / "data" / "yaleb"), "Ya
 flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds (split, weights, sampling).")
 flags.DEFINE_integer("pretrain_steps", 600, "ArcFace pre-training steps.")
 flags.DEFINE_integer("finetune_steps", 300, "Fine-tuning steps (both arms).")
+flags.DEFINE_list("arms", ["arcface", "ddl", "ddl_detach", "kl_only", "order_only", "random_neg"],
+                  "Fine-tuning arms: arcface (plain), ddl (paper defaults) and the ablations of Table 2 / Sec. 3.3: "
+                  "ddl_detach (no gradient through the teacher), kl_only, order_only, random_neg (random instead of "
+                  "hard-mined negatives), js, emd (other distribution distances).")
 flags.DEFINE_string("out", None, "Result file (default bench/results/ddl_yaleb.json or ddl_synth.json).")
 FLAGS = flags.FLAGS
 SETTINGS = {  # attribute column, |value|, ranges (teacher first)
@@ -87,18 +91,40 @@ def synth_lists(tmp: pathlib.Path, seed: int) -> tuple[str, str]:
     return lists[0], lists[1]
 
 
+ABLATIONS = {"ddl": {}, "ddl_detach": {"ddl_detach_teacher": True}, "kl_only": {"ddl_terms": "kl_only"},
+             "order_only": {"ddl_terms": "order_only"}, "random_neg": {"ddl_negatives": "random"},
+             "js": {"ddl_distance": "js"}, "emd": {"ddl_distance": "emd"}}
+
+
+def arm_config(arm: str, attribute: str, use_abs: bool, ranges: list[str]) -> dict:
+    """RunConfig overrides of one fine-tuning arm."""
+    if arm == "arcface":
+        return {}
+    if arm not in ABLATIONS:
+        raise SystemExit(f"error: --arms: unknown arm {arm!r}; choose from arcface, {', '.join(ABLATIONS)}.")
+    return {"method": "ddl", "ddl_attribute": attribute, "ddl_abs": use_abs, "ddl_ranges": tuple(ranges),
+            "ddl_pairs_per_replica": 8, **ABLATIONS[arm]}
+
+
 def easy_hard(model: str, test_list: str, out: str) -> dict:
     attribute, use_abs, ranges = SETTINGS[FLAGS.dataset]
     embed, size = load_embedder(model)
     rep = run_protocol("easy_hard", embed, size, test_list, None, out, flip=True,
                        easy_hard=(attribute, ranges, use_abs))
-    return {"rank1": [s["rank1"] for s in rep["students"]], "distributions": rep["distributions"]}
+    return {"rank1": [s["rank1"] for s in rep["students"]], "easy_rank1": rep["easy_rank1"],
+            "distributions": rep["distributions"]}
 
 
 def main(argv):
     del argv
     attribute, use_abs, ranges = SETTINGS[FLAGS.dataset]
+    for arm in FLAGS.arms:
+        arm_config(arm, attribute, use_abs, ranges)  # unknown arms fail before any training
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="ddl-bench-"))
+    default = "ddl_yaleb.json" if FLAGS.dataset == "yaleb" else "ddl_synth.json"
+    out = pathlib.Path(FLAGS.out or REPO / "bench" / "results" / default)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    print(f"workdirs under {tmp}", flush=True)
     runs = []
     for seed in map(int, FLAGS.seeds):
         (tmp / f"s{seed}").mkdir()
@@ -113,18 +139,15 @@ def main(argv):
         run = {"seed": seed, "pretrained": easy_hard(str(pre / "export"), test_list, str(pre / "eh"))}
         tune = base.replace(steps=FLAGS.finetune_steps, lr=0.01, warmup_steps=0, lr_schedule="piecewise",
                             lr_boundaries=(FLAGS.finetune_steps // 2,), lr_factor=0.5, init_checkpoint=str(pre))
-        for arm, extra in (("arcface", {}), ("ddl", {"method": "ddl", "ddl_attribute": attribute, "ddl_abs": use_abs,
-                                                     "ddl_ranges": tuple(ranges), "ddl_pairs_per_replica": 8})):
-            work = tmp / f"s{seed}" / arm
-            train(tune.replace(workdir=str(work), **extra))
-            run[arm] = easy_hard(str(work / "export"), test_list, str(work / "eh"))
         runs.append(run)
-        print(json.dumps(run), flush=True)
-    default = "ddl_yaleb.json" if FLAGS.dataset == "yaleb" else "ddl_synth.json"
-    out = pathlib.Path(FLAGS.out or REPO / "bench" / "results" / default)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"dataset": FLAGS.dataset, "ranges": ranges, "pretrain_steps": FLAGS.pretrain_steps,
-                               "finetune_steps": FLAGS.finetune_steps, "runs": runs}, indent=1))
+        for arm in FLAGS.arms:
+            work = tmp / f"s{seed}" / arm
+            train(tune.replace(workdir=str(work), **arm_config(arm, attribute, use_abs, ranges)))
+            run[arm] = easy_hard(str(work / "export"), test_list, str(work / "eh"))
+            print(json.dumps({"seed": seed, arm: run[arm]}), flush=True)
+            out.write_text(json.dumps({"dataset": FLAGS.dataset, "ranges": ranges, "arms": FLAGS.arms,
+                                       "pretrain_steps": FLAGS.pretrain_steps, "finetune_steps": FLAGS.finetune_steps,
+                                       "runs": runs}, indent=1))
 
 
 if __name__ == "__main__":

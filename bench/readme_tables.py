@@ -147,19 +147,27 @@ def ftl_mlreg_toy_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+DDL_ARMS = {"pretrained": "ArcFace pre-trained", "arcface": "+ ArcFace fine-tuning", "ddl": "+ DDL fine-tuning",
+            "ddl_detach": "+ DDL, teacher detached", "kl_only": "+ DDL, KL terms only",
+            "order_only": "+ DDL, order term only", "random_neg": "+ DDL, random negatives",
+            "js": "+ DDL, JS distance", "emd": "+ DDL, EMD distance"}
+
+
 def ddl_table(r: dict) -> str:
     students = len(r["runs"][0]["pretrained"]["rank1"])
-    head = ["model", "seeds", *[f"rank-1 hard {k + 1}" for k in range(students)], "margin easy",
+    head = ["model", "seeds", "rank-1 easy", *[f"rank-1 hard {k + 1}" for k in range(students)], "margin easy",
             *[f"margin hard {k + 1}" for k in range(students)], "∩ easy", *[f"∩ hard {k + 1}" for k in range(students)]]
     lines = ["| " + " | ".join(head) + " |", "| --- " * len(head) + "|"]
-    for arm, title in (("pretrained", "ArcFace pre-trained"), ("arcface", "+ ArcFace fine-tuning"),
-                       ("ddl", "+ DDL fine-tuning")):
-        rs = [x[arm] for x in r["runs"]]
-        cells = [mean_std(x["rank1"][k] for x in rs) for k in range(students)]
+    for arm in ["pretrained", *r.get("arms", ["arcface", "ddl"])]:
+        rs = [x[arm] for x in r["runs"] if arm in x]
+        if not rs:
+            continue
+        easy = [x["easy_rank1"] for x in rs if x.get("easy_rank1") is not None]
+        cells = [mean_std(easy) if easy else "n/a", *[mean_std(x["rank1"][k] for x in rs) for k in range(students)]]
         for key in ("expectation_margin", "intersection"):
             for part in ["easy", *[f"student{k + 1}" for k in range(students)]]:
                 cells.append(mean_std(x["distributions"][part][key] for x in rs))
-        lines.append(f"| {title} | {len(rs)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {DDL_ARMS.get(arm, arm)} | {len(rs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

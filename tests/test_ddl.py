@@ -151,3 +151,20 @@ def test_two_replicas_mine_the_global_batch_and_match_one_device():
     np.testing.assert_allclose(float(got_loss), float(want_loss), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(float(got_e), float(want_e), rtol=1e-5)  # the same mined negatives
     np.testing.assert_allclose(got_grad.numpy(), want_grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_easy_hard_split_and_report_by_hand():
+    from tfface.methods.ddl import easy_hard_report, easy_hard_split
+
+    # identities 0, 1; light angle: easy ≤ 25, hard 50..90. Identity 2 has no easy image, so no gallery entry.
+    labels = np.array([0, 0, 0, 1, 1, 1, 2])
+    light = np.array([10, 20, 60, 5, -70, 80, 10 + 60])
+    split = easy_hard_split(labels, light, [(0, 25), (50, 90)])
+    np.testing.assert_array_equal(split.gallery, [0, 3])
+    np.testing.assert_array_equal(split.easy, [0, 1, 3])
+    np.testing.assert_array_equal(split.probes[0], [2, 4, 5])  # |−70| is hard; identity 2 is not in the gallery
+    e = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [0, 1], [1, 0], [1, 0]], float)
+    rep = easy_hard_report(e, labels, split)
+    # hard probes: image 2 (id 0) is nearest gallery id 1 → miss; 4 (id 1) → hit; 5 (id 1) → id 0 → miss
+    assert rep["students"][0]["rank1"] == pytest.approx(1 / 3)
+    assert rep["easy_rank1"] == 1.0  # the one easy probe (image 1) matches its gallery image

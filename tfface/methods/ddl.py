@@ -150,9 +150,14 @@ def easy_hard_split(labels: np.ndarray, values: np.ndarray, ranges: list[tuple[f
 
 
 def easy_hard_report(emb: np.ndarray, labels: np.ndarray, split: EasyHardSplit, bins: int = 100) -> dict:
-    """Rank-1 of each student partition's probes against the easy gallery, and for the easy set and each
+    """Rank-1 of each student partition's probes against the easy gallery (and of the remaining easy images,
+    the easy/hard gap's reference; None when the gallery holds every easy image), and for the easy set and each
     hard set the positive/negative similarity distributions (expectation margin, intersection; Fig. 6)."""
-    out = {"gallery": int(len(split.gallery)), "students": []}
+    out = {"gallery": int(len(split.gallery)), "students": [], "easy_rank1": None}
+    easy_probes = np.setdiff1d(split.easy, split.gallery)
+    if len(easy_probes):
+        curve = identification.cmc(emb[split.gallery], labels[split.gallery], emb[easy_probes], labels[easy_probes])
+        out["easy_rank1"] = float(curve[0])
     dists = {"easy": distribution.distribution_report(emb[split.easy], labels[split.easy], bins)}
     for k, probes in enumerate(split.probes, 1):
         if len(probes) == 0:
