@@ -47,6 +47,10 @@ flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds (split, weights, sampling).")
 flags.DEFINE_list("methods", ["softmax", "softmax_mlreg", "ftl"], "Methods to compare.")
 flags.DEFINE_integer("steps", 900, "Training steps per run (FTL: 2/3 pre-training, then 2 stages).")
 flags.DEFINE_float("lr", 1e-3, "Adam learning rate (FTL pre-training too; its stages use lr / 10).")
+flags.DEFINE_float("mlreg_weight", 0.25, "α_reg of softmax + m-L2 (the paper's Eq. 4 default 0.25; its Fig. 5 toy "
+                   "uses 0.001).")
+flags.DEFINE_bool("append", False, "Add the runs to an existing result file (e.g. another --mlreg_weight) "
+                  "instead of replacing it.")
 flags.DEFINE_string("out", None, "Result file (default bench/results/ftl_ur[_synth].json).")
 FLAGS = flags.FLAGS
 UR_MAX = 8  # UR classes train on 3 (CelebA) or ≤ 8 (SynthFaces) images
@@ -100,7 +104,7 @@ def config(method: str, split: dict, seed: int, workdir: pathlib.Path) -> RunCon
                      warmup_steps=0, weight_decay=0.0, head="softmax", embedding_size=320, log_every=150,
                      checkpoint_every=10**9, workdir=str(workdir))
     if method == "softmax_mlreg":
-        return base.replace(mlreg_weight=0.25)
+        return base.replace(mlreg_weight=FLAGS.mlreg_weight)
     if method == "ftl":
         pre = FLAGS.steps * 2 // 3
         return base.replace(method="ftl", ftl_ur_max_images=UR_MAX, ftl_pretrain_steps=pre,
@@ -132,7 +136,7 @@ def main(argv):
     out = pathlib.Path(FLAGS.out or REPO / "bench" / "results" / default)
     out.parent.mkdir(parents=True, exist_ok=True)
     print(f"workdirs under {tmp}", flush=True)
-    runs = []
+    runs = json.loads(out.read_text())["runs"] if FLAGS.append and out.exists() else []
     for seed in map(int, FLAGS.seeds):
         (tmp / f"s{seed}").mkdir()
         split = make_split(tmp / f"s{seed}", seed)
@@ -146,7 +150,8 @@ def main(argv):
                                regular_classes(source.class_counts, UR_MAX), cfg.image_size)
             else:
                 nn = nn_of_standard(str(work), split["probes"])
-            runs.append({"seed": seed, "method": method, "seconds": round(time.time() - t0, 1), **nn,
+            weight = {"mlreg_weight": FLAGS.mlreg_weight} if method == "softmax_mlreg" else {}
+            runs.append({"seed": seed, "method": method, **weight, "seconds": round(time.time() - t0, 1), **nn,
                          "unseen_accuracy": report["accuracy"], "unseen_tar_at_far": report["tar_at_far"]})
             print(json.dumps(runs[-1]), flush=True)
             out.write_text(json.dumps({"dataset": FLAGS.dataset, "steps": FLAGS.steps, "runs": runs}, indent=1))

@@ -128,7 +128,13 @@ def sft_overhead_table(r: dict) -> str:
 def ftl_ur_table(r: dict) -> str:
     lines = ["| method | seeds | rank-1 regular (f) | rank-1 UR (f) | rank-1 regular (g) | rank-1 UR (g) | "
              "unseen ids acc. | unseen TAR@FAR=1e-2 |", "| --- " * 8 + "|"]
-    for m, rs in group(r["runs"], lambda x: x["method"]).items():
+
+    def name(x: dict) -> str:
+        if x["method"] != "softmax_mlreg":
+            return x["method"]
+        return f"softmax + m-L2 (α_reg {x.get('mlreg_weight', 0.25):g})"
+
+    for m, rs in group(r["runs"], name).items():
         def part(feat, key, rs=rs):
             return mean_std(x[feat][key] for x in rs) if all(feat in x for x in rs) else "–"
 
