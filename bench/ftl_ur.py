@@ -12,7 +12,8 @@ as they are (UR when ≤ 8 images); verification on its held-out identities.
 
 Three methods with the same encoder (small CNN, 64 px) and the same number of steps, Adam:
 softmax; softmax + m-L2 (α_reg = 0.25, Eq. 3); FTL (pre-training with Eq. 4 for 2/3 of the steps, then
-stage 1 / stage 2 alternation, feature transfer to UR classes). Reported: nearest-centre rank-1 of the
+stage 1 / stage 2 alternation, feature transfer to UR classes); optionally ftl_no_transfer, the same
+modules trained with Eq. 4 for all steps (what the transfer stages add). Reported: nearest-centre rank-1 of the
 probes for regular and UR classes (FTL on both g and f), and 10-fold verification accuracy on unseen
 identities; mean ± std over seeds.
 """
@@ -44,7 +45,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 flags.DEFINE_enum("dataset", "celeba", ["celeba", "synthfaces"], "Real CelebA faces or SynthFaces.")
 flags.DEFINE_string("celeba", str(REPO.parent / "shared" / "data" / "celeba"), "CelebA subset folder.")
 flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds (split, weights, sampling).")
-flags.DEFINE_list("methods", ["softmax", "softmax_mlreg", "ftl"], "Methods to compare.")
+flags.DEFINE_list("methods", ["softmax", "softmax_mlreg", "ftl"], "Methods to compare: softmax, softmax_mlreg, "
+                  "ftl, ftl_no_transfer (FTL's modules trained with Eq. 4 for all steps, no stages).")
 flags.DEFINE_integer("steps", 900, "Training steps per run (FTL: 2/3 pre-training, then 2 stages).")
 flags.DEFINE_float("lr", 1e-3, "Adam learning rate (FTL pre-training too; its stages use lr / 10).")
 flags.DEFINE_float("mlreg_weight", 0.25, "α_reg of softmax + m-L2 (the paper's Eq. 4 default 0.25; its Fig. 5 toy "
@@ -105,6 +107,9 @@ def config(method: str, split: dict, seed: int, workdir: pathlib.Path) -> RunCon
                      checkpoint_every=10**9, workdir=str(workdir))
     if method == "softmax_mlreg":
         return base.replace(mlreg_weight=FLAGS.mlreg_weight)
+    if method == "ftl_no_transfer":  # the FTL model trained with Eq. 4 for the whole budget: what transfer adds
+        return base.replace(method="ftl", ftl_ur_max_images=UR_MAX, ftl_pretrain_steps=FLAGS.steps,
+                            ftl_lr_pretrain=FLAGS.lr)
     if method == "ftl":
         pre = FLAGS.steps * 2 // 3
         return base.replace(method="ftl", ftl_ur_max_images=UR_MAX, ftl_pretrain_steps=pre,
@@ -144,7 +149,7 @@ def main(argv):
             work = tmp / f"s{seed}" / method
             t0 = time.time()
             report = train(config(method, split, seed, work))
-            if method == "ftl":
+            if method.startswith("ftl"):
                 cfg, modules, source = restore_ftl(str(work))
                 nn = nn_report(modules, source, from_list_file(split["probes"]),
                                regular_classes(source.class_counts, UR_MAX), cfg.image_size)
