@@ -49,8 +49,8 @@ flags.DEFINE_list("methods", ["softmax", "softmax_mlreg", "ftl"], "Methods to co
                   "ftl, ftl_no_transfer (FTL's modules trained with Eq. 4 for all steps, no stages).")
 flags.DEFINE_integer("steps", 900, "Training steps per run (FTL: 2/3 pre-training, then 2 stages).")
 flags.DEFINE_float("lr", 1e-3, "Adam learning rate (FTL pre-training too; its stages use lr / 10).")
-flags.DEFINE_float("mlreg_weight", 0.25, "α_reg of softmax + m-L2 (the paper's Eq. 4 default 0.25; its Fig. 5 toy "
-                   "uses 0.001).")
+flags.DEFINE_float("mlreg_weight", 0.25, "α_reg of the m-L2 term in softmax + m-L2 and in FTL's Eq. 4 (the paper's "
+                   "default 0.25; its Fig. 5 toy uses 0.001).")
 flags.DEFINE_bool("append", False, "Add the runs to an existing result file (e.g. another --mlreg_weight) "
                   "instead of replacing it.")
 flags.DEFINE_string("out", None, "Result file (default bench/results/ftl_ur[_synth].json).")
@@ -109,12 +109,12 @@ def config(method: str, split: dict, seed: int, workdir: pathlib.Path) -> RunCon
         return base.replace(mlreg_weight=FLAGS.mlreg_weight)
     if method == "ftl_no_transfer":  # the FTL model trained with Eq. 4 for the whole budget: what transfer adds
         return base.replace(method="ftl", ftl_ur_max_images=UR_MAX, ftl_pretrain_steps=FLAGS.steps,
-                            ftl_lr_pretrain=FLAGS.lr)
+                            ftl_lr_pretrain=FLAGS.lr, ftl_alpha_reg=FLAGS.mlreg_weight)
     if method == "ftl":
         pre = FLAGS.steps * 2 // 3
         return base.replace(method="ftl", ftl_ur_max_images=UR_MAX, ftl_pretrain_steps=pre,
                             ftl_alternate_steps=max(1, (FLAGS.steps - pre) // 2), ftl_lr_pretrain=FLAGS.lr,
-                            ftl_lr_alternate=FLAGS.lr / 10)
+                            ftl_lr_alternate=FLAGS.lr / 10, ftl_alpha_reg=FLAGS.mlreg_weight)
     return base
 
 
@@ -155,7 +155,7 @@ def main(argv):
                                regular_classes(source.class_counts, UR_MAX), cfg.image_size)
             else:
                 nn = nn_of_standard(str(work), split["probes"])
-            weight = {"mlreg_weight": FLAGS.mlreg_weight} if method == "softmax_mlreg" else {}
+            weight = {"mlreg_weight": FLAGS.mlreg_weight} if method != "softmax" else {}
             runs.append({"seed": seed, "method": method, **weight, "seconds": round(time.time() - t0, 1), **nn,
                          "unseen_accuracy": report["accuracy"], "unseen_tar_at_far": report["tar_at_far"]})
             print(json.dumps(runs[-1]), flush=True)

@@ -130,9 +130,10 @@ def ftl_ur_table(r: dict) -> str:
              "unseen ids acc. | unseen TAR@FAR=1e-2 |", "| --- " * 8 + "|"]
 
     def name(x: dict) -> str:
-        if x["method"] != "softmax_mlreg":
-            return x["method"]
-        return f"softmax + m-L2 (α_reg {x.get('mlreg_weight', 0.25):g})"
+        title = {"softmax_mlreg": "softmax + m-L2", "ftl_no_transfer": "FTL model, Eq. 4 only", "ftl": "FTL"}
+        if x["method"] == "softmax":
+            return "softmax"
+        return f"{title.get(x['method'], x['method'])} (α_reg {x.get('mlreg_weight', 0.25):g})"
 
     for m, rs in group(r["runs"], name).items():
         def part(feat, key, rs=rs):
