@@ -127,7 +127,7 @@ def sft_overhead_table(r: dict) -> str:
 
 def ftl_ur_table(r: dict) -> str:
     lines = ["| method | seeds | rank-1 regular (f) | rank-1 UR (f) | rank-1 regular (g) | rank-1 UR (g) | "
-             "unseen ids acc. | unseen TAR@FAR=1e-2 |", "| --- " * 8 + "|"]
+             "FC top-1 UR | FC coverage @ P 0.99 | unseen ids acc. | unseen TAR@FAR=1e-2 |", "| --- " * 10 + "|"]
 
     def name(x: dict) -> str:
         title = {"softmax_mlreg": "softmax + m-L2", "ftl_no_transfer": "FTL model, Eq. 4 only", "ftl": "FTL"}
@@ -140,7 +140,8 @@ def ftl_ur_table(r: dict) -> str:
             return mean_std(x[feat][key] for x in rs) if all(feat in x for x in rs) else "–"
 
         cells = [part("rank1_f", "regular"), part("rank1_f", "ur"), part("rank1_g", "regular"),
-                 part("rank1_g", "ur"), mean_std(x["unseen_accuracy"] for x in rs),
+                 part("rank1_g", "ur"), part("classifier", "ur"), part("classifier", "coverage_at_p99"),
+                 mean_std(x["unseen_accuracy"] for x in rs),
                  mean_std(x["unseen_tar_at_far"]["0.01"] for x in rs)]
         lines.append(f"| {m} | {len(rs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
