@@ -11,9 +11,10 @@ out as probes and alternately the rest (regular) or 3 (UR) trained on, its small
 as they are (UR when ≤ 8 images); verification on its held-out identities.
 
 Three methods with the same encoder (small CNN, 64 px) and the same number of steps, Adam:
-softmax; softmax + m-L2 (α_reg = 0.25, Eq. 3); FTL (pre-training with Eq. 4 for 2/3 of the steps, then
-stage 1 / stage 2 alternation, feature transfer to UR classes); optionally ftl_no_transfer, the same
-modules trained with Eq. 4 for all steps (what the transfer stages add). Reported: nearest-centre rank-1 of the
+softmax; softmax + m-L2 (Eq. 3); FTL (pre-training with Eq. 4 for 2/3 of the steps, then stage 1 /
+stage 2 alternation, feature transfer to UR classes); optionally ftl_no_transfer, the same modules
+trained with Eq. 4 for all steps (what the transfer stages add). α_reg of m-L2, in softmax + m-L2 and in
+FTL's Eq. 4 alike, is --mlreg_weight (the paper's 0.25 by default). Reported: nearest-centre rank-1 of the
 probes for regular and UR classes (FTL on both g and f), and 10-fold verification accuracy on unseen
 identities; mean ± std over seeds.
 """
