@@ -158,7 +158,8 @@ def ftl_mlreg_toy_table(r: dict) -> str:
 DDL_ARMS = {"pretrained": "ArcFace pre-trained", "arcface": "+ ArcFace fine-tuning", "ddl": "+ DDL fine-tuning",
             "ddl_detach": "+ DDL, teacher detached", "kl_only": "+ DDL, KL terms only",
             "order_only": "+ DDL, order term only", "random_neg": "+ DDL, random negatives",
-            "js": "+ DDL, JS distance", "emd": "+ DDL, EMD distance"}
+            "js": "+ DDL, JS distance", "emd": "+ DDL, EMD distance",
+            "arcface@lr1e-3": "+ ArcFace fine-tuning, lr 1e-3", "ddl@lr1e-3": "+ DDL fine-tuning, lr 1e-3"}
 
 
 def ddl_table(r: dict) -> str:
@@ -187,9 +188,10 @@ def ddl_delta_table(r: dict) -> str:
             *[f"Δ gap easy − hard {k + 1}" for k in range(students)], "seeds with hard rank-1 up (all students)"]
     lines = ["| " + " | ".join(head) + " |", "| --- " * len(head) + "|"]
     for arm in r.get("arms", ["arcface", "ddl"]):
-        if arm == "arcface":
+        base = "arcface" + arm[arm.index("@"):] if "@" in arm else "arcface"  # same fine-tuning schedule
+        if arm == base:
             continue
-        rs = [(x[arm], x["arcface"]) for x in r["runs"] if arm in x and "arcface" in x]
+        rs = [(x[arm], x[base]) for x in r["runs"] if arm in x and base in x]
         if not rs:
             continue
         cells = [mean_std(a["rank1"][k] - b["rank1"][k] for a, b in rs) for k in range(students)]

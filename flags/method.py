@@ -54,8 +54,9 @@ flags.DEFINE_integer("ddl_pairs_per_replica", 8, "DDL: b, positive pairs (and di
                      "and replica; a replica sees 3b(K+1) DDL images plus its classification batch.")
 flags.DEFINE_integer("ddl_pairs_per_identity", 20, "DDL: offline positive pairs kept per identity and partition.")
 flags.DEFINE_float("ddl_weight", 1.0, "DDL: weight of L_DDL next to the head loss (Eq. 8).")
-flags.DEFINE_integer("ddl_bins", 101, "DDL: R, histogram nodes in [-1, 1] (Eq. 3).")
-flags.DEFINE_float("ddl_gamma", 1000.0, "DDL: γ of the Gaussian kernel (Eq. 4).")
+flags.DEFINE_integer("ddl_bins", 101, "DDL: R, histogram nodes in [-1, 1] (Eq. 3); ours (the paper gives none).")
+flags.DEFINE_float("ddl_gamma", 50.0, "DDL: γ of the Gaussian kernel (Eq. 4), σ = 1/√(2γ). Ours (the paper "
+                   "gives none): 50, σ = 0.1 as in TFace.")
 flags.DEFINE_float("ddl_lambda_pos", 0.1, "DDL: λ1, KL weight of positive pairs (Eq. 5).")
 flags.DEFINE_float("ddl_lambda_neg", 0.02, "DDL: λ2, KL weight of negative pairs (Eq. 5).")
 flags.DEFINE_float("ddl_lambda_order", 0.5, "DDL: λ3, order loss weight (Eq. 6).")

@@ -1,6 +1,8 @@
 """DDL (Huang et al. 2020): Eqs. 1–7 against NumPy on hand-made similarities, and the global batch on
 two replicas."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -18,6 +20,19 @@ def np_hist(values, bins, gamma):
 
 def np_kl(p, q):
     return float(np.sum(p * (np.log(p + 1e-10) - np.log(q + 1e-10))))
+
+
+def np_log_hist(values, bins, gamma):
+    """log of np_hist, in float64 log space (exact where np_hist underflows)."""
+    nodes = np.linspace(-1, 1, bins)
+    lh = np.logaddexp.reduce(-gamma * (np.asarray(values)[:, None] - nodes[None, :]) ** 2, axis=0)
+    return lh - np.logaddexp.reduce(lh)
+
+
+def np_kl_exact(values_p, values_q, bins, gamma):
+    """Eq. 5 between the kernel histograms of two value sets, without a floor."""
+    lp, lq = np_log_hist(values_p, bins, gamma), np_log_hist(values_q, bins, gamma)
+    return float(np.sum(np.exp(lp) * (lp - lq)))
 
 
 def test_positive_pairs_eq1_and_outliers():
@@ -77,8 +92,9 @@ def test_distances_and_expectation():
 def np_ddl(parts, bins, gamma, l1, l2, l3):
     hists = [(np_hist(sp[kp], bins, gamma), np_hist(sn[vn], bins, gamma)) for sp, kp, sn, vn in parts]
     nodes = np.linspace(-1, 1, bins)
-    kl_pos = sum(np_kl(hists[0][0], h[0]) for h in hists[1:])
-    kl_neg = sum(np_kl(hists[0][1], h[1]) for h in hists[1:])
+    (tp, tkp, tn, tvn) = parts[0]
+    kl_pos = sum(np_kl_exact(tp[tkp], sp[kp], bins, gamma) for sp, kp, _, _ in parts[1:])
+    kl_neg = sum(np_kl_exact(tn[tvn], sn[vn], bins, gamma) for _, _, sn, vn in parts[1:])
     order = -sum(nodes @ hp - nodes @ hn for hp, _ in hists for _, hn in hists)
     return l1 * kl_pos + l2 * kl_neg + l3 * order
 
@@ -168,3 +184,47 @@ def test_easy_hard_split_and_report_by_hand():
     # hard probes: image 2 (id 0) is nearest gallery id 1 → miss; 4 (id 1) → hit; 5 (id 1) → id 0 → miss
     assert rep["students"][0]["rank1"] == pytest.approx(1 / 3)
     assert rep["easy_rank1"] == 1.0  # the one easy probe (image 1) matches its gallery image
+
+
+def _kl_gradients(teacher, student, params):
+    """∂L/∂s⁺ of the KL-only DDL loss for one teacher and one student partition (no negatives moved)."""
+    st, ss = tf.Variable(teacher, dtype=tf.float32), tf.Variable(student, dtype=tf.float32)
+    neg = tf.constant(np.zeros(len(teacher)), tf.float32)
+    keep = tf.ones(len(teacher), tf.bool)
+    with tf.GradientTape() as tape:
+        loss, _ = D.ddl_from_similarities([(st, keep, neg, keep), (ss, keep, neg, keep)], params)
+    return tape.gradient(loss, [st, ss])
+
+
+def test_default_kernel_gives_every_student_similarity_a_gradient_toward_the_teacher():
+    # Issue 13.1: with γ = 1000 the kernel (σ ≈ 0.022) and the 1e-10 floor in KL gave a student similarity
+    # more than ~0.2 from all teacher mass an exactly zero KL gradient. The default must reach every
+    # student similarity in [−1, 1], and point toward the teacher (raising s lowers the loss when s is below).
+    rng = np.random.default_rng(4)
+    params = dataclasses.replace(D.DDLParams(), terms="kl_only", outlier=-1.0)
+    teacher = np.clip(rng.normal(0.7, 0.05, 8), -1, 1)
+    _, g = _kl_gradients(teacher, np.clip(rng.normal(0.3, 0.05, 8), -1, 1), params)  # student 0.4 below
+    assert np.all(g.numpy() < 0), f"student gradients {g.numpy()}: some are zero or push away from the teacher"
+    for teacher_mu in (0.9, -0.5):  # one student similarity anywhere in [−1, 1] away from the teacher mass
+        teacher = np.clip(rng.normal(teacher_mu, 0.05, 8), -1, 1)
+        for s in np.linspace(-1, 1, 41):
+            if abs(s - teacher_mu) > 0.15:
+                _, g = _kl_gradients(teacher, np.array([s]), params)
+                assert float(g[0]) * (teacher_mu - s) < 0, f"teacher {teacher_mu}, student {s}: gradient {g}"
+    # Yale-B-like statistics (the issue's measurement: 70 of 160 had none at γ = 1000)
+    _, g = _kl_gradients(np.clip(rng.normal(0.85, 0.08, 160), -1, 1), np.clip(rng.normal(0.68, 0.12, 160), -1, 1),
+                         params)
+    assert np.all(g.numpy() != 0)
+
+
+def test_kl_of_kernel_histograms_is_exact_in_log_space():
+    # The KL of Eq. 5 between two kernel histograms with (nearly) disjoint support: NumPy in float64 in log
+    # space against the loss; a floor on Q would cap it near 23.
+    teacher, student = np.array([0.9, 0.95]), np.array([-0.9, -0.95])
+    params = D.DDLParams(bins=21, gamma=50.0, terms="kl_only", outlier=-1.0, lambda_pos=1.0, lambda_neg=0.0)
+    want = np_kl_exact(teacher, student, 21, 50.0)
+    keep = tf.ones(2, tf.bool)
+    got, _ = D.ddl_from_similarities([(tf.constant(teacher, tf.float32), keep, tf.zeros(2), keep),
+                                      (tf.constant(student, tf.float32), keep, tf.zeros(2), keep)], params)
+    assert want > 100  # far beyond what a 1e-10 floor allows
+    assert float(got) == pytest.approx(want, rel=1e-4)

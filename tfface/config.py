@@ -96,7 +96,7 @@ class RunConfig:
     ddl_pairs_per_identity: int = 20
     ddl_weight: float = 1.0
     ddl_bins: int = 101
-    ddl_gamma: float = 1000.0
+    ddl_gamma: float = 50.0
     ddl_lambda_pos: float = 0.1
     ddl_lambda_neg: float = 0.02
     ddl_lambda_order: float = 0.5

@@ -7,9 +7,15 @@ samples of the same batch (Sec. 3.1):
 - negative similarities by online hard mining (Eq. 2): per image the largest cosine to an image of another
   identity, over the global batch (masked entries are −inf, so an all-negative row is mined correctly);
 - soft histograms with a Gaussian kernel on R nodes in [−1, 1] (Eqs. 3–4);
-- KL(P⁺‖Q_k⁺)·λ₁ + KL(P⁻‖Q_k⁻)·λ₂ per student (Eqs. 5, 7) and the order loss
+- KL(P⁺‖Q_k⁺)·λ₁ + KL(P⁻‖Q_k⁻)·λ₂ per student (Eqs. 5, 7), computed from log-histograms (log-sum-exp of
+  the kernel), so log Q is exact however far the student lies from the teacher — no floor, and every
+  student similarity in [−1, 1] gets a gradient toward the teacher mass; and the order loss
   −λ₃ Σ_{i,j} (E[S_i⁺] − E[S_j⁻]) over all pairs of partitions, teacher and students (Eqs. 6–7).
 Alternatives for the ablation: JS or EMD instead of KL, KL only, order only, random negatives.
+
+The paper gives neither R nor γ. Our defaults, R = 101 nodes (spacing 0.02) and γ = 50 (kernel width
+σ = 1/√(2γ) = 0.1, as in Tencent TFace's DDL), are ours. A narrow kernel (γ = 1000, σ ≈ 0.022) with a
+floored KL gave every student similarity farther than ~0.2 from all teacher mass an exactly zero gradient.
 """
 
 from __future__ import annotations
@@ -23,8 +29,8 @@ _EPS = 1e-10
 
 @dataclasses.dataclass(frozen=True)
 class DDLParams:
-    bins: int = 101  # R
-    gamma: float = 1000.0  # γ of the Gaussian kernel (Eq. 4)
+    bins: int = 101  # R (ours: the paper gives none)
+    gamma: float = 50.0  # γ of the Gaussian kernel (Eq. 4); ours, σ = 0.1 as in TFace
     lambda_pos: float = 0.1  # λ₁
     lambda_neg: float = 0.02  # λ₂
     lambda_order: float = 0.5  # λ₃
@@ -65,19 +71,38 @@ def mined_negatives(emb: tf.Tensor, labels: tf.Tensor, ref: tf.Tensor | None = N
     return tf.where(valid, best, 0.0), valid
 
 
-def gaussian_histogram(values: tf.Tensor, mask: tf.Tensor, bins: int = 101, gamma: float = 1000.0) -> tf.Tensor:
-    """h_r ∝ Σ_{s∈S} exp(−γ(s − t_r)²) over nodes t_r uniform in [−1, 1] (Eqs. 3–4), normalised to sum 1
-    so that it is a distribution (Eq. 3's 1/|S| does not make a Gaussian-kernel histogram sum to 1)."""
+def log_gaussian_histogram(values: tf.Tensor, mask: tf.Tensor, bins: int = 101,
+                           gamma: float = 50.0) -> tuple[tf.Tensor, tf.Tensor]:
+    """(log h [R], non-empty) of the Gaussian-kernel histogram h_r ∝ Σ_{s∈S} exp(−γ(s − t_r)²) over nodes
+    t_r uniform in [−1, 1] (Eqs. 3–4), normalised to sum 1 (Eq. 3's 1/|S| does not make a kernel histogram
+    sum to 1). Computed with log-sum-exp, so no node's log mass underflows; an empty S gives log h = −log R
+    and non-empty False (callers drop its terms)."""
+    mask = tf.cast(mask, tf.bool)
+    nonempty = tf.reduce_any(mask)
+    use = tf.logical_or(mask, tf.logical_not(nonempty))  # all rows when S is empty: finite, then discarded
     nodes = tf.linspace(-1.0, 1.0, bins)
-    w = tf.exp(-gamma * tf.square(tf.cast(values, tf.float32)[:, None] - nodes[None, :]))
-    w = w * tf.cast(mask, tf.float32)[:, None]
-    h = tf.reduce_sum(w, axis=0)
-    return h / tf.maximum(tf.reduce_sum(h), _EPS)
+    log_w = -gamma * tf.square(tf.cast(values, tf.float32)[:, None] - nodes[None, :])
+    log_w = tf.where(use[:, None], log_w, -float("inf"))
+    log_h = tf.reduce_logsumexp(log_w, axis=0)
+    log_h = log_h - tf.reduce_logsumexp(log_h)
+    return tf.where(nonempty, log_h, -tf.math.log(float(bins)) * tf.ones_like(log_h)), nonempty
+
+
+def gaussian_histogram(values: tf.Tensor, mask: tf.Tensor, bins: int = 101, gamma: float = 50.0) -> tf.Tensor:
+    """h of :func:`log_gaussian_histogram` (Eqs. 3–4), all zeros for an empty S."""
+    log_h, nonempty = log_gaussian_histogram(values, mask, bins, gamma)
+    return tf.where(nonempty, tf.exp(log_h), tf.zeros_like(log_h))
 
 
 def kl(p: tf.Tensor, q: tf.Tensor) -> tf.Tensor:
-    """D_KL(P‖Q) = Σ P log(P/Q) (Eq. 5), with a tiny floor against log 0."""
+    """D_KL(P‖Q) = Σ P log(P/Q) (Eq. 5) of two histograms, with a tiny floor against log 0 (used by JS,
+    whose mixture M is never far from P or Q; the DDL loss itself uses :func:`kl_from_logs`)."""
     return tf.reduce_sum(p * (tf.math.log(p + _EPS) - tf.math.log(q + _EPS)))
+
+
+def kl_from_logs(log_p: tf.Tensor, log_q: tf.Tensor) -> tf.Tensor:
+    """D_KL(P‖Q) = Σ P (log P − log Q) (Eq. 5) from log-histograms: exact, no floor."""
+    return tf.reduce_sum(tf.exp(log_p) * (log_p - log_q))
 
 
 def js(p: tf.Tensor, q: tf.Tensor) -> tf.Tensor:
@@ -107,15 +132,22 @@ def ddl_from_similarities(parts: list[tuple], params: DDLParams = DDLParams()) -
     expectations E[S⁺], E[S⁻] of every partition."""
     if len(parts) < 2:
         raise ValueError("DDL needs a teacher and at least one student partition")
-    hists = [(gaussian_histogram(sp, kp, params.bins, params.gamma), gaussian_histogram(sn, vn, params.bins,
-                                                                                        params.gamma))
-             for sp, kp, sn, vn in parts]
+    logs = [(log_gaussian_histogram(sp, kp, params.bins, params.gamma),
+             log_gaussian_histogram(sn, vn, params.bins, params.gamma)) for sp, kp, sn, vn in parts]
     if params.detach_teacher:
-        hists[0] = tuple(tf.stop_gradient(h) for h in hists[0])
-    dist = DISTANCES[params.distance]
-    p_pos, p_neg = hists[0]
-    d_pos = tf.add_n([dist(p_pos, q_pos) for q_pos, _ in hists[1:]])
-    d_neg = tf.add_n([dist(p_neg, q_neg) for _, q_neg in hists[1:]])
+        logs[0] = tuple((tf.stop_gradient(lh), ne) for lh, ne in logs[0])
+
+    def distance(teacher, student):
+        (log_p, p_ok), (log_q, q_ok) = teacher, student
+        if params.distance == "kl":
+            d = kl_from_logs(log_p, log_q)
+        else:
+            d = DISTANCES[params.distance](tf.exp(log_p), tf.exp(log_q))
+        return tf.where(tf.logical_and(p_ok, q_ok), d, 0.0)  # an empty partition adds no term
+
+    d_pos = tf.add_n([distance(logs[0][0], pos) for pos, _ in logs[1:]])
+    d_neg = tf.add_n([distance(logs[0][1], neg) for _, neg in logs[1:]])
+    hists = [tuple(tf.where(ne, tf.exp(lh), tf.zeros_like(lh)) for lh, ne in pair) for pair in logs]
     e_pos = [expectation(h) for h, _ in hists]
     e_neg = [expectation(h) for _, h in hists]
     order = -tf.add_n([ep - en for ep in e_pos for en in e_neg])
