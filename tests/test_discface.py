@@ -90,3 +90,50 @@ def test_directional_and_radial_discrepancy():
     eps = np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0], [5.0, 5.0]])
     cos, radial = displacement_discrepancies(eps, np.array([0, 0, 1, 2]))
     assert cos == pytest.approx(1.0) and radial == pytest.approx(1.0)  # one intra-class pair: same direction, |1-2|
+
+
+def test_two_bases_from_the_real_initialiser_separate_on_a_two_mode_toy():
+    # Issue 13.5: K bases that start equal (zeros) get equal gradients (the min over bases splits a tie
+    # equally), so they never separate and K > 1 behaves as K = 1. With the layer's own initialisation
+    # (what EmbeddingTask does: a step, then seed_from the step's displacements, a no-op after the first),
+    # two bases fitted to displacements from two modes must end near different modes.
+    import keras
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    dim = 8
+    mode_a, mode_b = np.zeros(dim), np.zeros(dim)
+    mode_a[0], mode_b[1] = 0.04, 0.04  # inside the 0.05 clip, 0.057 apart
+    eps = np.concatenate([mode_a + rng.normal(0, 0.003, (64, dim)), mode_b + rng.normal(0, 0.003, (64, dim))])
+    eps = tf.constant(eps, tf.float32)
+    layer = DiscFaceTerm(dim, num_bases=2, max_norm=0.05)
+    opt = tf.keras.optimizers.SGD(0.01)
+    for _ in range(500):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(discrepancy(eps, layer.basis()))
+        opt.apply_gradients([(tape.gradient(loss, layer.xi), layer.xi)])
+        layer.seed_from(eps)
+    basis = layer.basis().numpy()
+    assert np.linalg.norm(basis[0] - basis[1]) > 0.04, basis
+    to_modes = np.linalg.norm(basis[:, None, :] - np.stack([mode_a, mode_b])[None], axis=2)  # [basis, mode]
+    assert sorted(to_modes.argmin(axis=1).tolist()) == [0, 1]  # one basis per mode
+    assert to_modes.min(axis=1).max() < 0.01
+
+
+def test_seeding_by_farthest_points_by_hand():
+    eps = np.array([[0.0, 0.0], [1.0, 0.0], [0.9, 0.1], [0.0, 3.0], [0.1, 0.0]], np.float32)
+    # mean (0.4, 0.62): farthest is (0, 3); farthest from it is (1, 0) (distance² 10 against 9.22, 9.01, 9);
+    # then distances² to {(0,3), (1,0)}: (0,0) → min(9, 1) = 1; (0.9,0.1) → 0.02; (0.1,0) → 0.81: (0, 0)
+    from tfface.losses.discface import farthest_points
+
+    np.testing.assert_array_equal(farthest_points(tf.constant(eps), 3).numpy(), [3, 1, 0])
+    layer = DiscFaceTerm(2, 2, max_norm=0.05)
+    assert np.all(layer.xi.numpy() == 0)
+    layer.seed_from(tf.constant(eps))
+    np.testing.assert_allclose(layer.xi.numpy(), [[0.0, 0.05], [0.05, 0.0]], atol=1e-7)  # clipped to ξ_max
+    layer.xi.assign([[1.0, 2.0], [3.0, 4.0]])
+    layer.seed_from(tf.constant(eps))  # only once
+    np.testing.assert_array_equal(layer.xi.numpy(), [[1.0, 2.0], [3.0, 4.0]])
+    one = DiscFaceTerm(2, 1)
+    one.seed_from(tf.constant(eps))  # one basis: stays at zero, as before
+    assert np.all(one.xi.numpy() == 0)

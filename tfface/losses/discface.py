@@ -1,10 +1,16 @@
 """DiscFace: minimum discrepancy learning (Kim et al., ACCV 2020) as a term on any margin head.
 
 Displacement vector (Eq. 2): ε(x, y) = f/‖f‖ − w_y/‖w_y‖, from the head's own class weights.
-Learnable displacement basis ξ (one, or K bases with each sample fitted to its nearest), initialised
-to zero; its effective value is ξ_eff = normalize(ξ)·min(‖ξ‖, ξ_max) (Sec. 5.1, Algorithm 1).
+Learnable displacement basis ξ (one, or K bases with each sample fitted to its nearest); its effective
+value is ξ_eff = normalize(ξ)·min(‖ξ‖, ξ_max) (Sec. 5.1, Algorithm 1).
 Discrepancy loss (Eq. 3): the mean over samples of the per-sample norm ‖ε − ξ_eff‖₂.
 Total (Eq. 4): L_softmax + λ·L_discrepancy (λ = 0.2).
+
+Initialisation (the paper gives none; ours): ξ starts at zero. With K > 1 bases, equal bases get equal
+gradients — the min over bases splits a tie equally — and never separate, so K bases would act as one;
+so after the first step they are seeded from that step's displacements over the global batch by
+farthest-point selection (the one farthest from their mean, then each next the farthest from those
+chosen), clipped to ξ_max (:meth:`DiscFaceTerm.seed_from`).
 """
 
 from __future__ import annotations
@@ -51,13 +57,48 @@ def batch_discrepancies(eps: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, t
     return cos, radial
 
 
+def farthest_points(x: tf.Tensor, k: int) -> tf.Tensor:
+    """Indices of k rows of ``x``: the row farthest from the mean, then each next the row farthest from
+    the rows already chosen (deterministic; ties go to the lower index)."""
+    d = tf.reduce_sum(tf.square(x - tf.reduce_mean(x, axis=0, keepdims=True)), axis=1)
+    picks, nearest = [], None
+    for _ in range(k):  # k is the (small) number of bases, not the batch
+        i = tf.argmax(d if nearest is None else nearest, output_type=tf.int32)
+        picks.append(i)
+        to_i = tf.reduce_sum(tf.square(x - x[i]), axis=1)
+        nearest = to_i if nearest is None else tf.minimum(nearest, to_i)
+    return tf.stack(picks)
+
+
 class DiscFaceTerm(keras.layers.Layer):
-    """Holds the displacement bases ξ [K, D] (zeros) and returns per-sample discrepancies."""
+    """Holds the displacement bases ξ [K, D] (zeros; K > 1 seeded after the first step, see
+    :meth:`seed_from`) and returns per-sample discrepancies.
+
+    Args:
+        dim: embedding size D.
+        num_bases: K; each sample is fitted to its nearest basis.
+        max_norm: ξ_max, the clip of Algorithm 1 (0.05 in the paper).
+    """
 
     def __init__(self, dim: int, num_bases: int = 1, max_norm: float = 0.05, **kwargs):
         super().__init__(**kwargs)
         self.dim, self.num_bases, self.max_norm = int(dim), int(num_bases), float(max_norm)
         self.xi = self.add_weight(name="xi", shape=(self.num_bases, self.dim), initializer="zeros", dtype="float32")
+        self.seeded = self.add_weight(name="seeded", shape=(), initializer="ones" if self.num_bases == 1 else "zeros",
+                                      trainable=False, dtype="float32", aggregation="only_first_replica")
+
+    def seed_from(self, eps) -> None:
+        """Once, for K > 1: set the bases to K displacements of the global batch chosen by
+        :func:`farthest_points`, clipped to ξ_max (every replica computes the same values)."""
+        if self.num_bases == 1:
+            return
+        eps = tf.stop_gradient(tf.cast(eps, tf.float32))
+        ctx = tf.distribute.get_replica_context()
+        if ctx is not None and ctx.num_replicas_in_sync > 1:
+            eps = ctx.all_gather(eps, 0)
+        seeds = effective_basis(tf.gather(eps, farthest_points(eps, self.num_bases)), self.max_norm)
+        self.xi.assign(tf.where(self.seeded > 0, tf.convert_to_tensor(self.xi), seeds))
+        self.seeded.assign(1.0)
 
     def basis(self) -> tf.Tensor:
         return effective_basis(tf.convert_to_tensor(self.xi), self.max_norm)

@@ -155,6 +155,8 @@ class EmbeddingTask(Task):
         return loss, metrics, (emb, labels)
 
     def after_step(self, state) -> None:
+        if self.discface is not None:  # K > 1 bases: seeded once from the first step's displacements
+            self.discface.seed_from(displacement(state[0], self.head.kernel, state[1]))
         if self.center is not None:
             self.center.update(*state)
         if self.augment is not None:
