@@ -68,7 +68,12 @@ def test_pair_scores_cosine_and_ida():
     assert got == pytest.approx(2.0 * 0.6 + np.logaddexp(-1.0, -2.0), rel=1e-6)
 
 
-def test_exported_score_ida_equals_the_library_score(tmp_path):
+@pytest.mark.parametrize("flip", [None, True, False])
+def test_exported_score_ida_equals_the_library_score(tmp_path, flip):
+    # Issue 13.3: evaluate.py embeds with --eval_flip (default on: original + mirrored, summed, normalised),
+    # and so do the anchors and the SSR fit; the IDA export must score the same way (None = its default).
+    import json
+
     from tfface.export.saved_model import export_ida, export_saved_model, load_embedder
     from tfface.models.backbones import build_backbone
     from tfface.scoring.ida import ida_r_log_density
@@ -79,12 +84,19 @@ def test_exported_score_ida_equals_the_library_score(tmp_path):
     anchors = rng.normal(size=(200, 16)).astype(np.float32)
     ssr = build_ssr(16, 8, mean=-2.0, std=0.5)
     ssr.get_layer("fc2").kernel.assign(rng.normal(size=(8, 1)).astype(np.float32))
-    out = export_ida(base, str(tmp_path / "ida"), anchors, k=5, tau=4.0, ssr=ssr)
+    kwargs = {} if flip is None else {"flip": flip}
+    out = export_ida(base, str(tmp_path / "ida"), anchors, k=5, tau=4.0, ssr=ssr, **kwargs)
     x1, x2 = (rng.integers(0, 256, (6, 32, 32, 3)).astype(np.uint8) for _ in range(2))
     loaded = tf.saved_model.load(out)
     got = loaded.signatures["score_ida"](images1=tf.constant(x1), images2=tf.constant(x2))["score"].numpy()
     embed, _ = load_embedder(base)
-    e1, e2 = embed(x1).numpy(), embed(x2).numpy()
+
+    def library_embedding(x):  # what evaluate.py's embed_paths computes
+        e = embed(x).numpy()
+        return normalize(e + embed(x[:, :, ::-1]).numpy()) if flip is not False else e
+
+    e1, e2 = library_embedding(x1), library_embedding(x2)
+    assert np.abs(e1 - embed(x1).numpy()).max() > 1e-3 or flip is False  # the flip matters for this model
     want = pair_scores(e1, e2, ida_r_log_density(e1, anchors, 5, 4.0), ida_r_log_density(e2, anchors, 5, 4.0), 4.0)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     dens = loaded.signatures["density"](images=tf.constant(x1))["log_density"].numpy()
@@ -93,6 +105,8 @@ def test_exported_score_ida_equals_the_library_score(tmp_path):
     np.testing.assert_allclose(learned, pair_scores(e1, e2, dens, ssr(e2).numpy(), 4.0), rtol=1e-5, atol=1e-5)
     cos = loaded.signatures["score"](images1=tf.constant(x1), images2=tf.constant(x2))["score"].numpy()
     np.testing.assert_allclose(cos, np.sum(e1 * e2, 1), atol=1e-5)
+    meta = json.loads((tmp_path / "ida" / "tfface.json").read_text())
+    assert meta["ida"]["flip"] is (flip is not False)
 
 
 def test_ssr_training_lowers_held_out_mse():
@@ -105,3 +119,90 @@ def test_ssr_training_lowers_held_out_mse():
     target = ida_r_log_density(emb, centres, k=5, tau=8.0)
     _, report = train_ssr(emb, target, steps=3000, lr=3e-2, batch=128, log=lambda s: None)
     assert report["held_out_mse_after"] < 0.5 * report["held_out_mse_before"]
+
+
+def _index_images(folder, n_ids, per_id):
+    """Constant-colour PNGs that encode their row index (R + 256·G), and a list file over them."""
+    import csv
+
+    from PIL import Image  # noqa: F401  (matplotlib brings pillow)
+
+    rows, k = [], 0
+    for ident in range(n_ids):
+        for j in range(per_id):
+            path = folder / f"id{ident:03d}_{j}.png"
+            Image.new("RGB", (16, 16), (k % 256, k // 256, 0)).save(path)
+            rows.append((path.name, f"person{ident:03d}"))
+            k += 1
+    with open(folder / "list.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([("path", "identity"), *rows])
+    return folder / "list.csv"
+
+
+def _lookup_embedder(table):
+    def embed(images):
+        px = tf.cast(images[:, 0, 0, :2], tf.int32)
+        return tf.gather(tf.constant(table, tf.float32), px[:, 0] + 256 * px[:, 1])
+    return embed
+
+
+def _inter_class_log_density(emb, ids, anchors, anchor_ids, k, tau, exclude=True):
+    sim = normalize(emb) @ normalize(anchors).T
+    if exclude:
+        sim = np.where(ids[:, None] == anchor_ids[None, :], -np.inf, sim)
+    top = np.sort(sim, axis=1)[:, ::-1][:, :k]
+    return -np.logaddexp.reduce(tau * top, axis=1)
+
+
+def test_ssr_target_excludes_the_query_identity_when_anchors_come_from_another_list_file(tmp_path, monkeypatch):
+    # Issue 13.2: with the README recipe (--eval_list=train.csv --ida_anchors=train.csv, one image per identity)
+    # the anchors are not the evaluation embeddings themselves, and the old fit kept each query's own identity
+    # among its "inter-class" anchors. The target must be the density of anchors of *other* identities.
+    from tfface.scoring import protocols as P
+    from tfface.scoring import ssr
+
+    rng = np.random.default_rng(0)
+    n_ids, per_id = 40, 5
+    centres = normalize(rng.normal(size=(n_ids, 16)))
+    table = normalize(np.repeat(centres, per_id, axis=0) + 0.3 * rng.normal(size=(n_ids * per_id, 16)))
+    list_file = _index_images(tmp_path, n_ids, per_id)
+    embed = _lookup_embedder(table)
+    anchors, anchor_ids = P.anchor_set(str(list_file), embed, 16, per_identity=1)
+    seen = {}
+    real = ssr.train_ssr
+
+    def spy(emb, target, steps, lr, **kw):
+        seen["emb"], seen["target"] = emb, target
+        return real(emb, target, steps, lr, **kw)
+
+    monkeypatch.setattr(ssr, "train_ssr", spy)
+    P.train_ssr_protocol(embed, 16, str(list_file), None, anchors, anchor_ids, 5, 4.0, 20, 1e-3, str(tmp_path / "o"))
+    ids = np.repeat(np.arange(n_ids), per_id)
+    emb = seen["emb"]  # flip-summed embeddings of constant images = the table rows
+    np.testing.assert_allclose(emb, table, atol=1e-5)
+    first = np.arange(n_ids) * per_id
+    want = _inter_class_log_density(emb, ids, table[first], ids[first], 5, 4.0)
+    wrong = _inter_class_log_density(emb, ids, table[first], ids[first], 5, 4.0, exclude=False)
+    assert np.abs(want - wrong).mean() > 0.1  # the toy tells the two apart
+    np.testing.assert_allclose(seen["target"], want, atol=1e-4)
+
+
+def test_ssr_fit_refuses_overlapping_anchors_without_identities(tmp_path):
+    from tfface.errors import ConfigError
+    from tfface.scoring import protocols as P
+
+    rng = np.random.default_rng(1)
+    table = normalize(rng.normal(size=(30, 8)))
+    list_file = _index_images(tmp_path, 10, 3)
+    embed = _lookup_embedder(table)
+    np.save(tmp_path / "a.npy", table[::3])  # the list's own first images, no labels
+    anchors, ids = P.anchor_set(str(tmp_path / "a.npy"), embed, 16)
+    assert ids is None
+    with pytest.raises(ConfigError, match="--ida_anchors"):
+        P.train_ssr_protocol(embed, 16, str(list_file), None, anchors, ids, 3, 1.0, 10, 1e-3, str(tmp_path / "o"))
+    # the same anchors with identity names (an .npz with labels) are accepted and excluded by name
+    np.savez(tmp_path / "a.npz", anchors=table[::3], labels=np.array([f"person{i:03d}" for i in range(10)]))
+    anchors, ids = P.anchor_set(str(tmp_path / "a.npz"), embed, 16)
+    report = P.train_ssr_protocol(embed, 16, str(list_file), None, anchors, ids, 3, 1.0, 10, 1e-3,
+                                  str(tmp_path / "o"))
+    assert report["exclude_own_identity"] is True

@@ -1,5 +1,9 @@
 """Anchor embedding sets for IDA-R (Liu et al. 2021, Sec. 3.2): from an embeddings file, from images
-(one per identity or all), or from a trained head's class weights ("weights of FC layers")."""
+(one per identity or all), or from a trained head's class weights ("weights of FC layers").
+
+Each loader returns (embeddings [A, D], identities [A] or None). Identities are names (strings) so that
+they compare across files: a list file's identity column, an .npz's ``labels``, a head's training-class
+names — the SSR fit uses them to leave each query's own identity out of its support set."""
 
 from __future__ import annotations
 
@@ -24,7 +28,8 @@ def load_anchor_file(path: str) -> tuple[np.ndarray, np.ndarray | None]:
         key = next((k for k in _KEYS if k in data.files), None)
         if key is None:
             raise DataError(f"--ida_anchors={path}: no array named {', '.join(_KEYS)} in it (has {data.files}).")
-        return data[key].astype(np.float32), (data["labels"] if "labels" in data.files else None)
+        labels = data["labels"].astype(str) if "labels" in data.files else None
+        return data[key].astype(np.float32), labels
     raise DataError(f"--ida_anchors={path}: use a .npy or .npz embeddings file, a CSV image list or 'head'.")
 
 
@@ -35,7 +40,7 @@ def save_anchors(path: str, emb: np.ndarray, labels: np.ndarray | None = None) -
 
 def anchors_from_images(embed, list_file: str, root: str | None, image_size: int, per_identity: int = 1,
                         batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Embed ``per_identity`` images of each identity of a list file (0 = all); labels = identity ids."""
+    """Embed ``per_identity`` images of each identity of a list file (0 = all); identities = their names."""
     from tfface.data.sources import from_list_file
     from tfface.evaluation.verification import embed_paths
 
@@ -46,13 +51,21 @@ def anchors_from_images(embed, list_file: str, root: str | None, image_size: int
         rank = np.arange(len(src)) - first[src.labels]
         keep = rank < per_identity
     src.subset(np.flatnonzero(keep)).check_files_exist()
-    return embed_paths(embed, src.paths[keep], image_size, batch, flip=True), src.labels[keep]
+    names = np.asarray(src.class_names, dtype=str)
+    return embed_paths(embed, src.paths[keep], image_size, batch, flip=True), names[src.labels[keep]]
 
 
-def anchors_from_head(workdir: str) -> tuple[np.ndarray, np.ndarray]:
-    """The class-weight vectors of a trained margin head (one anchor per training class)."""
+def anchors_from_head(workdir: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The class-weight vectors of a trained margin head (one anchor per training class), with the training
+    classes' names when the training data can be listed (None for TFRecord input)."""
     from tfface.app import restore_workdir
+    from tfface.data.build import training_data
 
-    _, _, head, _, _ = restore_workdir(workdir)
+    cfg, _, head, _, _ = restore_workdir(workdir)
     w = head.kernel.numpy().T
-    return w.astype(np.float32), np.arange(len(w))
+    source = training_data(cfg, log=lambda s: None).source
+    names = None if source is None else np.asarray(source.class_names, dtype=str)
+    if names is not None and len(names) != len(w):
+        raise DataError(f"--ida_anchors=head: {workdir} has {len(w)} classes but its training data now lists "
+                        f"{len(names)} identities; the class names cannot be matched.")
+    return w.astype(np.float32), names

@@ -8,10 +8,11 @@ import json
 import os
 
 import numpy as np
+import tensorflow as tf
 
 from tfface.errors import ConfigError
 from tfface.scoring.anchors import anchors_from_head, anchors_from_images, load_anchor_file
-from tfface.scoring.ida import ida_r_log_density
+from tfface.scoring.ida import ida_r_log_density, log_density, topk_similarities
 
 
 def anchor_set(spec: str, embed, image_size: int, root: str | None = None, per_identity: int = 1,
@@ -47,25 +48,50 @@ def density_fn(score: str, anchors: np.ndarray | None, k: int, tau: float, ssr=N
     raise ConfigError(f"--score={score!r}: choose cosine, ida_r or ida_l.")
 
 
-def train_ssr_protocol(embed, image_size: int, list_file: str, root: str | None, anchors, anchor_labels,
+def inter_class_target(emb: np.ndarray, identities, anchors: np.ndarray, anchor_identities, k: int,
+                       tau: float) -> np.ndarray:
+    """The SSR target (Liu et al. Eq. 6): IDA-R's log density of each embedding from its top-k anchors of
+    *other* identities. Both sides' identities are names; without anchor identities, anchors that are
+    images of the queries themselves (cosine ≥ 1 − 1e-5) are refused, since their identity cannot be left out."""
+    if identities is not None and anchor_identities is not None:
+        vocab = {n: i for i, n in enumerate(sorted(set(map(str, identities)) | set(map(str, anchor_identities))))}
+        q = np.array([vocab[str(n)] for n in identities], np.int64)
+        a = np.array([vocab[str(n)] for n in anchor_identities], np.int64)
+        sims, _ = topk_similarities(emb, anchors, k, q, a)
+        if not np.isfinite(sims).all():
+            raise ConfigError(f"--ida_k={k}: some queries have fewer than {k} anchors of other identities; "
+                              "lower --ida_k or add anchors.")
+        return log_density(tf.constant(sims), tau).numpy()
+    top1, _ = topk_similarities(emb, anchors, 1)
+    same = int(np.sum(top1[:, 0] >= 1 - 1e-5))
+    if same:
+        raise ConfigError(f"--ida_anchors: {same} of the {len(emb)} images to fit SSR on are themselves anchors, and "
+                          "the anchors carry no identities, so a query's own identity cannot be left out of its "
+                          "support set. Use anchors with identities (a CSV image list, an .npz with 'labels' naming "
+                          "the identities, or 'head') or anchors of other identities.")
+    return ida_r_log_density(emb, anchors, k, tau)
+
+
+def train_ssr_protocol(embed, image_size: int, list_file: str, root: str | None, anchors, anchor_identities,
                        k: int, tau: float, steps: int, lr: float, out_dir: str, flip: bool = True) -> dict:
-    """Fit SSR on the embeddings of --eval_list (a frozen model) against their IDA-R targets; writes
-    ``ssr.keras`` and ``ida_ssr.json`` (held-out MSE before/after, correlation of the densities)."""
+    """Fit SSR on the embeddings of --eval_list (a frozen model) against their inter-class IDA-R targets
+    (:func:`inter_class_target`); writes ``ssr.keras`` and ``ida_ssr.json`` (held-out MSE before/after,
+    correlation of the densities)."""
     from tfface.data.sources import from_list_file
     from tfface.evaluation.verification import embed_paths
-    from tfface.scoring.ssr import train_ssr
+    from tfface.scoring import ssr
 
     src = from_list_file(list_file, root)
     src.check_files_exist()
     emb = embed_paths(embed, src.paths, image_size, flip=flip)
-    same_set = anchor_labels is not None and len(anchors) == len(emb) and np.allclose(anchors, emb)
-    labels = src.labels if same_set else None  # anchors drawn from these images: skip each one's own identity
-    target = ida_r_log_density(emb, anchors, k, tau, labels, anchor_labels if same_set else None)
-    model, report = train_ssr(emb, target, steps, lr)
+    identities = np.asarray(src.class_names, dtype=str)[src.labels]
+    target = inter_class_target(emb, identities, anchors, anchor_identities, k, tau)
+    model, report = ssr.train_ssr(emb, target, steps, lr)
     os.makedirs(out_dir, exist_ok=True)
     model.save(os.path.join(out_dir, "ssr.keras"))
     pred = model.predict(emb, batch_size=4096, verbose=0)
     report = {"protocol": "ida_ssr", "images": int(len(emb)), "k": k, "tau": tau, "steps": steps, "lr": lr,
+              "exclude_own_identity": anchor_identities is not None,
               "density_pearson_all": float(np.corrcoef(pred, target)[0, 1]), **report}
     with open(os.path.join(out_dir, "ida_ssr.json"), "w") as fh:
         json.dump(report, fh, indent=1)
@@ -79,7 +105,7 @@ def sweep(embed, image_size: int, pairs_file: str, root: str | None, anchors, ou
     from tfface.evaluation.metrics import verification_report
     from tfface.evaluation.pairs import read_pairs
     from tfface.evaluation.verification import embed_paths
-    from tfface.scoring.ida import pair_scores, topk_similarities
+    from tfface.scoring.ida import pair_scores
 
     pairs = read_pairs(pairs_file, root)
     unique, inverse = np.unique(np.concatenate([pairs.path1, pairs.path2]), return_inverse=True)
@@ -90,10 +116,6 @@ def sweep(embed, image_size: int, pairs_file: str, root: str | None, anchors, ou
     sims, _ = topk_similarities(emb, anchors, kmax)
 
     def evaluate(k, tau):
-        import tensorflow as tf
-
-        from tfface.scoring.ida import log_density
-
         ld = log_density(tf.constant(sims[:, :k]), tau).numpy()
         rep = verification_report(pair_scores(emb[i1], emb[i2], ld[i1], ld[i2], tau), pairs.same, pairs.folds)
         return {"k": k, "tau": tau, "accuracy": rep["accuracy"], "tar_at_far": rep["tar_at_far"]}
