@@ -92,7 +92,7 @@ def run_ida(model: str, out: str) -> dict:
                                     FLAGS.ida_tau, FLAGS.ida_ssr_steps, FLAGS.ida_ssr_lr, out, FLAGS.eval_flip)
     if FLAGS.protocol == "ida_export":
         ssr = P.load_ssr(FLAGS.ida_ssr) if FLAGS.ida_ssr else None
-        path = export_ida(model, f"{out}/export_ida", anchors, FLAGS.ida_k, FLAGS.ida_tau, ssr)
+        path = export_ida(model, f"{out}/export_ida", anchors, FLAGS.ida_k, FLAGS.ida_tau, ssr, FLAGS.eval_flip)
         return {"protocol": "ida_export", "export": path, "anchors": int(len(anchors))}
     if not FLAGS.eval_pairs:
         raise SystemExit(f"error: --protocol={FLAGS.protocol} --score={FLAGS.score} needs --eval_pairs.")

@@ -68,9 +68,14 @@ def load_embedder(path: str | os.PathLike):
 class IDAScorer(FaceEmbedder):
     """An exported model plus IDA (Liu et al. 2021): ``score_ida`` (image pairs → log DAO, Eq. 4, with
     the stored anchor set's top-k support sets) and, with an SSR module, ``density`` (image → learned
-    log density, IDA-L) and ``score_ida_l`` (pairs scored with it, no anchor search)."""
+    log density, IDA-L) and ``score_ida_l`` (pairs scored with it, no anchor search).
 
-    def __init__(self, base_path: str, anchors, k: int = 10, tau: float = 1.0, ssr: keras.Model | None = None):
+    With ``flip`` (evaluate.py's --eval_flip, on by default) every signature embeds an image as the
+    normalised sum of its and its mirror image's embeddings — as the anchors, the SSR fit and evaluate.py
+    do — so the served scores equal the library's for the same settings."""
+
+    def __init__(self, base_path: str, anchors, k: int = 10, tau: float = 1.0, ssr: keras.Model | None = None,
+                 flip: bool = True):
         tf.Module.__init__(self)  # the embedding comes from the loaded SavedModel, not a Keras backbone
         self.base = tf.saved_model.load(base_path)
         self.embed_fn = self.base.signatures["serving_default"]
@@ -79,7 +84,7 @@ class IDAScorer(FaceEmbedder):
         anchors = np.asarray(anchors, np.float32)
         unit = anchors / np.maximum(np.linalg.norm(anchors, axis=1, keepdims=True), 1e-12)
         self.anchors = tf.Variable(unit.astype("float32"), trainable=False, name="ida_anchors")
-        self.k, self.tau, self.ssr = int(k), float(tau), ssr
+        self.k, self.tau, self.ssr, self.flip = int(k), float(tau), ssr, bool(flip)
         spec, pair = self._signatures(size)
         self.score_ida = tf.function(self._score_ida, input_signature=pair)
         if ssr is not None:
@@ -87,7 +92,11 @@ class IDAScorer(FaceEmbedder):
             self.score_ida_l = tf.function(self._score_ida_l, input_signature=pair)
 
     def _embed(self, images):
-        return self.embed_fn(images=images)["embeddings"]
+        emb = self.embed_fn(images=images)["embeddings"]
+        if self.flip:
+            mirrored = self.embed_fn(images=tf.image.flip_left_right(images))["embeddings"]
+            emb = tf.math.l2_normalize(emb + mirrored, axis=1, epsilon=1e-12)
+        return emb
 
     def _log_density_r(self, emb):
         sims = tf.math.top_k(tf.matmul(emb, self.anchors, transpose_b=True), self.k).values
@@ -107,15 +116,16 @@ class IDAScorer(FaceEmbedder):
 
 
 def export_ida(base_path: str, out: str, anchors, k: int = 10, tau: float = 1.0,
-               ssr: keras.Model | None = None) -> str:
-    """Re-export the SavedModel at ``base_path`` with IDA signatures (see :class:`IDAScorer`)."""
-    module = IDAScorer(base_path, anchors, k, tau, ssr)
+               ssr: keras.Model | None = None, flip: bool = True) -> str:
+    """Re-export the SavedModel at ``base_path`` with IDA signatures (see :class:`IDAScorer`); ``tfface.json``
+    records k, τ, the anchor count, whether a learned density is included and the flip choice."""
+    module = IDAScorer(base_path, anchors, k, tau, ssr, flip)
     sigs = {"serving_default": module.serve, "score": module.score, "score_ida": module.score_ida}
     if ssr is not None:
         sigs.update(density=module.density, score_ida_l=module.score_ida_l)
     tf.saved_model.save(module, out, signatures=sigs)
     meta = {"image_size": module.image_size, "ida": {"k": module.k, "tau": module.tau, "anchors": int(len(anchors)),
-                                                     "learned_density": ssr is not None}}
+                                                     "learned_density": ssr is not None, "flip": module.flip}}
     base_meta = os.path.join(base_path, "tfface.json")
     if os.path.isfile(base_meta):
         meta = {**json.load(open(base_meta)), **meta}
