@@ -18,6 +18,10 @@ flags.DEFINE_enum("sft_scheme", "balanced", ["balanced", "unbalanced"], "SFT tra
 flags.DEFINE_integer("sft_tail_threshold", 15, "SFT unbalanced scheme: classes with fewer training images are "
                      "tail classes.")
 flags.DEFINE_integer("sft_warmup_steps", 100, "SFT: steps of centre tracking before features are generated.")
+flags.DEFINE_enum("sft_targets", "auto", ["auto", "sample", "identity"], "SFT: draw target classes per "
+                  "feature (sample, the paper's wording) or per identity (all images of an identity move to one "
+                  "class, keeping the positive pairs a metric loss needs); auto = identity when --loss or "
+                  "--aux_loss has a metric loss, else sample.")
 
 flags.DEFINE_enum("method", "standard", ["standard", "ftl", "ddl"], "Training program: standard (backbone + head "
                   "+ losses above); ftl (Yin et al. 2019: Enc/Dec/R/FC, pre-training then two-stage alternation "

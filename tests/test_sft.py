@@ -199,3 +199,70 @@ def test_rotation_residuals_and_report():
     report = sft_report(x, y, samples=300)
     assert len(report["divergence"]["per_class"]) == 4
     assert 0 <= report["orthogonality"][0]["r_w"] <= 1
+
+
+def _positive_pairs(labels):
+    labels = np.asarray(labels)
+    same = labels[:, None] == labels[None, :]
+    return int((same.sum() - len(labels)) // 2)
+
+
+def _metric_task_augmenter(scheme="balanced"):
+    from tfface.app import build_task
+    from tfface.config import RunConfig
+    from tfface.heads.classifier import MarginHead
+    from tfface.models.backbones import build_backbone
+
+    cfg = RunConfig(loss="ms", sampler="pk", feature_transform="sft", sft_scheme=scheme, sft_tail_threshold=10,
+                    embedding_size=8, image_size=32)
+    counts = np.where(np.arange(40) < 20, 20, 4)
+    task = build_task(cfg, build_backbone("small_cnn", 32, 8), MarginHead(40, "arcface"), 40, counts)
+    return task.augment
+
+
+@pytest.mark.parametrize("scheme", ["balanced", "unbalanced"])
+def test_metric_loss_targets_keep_every_positive_pair(scheme):
+    # Issue 13.7: with a metric loss each feature used to get its own random target class, so a 16×4 P×K batch
+    # kept ~13–27 of its 96 positive pairs. With a metric loss in --loss, targets are drawn per identity: all
+    # K images of an identity move to one target class (a new identity in feature space).
+    aug = _metric_task_augmenter(scheme)
+    labels = np.repeat(np.arange(0, 32, 2), 4)  # P = 16 identities × K = 4 (even ids: head and tail alike)
+    if scheme == "unbalanced":
+        labels = np.repeat(np.arange(16), 4)  # head classes only, all eligible
+    target, ok = aug.targets(tf.constant(labels), tf.constant(7))
+    t, ok = target.numpy(), ok.numpy()
+    assert ok.all() and not np.any(t == labels)
+    for y in np.unique(labels):
+        assert len(set(t[labels == y])) == 1  # one target per identity
+    assert _positive_pairs(labels) == 96 and _positive_pairs(t) >= 96
+    if scheme == "balanced":  # a bijection of classes: distinct identities stay distinct
+        assert _positive_pairs(t) == 96 and len(set(t)) == 16
+    else:
+        assert set(t) <= set(range(20, 40))  # tail classes
+
+
+def test_head_only_loss_keeps_per_sample_targets_and_the_choice_can_be_forced():
+    from tfface.app import build_task
+    from tfface.config import RunConfig
+    from tfface.heads.classifier import MarginHead
+    from tfface.models.backbones import build_backbone
+
+    labels = tf.constant(np.repeat(np.arange(16), 4))
+    for loss, targets, per_identity in (("softmax", "auto", False), ("ms", "auto", True),
+                                        ("ms", "sample", False), ("softmax", "identity", True)):
+        cfg = RunConfig(loss=loss, feature_transform="sft", sft_targets=targets, embedding_size=8, image_size=32)
+        aug = build_task(cfg, build_backbone("small_cnn", 32, 8), MarginHead(40, "arcface"), 40).augment
+        t = aug.targets(labels, tf.constant(3))[0].numpy().reshape(16, 4)
+        assert np.all(t == t[:, :1]) == per_identity, (loss, targets)
+
+
+def test_per_identity_targets_are_the_same_on_two_replicas():
+    labels = np.repeat(np.arange(4), 2)
+    aug = FeatureAugmenter("sft", 9, 4, seed=2, per_identity=True)
+    one = aug.targets(tf.constant(labels), tf.constant(11))[0].numpy()
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"],
+                                              cross_device_ops=tf.distribute.ReductionToOneDevice())
+    ds = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors(labels))
+    out = strategy.run(tf.function(lambda y: aug.targets(y, tf.constant(11))[0]), args=(next(iter(ds)),))
+    two = np.concatenate([v.numpy() for v in strategy.experimental_local_results(out)])
+    np.testing.assert_array_equal(two, one)

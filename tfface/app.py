@@ -76,8 +76,11 @@ def feature_augmenter(cfg: RunConfig, num_classes: int, class_counts=None) -> Fe
     if cfg.sft_scheme == "unbalanced" and class_counts is None:
         raise ConfigError("--sft_scheme=unbalanced needs the images per class: train from SynthFaces, a list "
                           "file or an image folder (TFRecord shards do not carry them), or use balanced.")
+    if cfg.sft_targets not in ("auto", "sample", "identity"):
+        raise ConfigError(f"--sft_targets={cfg.sft_targets!r}: choose auto, sample or identity.")
+    per_identity = cfg.sft_targets == "identity" or (cfg.sft_targets == "auto" and bool(loss_plan(cfg)[1]))
     return FeatureAugmenter(cfg.feature_transform, num_classes, cfg.embedding_size, class_counts, cfg.sft_scheme,
-                            cfg.sft_tail_threshold, cfg.sft_warmup_steps, cfg.seed)
+                            cfg.sft_tail_threshold, cfg.sft_warmup_steps, cfg.seed, per_identity)
 
 
 def discface_term(cfg: RunConfig) -> DiscFaceTerm | None:

@@ -74,6 +74,7 @@ class RunConfig:
     sft_scheme: str = "balanced"
     sft_tail_threshold: int = 15
     sft_warmup_steps: int = 100
+    sft_targets: str = "auto"
     ftl_rich_dim: int = 320
     ftl_ur_max_images: int = 20
     ftl_pretrain_steps: int = 1000

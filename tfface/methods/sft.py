@@ -5,6 +5,12 @@ class with ``sft`` (rotation, Eq. 3), ``translation`` (Eq. 2) or ``sft_d`` (Sec.
 adds λ·J(X_gen, Y_gen) to J(X, Y) (Eq. 10). Schemes (Sec. 3.5): ``balanced`` sends every feature to a
 random other class; ``unbalanced`` sends only head-class features, to random tail classes.
 
+Targets are drawn per feature (the paper's wording) or per identity: then all images of an identity in the
+global batch move to the same target class — for balanced training through a random bijection of the
+classes, so distinct identities stay distinct — which keeps every positive pair of a P×K batch for the
+metric losses (per feature, a 16×4 batch kept ~13–27 of its 96). Per identity is ours, and the default when
+a metric loss is in the loss.
+
 Analysis (Sec. 3.4, 4.2): :func:`orthogonality` (r_w, Eqs. 7–8), :func:`rotation_residuals`
 (‖Aσ − σ‖, Fig. 6) and :func:`sft_report` (with per-class divergence, Eq. 11 / Fig. 4).
 """
@@ -29,11 +35,13 @@ class FeatureAugmenter(keras.layers.Layer):
     tail classes for the unbalanced scheme. A feature is generated only once ``warmup_steps`` have
     passed and both its own and its target class have been seen by the centre tracker; the others get
     weight 0. Targets are drawn from a stateless generator keyed on (seed, step, position in the
-    global batch), so any number of replicas draws the same targets as one device.
+    global batch) — or, with ``per_identity``, on (seed, step, class) — so any number of replicas draws the
+    same targets as one device.
     """
 
     def __init__(self, kind: str, num_classes: int, dim: int, class_counts=None, scheme: str = "balanced",
-                 tail_threshold: int = 15, warmup_steps: int = 0, seed: int = 0, **kwargs):
+                 tail_threshold: int = 15, warmup_steps: int = 0, seed: int = 0, per_identity: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         if kind not in TRANSFORMS:
             raise ConfigError(f"--feature_transform={kind!r}: choose none or one of {', '.join(TRANSFORMS)}.")
@@ -41,7 +49,7 @@ class FeatureAugmenter(keras.layers.Layer):
             raise ConfigError(f"--sft_scheme={scheme!r}: choose balanced or unbalanced.")
         if num_classes < 2:
             raise ConfigError("--feature_transform needs at least 2 training classes.")
-        self.kind, self.scheme, self.seed = kind, scheme, int(seed)
+        self.kind, self.scheme, self.seed, self.per_identity = kind, scheme, int(seed), bool(per_identity)
         self.num_classes, self.warmup_steps = int(num_classes), int(warmup_steps)
         counts = np.full(num_classes, tail_threshold) if class_counts is None else np.asarray(class_counts)
         if len(counts) != num_classes:
@@ -65,20 +73,36 @@ class FeatureAugmenter(keras.layers.Layer):
         ctx = tf.distribute.get_replica_context()
         replicas = ctx.num_replicas_in_sync if ctx is not None else 1
         rid = ctx.replica_id_in_sync_group if ctx is not None else 0
-        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(step, tf.int64)])
-        u = tf.random.stateless_uniform(tf.reshape(n * replicas, [1]), seed)
+        u = tf.random.stateless_uniform(tf.reshape(n * replicas, [1]), self._step_seed(step))
         return u[tf.cast(rid, tf.int32) * n: (tf.cast(rid, tf.int32) + 1) * n]
+
+    def _step_seed(self, step) -> tf.Tensor:
+        return tf.stack([tf.constant(self.seed, tf.int64), tf.cast(step, tf.int64)])
+
+    def _identity_targets(self, labels, step) -> tuple[tf.Tensor, tf.Tensor]:
+        """Per identity: balanced — the next class in a random cycle through all classes (a bijection
+        without fixed points, drawn per step); unbalanced — a random tail class per head class."""
+        if self.scheme == "balanced":
+            cycle = tf.random.experimental.stateless_shuffle(tf.range(self.num_classes), self._step_seed(step))
+            position = tf.math.invert_permutation(cycle)
+            return tf.gather(cycle, (tf.gather(position, labels) + 1) % self.num_classes), tf.ones_like(labels, tf.bool)
+        u = tf.gather(tf.random.stateless_uniform([self.num_classes], self._step_seed(step)), labels)
+        return self._tail_target(u), tf.gather(tf.constant(self.is_head), labels)
+
+    def _tail_target(self, u):
+        pick = tf.minimum(tf.cast(u * len(self.tail_classes), tf.int32), len(self.tail_classes) - 1)
+        return tf.gather(tf.constant(self.tail_classes), pick)
 
     def targets(self, labels, step) -> tuple[tf.Tensor, tf.Tensor]:
         """(target class, eligible) per sample for the scheme (Sec. 3.5)."""
         labels = tf.cast(labels, tf.int32)
+        if self.per_identity:
+            return self._identity_targets(labels, step)
         u = self._uniform(tf.shape(labels)[0], step)
         if self.scheme == "balanced":  # uniformly one of the C − 1 other classes
             shift = 1 + tf.minimum(tf.cast(u * (self.num_classes - 1), tf.int32), self.num_classes - 2)
             return (labels + shift) % self.num_classes, tf.ones_like(labels, tf.bool)
-        tails = tf.constant(self.tail_classes)
-        pick = tf.minimum(tf.cast(u * len(self.tail_classes), tf.int32), len(self.tail_classes) - 1)
-        return tf.gather(tails, pick), tf.gather(tf.constant(self.is_head), labels)
+        return self._tail_target(u), tf.gather(tf.constant(self.is_head), labels)
 
     def call(self, emb, labels, step):
         """(X_gen, Y_gen, weight): generated features (unit norm), target labels, 1.0 where generated."""
