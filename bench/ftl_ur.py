@@ -11,8 +11,9 @@ out as probes and alternately the rest (regular) or 3 (UR) trained on, its small
 as they are (UR when ≤ 8 images); verification on its held-out identities.
 
 Three methods with the same encoder (small CNN, 64 px) and the same number of steps, Adam:
-softmax; softmax + m-L2 (Eq. 3); FTL (pre-training with Eq. 4 for 2/3 of the steps, then stage 1 /
-stage 2 alternation, feature transfer to UR classes); optionally ftl_no_transfer, the same modules
+softmax; softmax + m-L2 (Eq. 3); FTL (pre-training with Eq. 4 for --ftl_pretrain_steps, then stage 1 /
+stage 2 alternation every --ftl_alternate_steps — 3 cycles by default — with feature transfer to UR classes;
+stage 1 in the paper's sequential order unless --ftl_stage1=joint); optionally ftl_no_transfer, the same modules
 trained with Eq. 4 for all steps (what the transfer stages add). α_reg of m-L2, in softmax + m-L2 and in
 FTL's Eq. 4 alike, is --mlreg_weight (the paper's 0.25 by default). Reported: nearest-centre rank-1 of the
 probes for regular and UR classes (FTL on both g and f), and 10-fold verification accuracy on unseen
@@ -48,7 +49,12 @@ flags.DEFINE_string("celeba", str(REPO.parent / "shared" / "data" / "celeba"), "
 flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds (split, weights, sampling).")
 flags.DEFINE_list("methods", ["softmax", "softmax_mlreg", "ftl"], "Methods to compare: softmax, softmax_mlreg, "
                   "ftl, ftl_no_transfer (FTL's modules trained with Eq. 4 for all steps, no stages).")
-flags.DEFINE_integer("steps", 900, "Training steps per run (FTL: 2/3 pre-training, then 2 stages).")
+flags.DEFINE_integer("steps", 1500, "Training steps per run (every method).")
+flags.DEFINE_integer("ftl_pretrain_steps", 600, "FTL: pre-training steps with Eq. 4 (the rest alternates).")
+flags.DEFINE_integer("ftl_alternate_steps", 150, "FTL: N_iter; the default 1500 − 600 steps make 3 stage-1 / stage-2 "
+                     "cycles.")
+flags.DEFINE_enum("ftl_stage1", "sequential", ["sequential", "joint"], "FTL stage 1: the paper's three updates per "
+                  "step, or one on the summed loss.")
 flags.DEFINE_float("lr", 1e-3, "Adam learning rate (FTL pre-training too; its stages use lr / 10).")
 flags.DEFINE_float("mlreg_weight", 0.25, "α_reg of the m-L2 term in softmax + m-L2 and in FTL's Eq. 4 (the paper's "
                    "default 0.25; its Fig. 5 toy uses 0.001).")
@@ -102,20 +108,19 @@ def make_split(tmp: pathlib.Path, seed: int) -> dict:
 
 
 def config(method: str, split: dict, seed: int, workdir: pathlib.Path) -> RunConfig:
-    base = RunConfig(data="list", list_file=split["train"], image_size=64, eval_pairs=split["pairs"], seed=seed,
-                     steps=FLAGS.steps, batch_size=64, optimizer="adam", lr=FLAGS.lr, lr_schedule="constant",
-                     warmup_steps=0, weight_decay=0.0, head="softmax", embedding_size=320, log_every=150,
-                     checkpoint_every=10**9, workdir=str(workdir))
+    common = RunConfig(data="list", list_file=split["train"], image_size=64, eval_pairs=split["pairs"], seed=seed,
+                       steps=FLAGS.steps, batch_size=64, log_every=150, checkpoint_every=10**9, workdir=str(workdir))
+    base = common.replace(optimizer="adam", lr=FLAGS.lr, lr_schedule="constant", warmup_steps=0, weight_decay=0.0,
+                          head="softmax", embedding_size=320)
+    ftl = common.replace(method="ftl", ftl_ur_max_images=UR_MAX, ftl_lr_pretrain=FLAGS.lr,
+                         ftl_alpha_reg=FLAGS.mlreg_weight, ftl_stage1=FLAGS.ftl_stage1)
     if method == "softmax_mlreg":
         return base.replace(mlreg_weight=FLAGS.mlreg_weight)
     if method == "ftl_no_transfer":  # the FTL model trained with Eq. 4 for the whole budget: what transfer adds
-        return base.replace(method="ftl", ftl_ur_max_images=UR_MAX, ftl_pretrain_steps=FLAGS.steps,
-                            ftl_lr_pretrain=FLAGS.lr, ftl_alpha_reg=FLAGS.mlreg_weight)
+        return ftl.replace(ftl_pretrain_steps=FLAGS.steps)
     if method == "ftl":
-        pre = FLAGS.steps * 2 // 3
-        return base.replace(method="ftl", ftl_ur_max_images=UR_MAX, ftl_pretrain_steps=pre,
-                            ftl_alternate_steps=max(1, (FLAGS.steps - pre) // 2), ftl_lr_pretrain=FLAGS.lr,
-                            ftl_lr_alternate=FLAGS.lr / 10, ftl_alpha_reg=FLAGS.mlreg_weight)
+        return ftl.replace(ftl_pretrain_steps=FLAGS.ftl_pretrain_steps, ftl_alternate_steps=FLAGS.ftl_alternate_steps,
+                           ftl_lr_alternate=FLAGS.lr / 10)
     return base
 
 

@@ -27,6 +27,12 @@ flags.DEFINE_enum("method", "standard", ["standard", "ftl", "ddl"], "Training pr
                   "+ losses above); ftl (Yin et al. 2019: Enc/Dec/R/FC, pre-training then two-stage alternation "
                   "with feature transfer to under-represented classes; the --ftl_* flags); ddl (Huang et al. 2020: "
                   "head loss + distribution distillation from easy to hard partitions; the --ddl_* flags).")
+flags.DEFINE_enum("ftl_head", "softmax", ["softmax", "normface", "cosface", "arcface", "combined"],
+                  "FTL: the classifier FC (Eq. 2 is a linear softmax; m-L2, Eq. 3, only acts on softmax). "
+                  "--scale/--margin/--m1/--m3 apply to margin heads.")
+flags.DEFINE_enum("ftl_stage1", "sequential", ["sequential", "joint"], "FTL stage 1: sequential = Algorithm 1's "
+                  "three updates per step (hard regular batch, UR batch, transferred batch, in turn); joint = "
+                  "one update on the sum of the three losses.")
 flags.DEFINE_integer("ftl_rich_dim", 320, "FTL: size of the rich feature g (Enc output) and of the identity "
                      "feature f (R output).")
 flags.DEFINE_integer("ftl_ur_max_images", 20, "FTL: classes with at most this many images are "
@@ -36,8 +42,8 @@ flags.DEFINE_integer("ftl_alternate_steps", 5000, "FTL: N_iter, steps per stage 
 flags.DEFINE_float("ftl_lr_pretrain", 2e-4, "FTL: Adam learning rate of pre-training.")
 flags.DEFINE_float("ftl_lr_alternate", 1e-5, "FTL: Adam learning rate of stages 1 and 2.")
 flags.DEFINE_float("ftl_alpha_softmax", 1.0, "FTL Eq. 4: weight of the softmax loss.")
-flags.DEFINE_float("ftl_alpha_recon", 1.0, "FTL Eq. 4: weight of the reconstruction loss (mean squared pixel "
-                   "error, images in [0, 1]).")
+flags.DEFINE_float("ftl_alpha_recon", 1.0, "FTL Eq. 4: weight of the reconstruction loss, Eq. 1: the sum over "
+                   "an image's pixels of the squared error, pixels in [0, 1] (1/(H·W·3) gives the per-pixel mean).")
 flags.DEFINE_float("ftl_alpha_reg", 0.25, "FTL Eq. 4: weight of the m-L2 regulariser ‖Wᵀf‖².")
 flags.DEFINE_float("ftl_pca_energy", 0.95, "FTL: share of the regular-class covariance the PCA basis Q keeps.")
 flags.DEFINE_integer("ftl_pca_components", 0, "FTL: keep exactly this many PCA components instead (paper: 150).")

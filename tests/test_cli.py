@@ -98,7 +98,7 @@ def test_sft_run_and_bad_scheme(tiny_synth, tmp_path):
 
 def test_ftl_program_on_two_replicas_and_bad_split(tiny_synth, tmp_path):
     common = ["--method=ftl", "--data=list", f"--list_file={tiny_synth / 'meta.csv'}", "--image_size=32",
-              "--batch_size=16", "--ftl_rich_dim=16", "--head=softmax", "--log_every=1"]
+              "--batch_size=16", "--ftl_rich_dim=16", "--log_every=1"]
     out = _run([str(REPO / "train.py"), *common, "--steps=6", "--cpu_replicas=2", "--ftl_ur_max_images=8",
                 "--ftl_pretrain_steps=2", "--ftl_alternate_steps=2", f"--eval_pairs={tiny_synth / 'pairs.csv'}",
                 f"--workdir={tmp_path / 'ftl'}"], tmp_path)

@@ -155,7 +155,7 @@ def test_program_resumes_mid_alternation_like_an_uninterrupted_run(tiny_synth, t
     from tfface.app import train
 
     cfg = RunConfig(method="ftl", data="list", list_file=str(tiny_synth / "meta.csv"), image_size=32,
-                    batch_size=16, ftl_rich_dim=16, head="softmax", ftl_ur_max_images=8, ftl_pretrain_steps=2,
+                    batch_size=16, ftl_rich_dim=16, ftl_ur_max_images=8, ftl_pretrain_steps=2,
                     ftl_alternate_steps=2, ftl_lr_pretrain=1e-3, ftl_lr_alternate=1e-3, steps=7, log_every=100,
                     checkpoint_every=100, eval_batch=64)
     quiet = lambda s: None  # noqa: E731
@@ -183,3 +183,105 @@ def test_centre_rank1_and_coverage_by_hand():
     six = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
     assert coverage_at_precision(six, np.array([1, 1, 0, 1, 1, 0]), 0.75) == pytest.approx(5 / 6)
     assert coverage_at_precision(conf, np.array([0, 1, 1, 1, 1]), 0.99) == 0.0
+
+
+# ---- issue 13.6: defaults and flags that contradicted the paper -------------------------------------------
+
+def test_ftl_classifier_is_softmax_by_default_and_m_l2_is_refused_on_a_normalised_head():
+    from tfface.app import build_model
+    from tfface.errors import ConfigError
+
+    cfg = RunConfig(image_size=32, ftl_rich_dim=8)
+    assert build_modules(cfg, 5)["head"].margin_name == "softmax"  # Eq. 2: a linear softmax classifier
+    with pytest.raises(ConfigError, match="--ftl_alpha_reg"):
+        build_modules(cfg.replace(ftl_head="arcface"), 5)  # m-L2 cannot change a cosine logit
+    build_modules(cfg.replace(ftl_head="arcface", ftl_alpha_reg=0.0), 5)
+    with pytest.raises(ConfigError, match="--mlreg_weight"):
+        build_model(RunConfig(image_size=32, embedding_size=8, head="cosface", mlreg_weight=0.1), 5)
+    build_model(RunConfig(image_size=32, embedding_size=8, head="softmax", mlreg_weight=0.1), 5)
+
+
+def test_reconstruction_loss_is_eq1_sum_of_squared_pixel_errors(ftl_setup, tiny_source):
+    cfg, strategy, modules = ftl_setup
+    images = np.stack([np.full((32, 32, 3), v, np.uint8) for v in (0, 128, 255, 64)])
+    labels = np.array([0, 1, 2, 3])
+    task = FTLTask(modules, 4, alpha_softmax=0.0, alpha_recon=1.0)
+    loss, metrics = task.loss((tf.constant(images), tf.constant(labels)), 0)
+    recon = modules["decoder"](modules["encoder"](images, training=True), training=True).numpy()
+    want = np.sum((recon - images / 255.0) ** 2, axis=(1, 2, 3)).mean()  # ‖x′ − x‖² per image, pixels in [0, 1]
+    assert float(metrics["recon"]) == pytest.approx(want, rel=1e-4)
+    assert want > 100  # a sum over 32·32·3 values, not their mean
+
+
+def test_stage1_in_the_papers_order_is_three_successive_updates(ftl_setup, tiny_source):
+    # Algorithm 1, stage 1: train the regular batch, then the UR batch, then the transferred batch — three
+    # updates of R and FC per iteration; "joint" sums the three losses into one update.
+    cfg, strategy, modules = ftl_setup
+    rng = np.random.default_rng(5)
+    x_reg, x_ur = (rng.integers(0, 256, (4, 32, 32, 3)).astype(np.uint8) for _ in range(2))
+    y_reg, y_ur = np.array([0, 1, 2, 3]), np.array([4, 5, 6, 7])
+    batch = ((tf.constant(x_reg), tf.constant(y_reg)), (tf.constant(x_ur), tf.constant(y_ur)))
+    d, c = cfg.ftl_rich_dim, tiny_source.num_classes
+    stats_c = rng.normal(size=(c, d)).astype(np.float32)
+    proj = np.eye(d, dtype=np.float32) * 0.5
+    start = [v.numpy().copy() for v in modules["filter"].weights + modules["head"].weights]
+
+    def reset():
+        for v, s in zip(modules["filter"].weights + modules["head"].weights, start):
+            v.assign(s)
+
+    def make(sequential):
+        task = TransferTask(modules, 4, c, d, sequential=sequential)
+        task.centres.assign(stats_c)
+        task.projection.assign(proj)
+        return task
+
+    task = make(True)
+    opt = keras.optimizers.SGD(0.1)
+    opt.build(task.trainable_variables)
+    task.train_step(batch, tf.constant(0), opt)
+    got = [v.numpy().copy() for v in task.trainable_variables]
+    assert int(opt.iterations.numpy()) == 3
+    reset()  # by hand: the three batches, one SGD update each, in the paper's order
+    ref = make(False)
+    g_reg = modules["encoder"](x_reg, training=False)
+    g_ur = modules["encoder"](x_ur, training=False)
+    g_new = transfer(g_reg, tf.gather(stats_c, y_reg), tf.gather(stats_c, y_ur), proj)
+    for g, y in ((g_reg, y_reg), (g_ur, y_ur), (g_new, y_ur)):
+        with tf.GradientTape() as tape:
+            f = modules["filter"](g, training=True)
+            logits = modules["head"](f, tf.constant(y))
+            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.constant(y), logits=logits)
+            loss = tf.reduce_sum(ce + modules["head"].regularization(f)) / 4.0
+        grads = tape.gradient(loss, ref.trainable_variables)
+        for v, gr in zip(ref.trainable_variables, grads):
+            v.assign_sub(0.1 * gr)
+    for a, b in zip(got, ref.trainable_variables):
+        np.testing.assert_allclose(a, b.numpy(), atol=1e-5)
+    reset()
+
+
+@pytest.mark.parametrize("change,flag", [({"loss": "ms"}, "--loss"), ({"aux_loss": "center:0.1"}, "--aux_loss"),
+                                         ({"discface_lambda": 0.2}, "--discface_lambda"),
+                                         ({"feature_transform": "sft"}, "--feature_transform"),
+                                         ({"mlreg_weight": 0.1}, "--ftl_alpha_reg"),
+                                         ({"head": "cosface"}, "--ftl_head"), ({"lr": 0.5}, "--ftl_lr_pretrain")])
+def test_ftl_refuses_the_flags_it_ignores(tiny_synth, tmp_path, change, flag):
+    from tfface.app import train
+    from tfface.errors import ConfigError
+
+    cfg = RunConfig(method="ftl", data="list", list_file=str(tiny_synth / "meta.csv"), image_size=32,
+                    batch_size=16, ftl_rich_dim=16, workdir=str(tmp_path), **change)
+    with pytest.raises(ConfigError, match=flag):
+        train(cfg, lambda s: None)
+
+
+def test_ftl_warns_when_the_steps_never_reach_stage2():
+    from tfface.methods.ftl import check_ftl_config
+
+    said = []
+    check_ftl_config(RunConfig(method="ftl"), said.append)  # defaults: 1500 steps, 1000 pre-training, N_iter 5000
+    assert said and "never reaches stage 2" in said[0] and "--ftl_alternate_steps=5000" in said[0]
+    said.clear()
+    check_ftl_config(RunConfig(method="ftl", steps=1600, ftl_pretrain_steps=1000, ftl_alternate_steps=200), said.append)
+    assert not said

@@ -97,6 +97,10 @@ def build_model(cfg: RunConfig, num_classes: int, replicas: int = 1):
     backbone = build_backbone(cfg.backbone, cfg.image_size, cfg.embedding_size, cfg.dropout, sync)
     head = MarginHead(num_classes, cfg.head, s=cfg.scale, m=cfg.margin, m1=cfg.m1, m3=cfg.m3,
                       reg_weight=cfg.mlreg_weight)
+    if cfg.mlreg_weight and head.margin.normalized:
+        raise ConfigError(f"--mlreg_weight={cfg.mlreg_weight} with --head={cfg.head}: m-L2 (FTL Eq. 3) regularises "
+                          "softmax logits; a normalised head's logits are cosines, which ‖Wᵀf‖² cannot change. "
+                          "Use --head=softmax or --mlreg_weight=0.")
     head.build((None, cfg.embedding_size))
     return backbone, head
 

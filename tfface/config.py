@@ -75,6 +75,8 @@ class RunConfig:
     sft_tail_threshold: int = 15
     sft_warmup_steps: int = 100
     sft_targets: str = "auto"
+    ftl_head: str = "softmax"
+    ftl_stage1: str = "sequential"
     ftl_rich_dim: int = 320
     ftl_ur_max_images: int = 20
     ftl_pretrain_steps: int = 1000
@@ -161,3 +163,8 @@ class RunConfig:
 
     def replace(self, **changes) -> RunConfig:
         return dataclasses.replace(self, **changes)
+
+    def changed(self, names) -> list[str]:
+        """Those of ``names`` whose value differs from the default (set by a flag or by the caller)."""
+        defaults = RunConfig()
+        return [n for n in names if getattr(self, n) != getattr(defaults, n)]

@@ -7,6 +7,10 @@ Pre-train Enc, Dec, R and FC with Eq. 4; then alternate every N_iter steps betwe
 Each phase is a :class:`~tfface.training.trainer.Trainer` with its own Adam optimiser; all share one
 checkpoint layout, so a run resumes anywhere, also mid-alternation (stage-1 statistics are recomputed
 from the frozen encoder, giving the same values).
+
+Choices the paper leaves open (ours): pixels in [0, 1] for Eq. 1; the classifier FC is ``--ftl_head``
+(softmax, Eq. 2, by default — m-L2 cannot act on a normalised head, so it is refused there).
+FTL is its own program: the standard program's loss, optimiser and method flags are refused, not ignored.
 """
 
 from __future__ import annotations
@@ -32,11 +36,15 @@ MODULES = ("encoder", "decoder", "filter", "head")
 
 
 def build_modules(cfg: RunConfig, num_classes: int, replicas: int = 1) -> dict:
-    """Enc, Dec, R and FC (call inside the strategy scope). FC is ``--head`` (softmax by default
-    for FTL) with the m-L2 regulariser weighted by ``--ftl_alpha_reg``."""
+    """Enc, Dec, R and FC (call inside the strategy scope). FC is ``--ftl_head`` (softmax by default)
+    with the m-L2 regulariser weighted by ``--ftl_alpha_reg``."""
     d = cfg.ftl_rich_dim
-    head = MarginHead(num_classes, cfg.head, s=cfg.scale, m=cfg.margin, m1=cfg.m1, m3=cfg.m3,
+    head = MarginHead(num_classes, cfg.ftl_head, s=cfg.scale, m=cfg.margin, m1=cfg.m1, m3=cfg.m3,
                       reg_weight=cfg.ftl_alpha_reg)
+    if cfg.ftl_alpha_reg and head.margin.normalized:
+        raise ConfigError(f"--ftl_alpha_reg={cfg.ftl_alpha_reg} with --ftl_head={cfg.ftl_head}: m-L2 (Eq. 3) "
+                          "regularises softmax logits; a normalised head's logits are cosines, which ‖Wᵀf‖² "
+                          "cannot change. Use --ftl_head=softmax or --ftl_alpha_reg=0.")
     head.build((None, d))
     return {"encoder": build_encoder(cfg.backbone, cfg.image_size, d, cfg.dropout, cfg.sync_bn and replicas > 1),
             "decoder": build_decoder(d, cfg.image_size), "filter": build_filter(d, d), "head": head}
@@ -74,7 +82,7 @@ class FTLTask(Task):
         g = m["encoder"](images, training=True)
         recon = m["decoder"](g, training=True)
         target = tf.cast(images, tf.float32) / 255.0
-        l_recon = tf.reduce_mean(tf.square(tf.cast(recon, tf.float32) - target), axis=[1, 2, 3])  # Eq. 1
+        l_recon = tf.reduce_sum(tf.square(tf.cast(recon, tf.float32) - target), axis=[1, 2, 3])  # Eq. 1: ‖x′ − x‖²
         ce, reg, acc = softmax_terms(m, m["filter"](g, training=True), labels)
         loss = tf.reduce_sum(self.alpha_softmax * ce + reg + self.alpha_recon * l_recon) / gb
         return loss, {"ce": tf.reduce_sum(ce) / gb, "recon": tf.reduce_sum(l_recon) / gb,
@@ -84,11 +92,14 @@ class FTLTask(Task):
 class TransferTask(Task):
     """Stage 1: Enc (and Dec) frozen, R and FC trained on three batches (Algorithm 1): a regular batch
     drawn from the hard list, a UR batch, and the regular batch transferred to the UR batch's classes
-    by Eq. 7. ``centres`` [C, D] and ``projection`` QQᵀ [D, D] are set by :meth:`set_stats`."""
+    by Eq. 7. ``sequential`` (the paper's order) takes one update per batch, in that order; otherwise one
+    update on the sum of the three losses. ``centres`` [C, D] and ``projection`` QQᵀ [D, D] are set by
+    :meth:`set_stats`."""
 
-    def __init__(self, modules: dict, global_batch: int, num_classes: int, dim: int, alpha_softmax: float = 1.0):
+    def __init__(self, modules: dict, global_batch: int, num_classes: int, dim: int, alpha_softmax: float = 1.0,
+                 sequential: bool = True):
         super().__init__(modules, global_batch)
-        self.alpha_softmax = alpha_softmax
+        self.alpha_softmax, self.sequential = alpha_softmax, sequential
         self.centres = tf.Variable(tf.zeros([num_classes, dim]), trainable=False, name="ftl_centres")
         self.projection = tf.Variable(tf.zeros([dim, dim]), trainable=False, name="ftl_projection")
 
@@ -100,20 +111,40 @@ class TransferTask(Task):
         self.centres.assign(stats.centres.astype(np.float32))
         self.projection.assign(stats.projection.astype(np.float32))
 
-    def loss(self, batch, step):
+    def batches(self, batch) -> list[tuple[str, tf.Tensor, tf.Tensor]]:
+        """[(name, rich features g, labels)] of the regular, UR and transferred batches (Enc frozen)."""
         (x_reg, y_reg), (x_ur, y_ur) = batch
-        m, gb = self.modules, float(self.global_batch)
-        enc = m["encoder"]
+        enc = self.modules["encoder"]
         g_reg = tf.stop_gradient(tf.cast(enc(x_reg, training=False), tf.float32))
         g_ur = tf.stop_gradient(tf.cast(enc(x_ur, training=False), tf.float32))
         c = tf.convert_to_tensor(self.centres)
         g_new = transfer(g_reg, tf.gather(c, y_reg), tf.gather(c, y_ur), self.projection)
+        return [("regular", g_reg, y_reg), ("ur", g_ur, y_ur), ("transfer", g_new, y_ur)]
+
+    def batch_loss(self, name: str, g, labels) -> tuple[tf.Tensor, dict]:
+        """This replica's share of α_sfmx·L_sfmx + α_reg·L_reg (Eqs. 2–3) on one of the three batches."""
+        gb = float(self.global_batch)
+        ce, reg, acc = softmax_terms(self.modules, self.modules["filter"](g, training=True), labels)
+        loss = tf.reduce_sum(self.alpha_softmax * ce + reg) / gb
+        return loss, {f"ce_{name}": tf.reduce_sum(ce) / gb, f"acc_{name}": tf.reduce_sum(acc) / gb}
+
+    def loss(self, batch, step):
         loss, metrics = tf.constant(0.0), {}
-        for name, g, y in (("regular", g_reg, y_reg), ("ur", g_ur, y_ur), ("transfer", g_new, y_ur)):
-            ce, reg, acc = softmax_terms(m, m["filter"](g, training=True), y)
-            loss += tf.reduce_sum(self.alpha_softmax * ce + reg) / gb
-            metrics.update({f"ce_{name}": tf.reduce_sum(ce) / gb, f"acc_{name}": tf.reduce_sum(acc) / gb})
+        for name, g, y in self.batches(batch):
+            value, m = self.batch_loss(name, g, y)
+            loss += value
+            metrics.update(m)
         return loss, metrics
+
+    def train_step(self, batch, step, optimizer) -> dict[str, tf.Tensor]:
+        if not self.sequential:
+            return super().train_step(batch, step, optimizer)
+        total, metrics = tf.constant(0.0), {}
+        for name, g, y in self.batches(batch):  # Algorithm 1: train the 1st, 2nd, then 3rd batch
+            loss, m = self.descend(lambda: self.batch_loss(name, g, y), optimizer)  # noqa: B023
+            total += loss
+            metrics.update(m)
+        return {"loss": total, **metrics}
 
 
 def softmax_terms(modules: dict, f, labels):
@@ -172,6 +203,33 @@ def compute_stats(run_strategy, modules: dict, source, regular: np.ndarray, cfg:
                         cfg.ftl_pca_components, pose, cfg.ftl_pose_threshold if pose is not None else None)
 
 
+# flags of the standard program that FTL does not use, and what it uses instead
+IGNORED = {"loss": "", "aux_loss": "", "center_alpha": "", "discface_lambda": "", "discface_num_bases": "",
+           "discface_basis_max_norm": "", "feature_transform": "", "sft_lambda": "", "sft_scheme": "",
+           "sft_tail_threshold": "", "sft_warmup_steps": "", "sft_targets": "", "scale_warmup_steps": "",
+           "mlreg_weight": "--ftl_alpha_reg", "head": "--ftl_head", "embedding_size": "--ftl_rich_dim",
+           "optimizer": "Adam", "lr": "--ftl_lr_pretrain / --ftl_lr_alternate", "momentum": "Adam",
+           "weight_decay": "", "lr_schedule": "", "lr_boundaries": "", "lr_factor": "", "warmup_steps": "",
+           "init_checkpoint": "", "metric": ""}
+
+
+def check_ftl_config(cfg: RunConfig, printer=print) -> None:
+    """Refuse the flags FTL would ignore (naming what it uses instead) and the FTL settings it cannot run;
+    warn when --steps leaves no stage 2."""
+    ignored = cfg.changed([*IGNORED, *(f.name for f in dataclasses.fields(cfg) if f.name.startswith("ddl_"))])
+    if ignored:
+        hints = [f"--{n}" + (f" (FTL uses {IGNORED[n]})" if IGNORED.get(n) else "") for n in ignored]
+        raise ConfigError(f"--method=ftl is its own program and does not use {', '.join(hints)}; remove "
+                          f"{'it' if len(ignored) == 1 else 'them'}.")
+    if cfg.ftl_stage1 not in ("sequential", "joint"):
+        raise ConfigError(f"--ftl_stage1={cfg.ftl_stage1!r}: choose sequential or joint.")
+    kinds = [p.kind for p in phases(cfg.steps, cfg.ftl_pretrain_steps, cfg.ftl_alternate_steps)]
+    if "stage2" not in kinds:
+        printer(f"warning: --steps={cfg.steps} with --ftl_pretrain_steps={cfg.ftl_pretrain_steps} and "
+                f"--ftl_alternate_steps={cfg.ftl_alternate_steps} never reaches stage 2 (phases: "
+                f"{', '.join(kinds) or 'none'}); raise --steps or lower the other two for alternation cycles.")
+
+
 def latest_step(workdir: str) -> int:
     latest = tf.train.latest_checkpoint(f"{workdir}/checkpoints")
     return int(tf.train.load_variable(latest, "step/.ATTRIBUTES/VARIABLE_VALUE")) if latest else 0
@@ -181,6 +239,7 @@ def train_ftl(cfg: RunConfig, printer=print) -> dict:
     """The whole FTL program: pre-train, alternate, export f = R(Enc(x)) and evaluate verification."""
     from tfface.app import finish_run, random_access_source, start_run, verification_hook
 
+    check_ftl_config(cfg, printer)
     run = start_run(cfg, printer)
     cfg, strategy, data = run.cfg, run.strategy, run.data
     source = random_access_source(data, "--method=ftl (UpdateStats visits every image)")
@@ -198,7 +257,8 @@ def train_ftl(cfg: RunConfig, printer=print) -> dict:
                                ("opt_stage2", cfg.ftl_lr_alternate))}
         a_sm, a_rec = cfg.ftl_alpha_softmax, cfg.ftl_alpha_recon
         tasks = {"pretrain": FTLTask(modules, cfg.batch_size, a_sm, a_rec),
-                 "stage1": TransferTask(modules, cfg.batch_size, source.num_classes, cfg.ftl_rich_dim, a_sm),
+                 "stage1": TransferTask(modules, cfg.batch_size, source.num_classes, cfg.ftl_rich_dim, a_sm,
+                                        sequential=cfg.ftl_stage1 == "sequential"),
                  "stage2": FTLTask(modules, cfg.batch_size, a_sm, a_rec, train_head=False)}
     net = embedder(modules)
     hooks = verification_hook(run, lambda x: net(x, training=False), printer)

@@ -50,14 +50,20 @@ class Task:
         """Non-gradient updates after the optimiser step (e.g. class centres)."""
         return None
 
-    def train_step(self, batch, step, optimizer) -> dict[str, tf.Tensor]:
+    def descend(self, loss_fn: Callable[[], tuple], optimizer) -> tuple:
+        """One optimiser update of the trainable variables on ``loss_fn()`` = (loss, *rest); returns its
+        value. A non-finite loss stops training; the loss is scaled under mixed precision."""
         variables = self.trainable_variables
         with tf.GradientTape() as tape:
-            loss, metrics, state = self.forward(batch, step)
+            loss, *rest = loss_fn()
             loss = tf.debugging.check_numerics(loss, "non-finite training loss")
             scaled = optimizer.scale_loss(loss) if hasattr(optimizer, "scale_loss") else loss
         grads = tape.gradient(scaled, variables)
         optimizer.apply_gradients(zip(grads, variables))
+        return (loss, *rest)
+
+    def train_step(self, batch, step, optimizer) -> dict[str, tf.Tensor]:
+        loss, metrics, state = self.descend(lambda: self.forward(batch, step), optimizer)
         self.after_step(state)
         return {"loss": loss, **metrics}
 
