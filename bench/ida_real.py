@@ -107,7 +107,7 @@ def main(argv):
         print(name, json.dumps(results[name]), flush=True)
         return scores
 
-    report("cosine", pair_scores(emb[i1], emb[i2]))
+    s_c = report("cosine", pair_scores(emb[i1], emb[i2]))
     densities = {}
     for name, (anchors, _) in anchor_sets.items():
         ld = ida_r_log_density(emb, anchors, FLAGS.k, FLAGS.tau)
@@ -127,7 +127,12 @@ def main(argv):
            "ssr": {**{k: v for k, v in fit.items() if k != "train_curve"}, "steps": FLAGS.ssr_steps,
                    "lr": FLAGS.ssr_lr,
                    "density_pearson_on_pair_images": float(np.corrcoef(learned[pair_ids], ld[pair_ids])[0, 1]),
-                   "score_pearson_ida_l_vs_ida_r": float(np.corrcoef(s_l, s_r)[0, 1])}}
+                   "score_pearson_ida_l_vs_ida_r": float(np.corrcoef(s_l, s_r)[0, 1]),
+                   # the reference for the score correlation: cosine alone against IDA-R, and the spread of
+                   # the two parts of log DAO (τ·cos and the density term) over the pairs
+                   "score_pearson_cosine_vs_ida_r": float(np.corrcoef(s_c, s_r)[0, 1]),
+                   "std_tau_cosine": float(np.std(FLAGS.tau * s_c)),
+                   "std_density_term": float(np.std(s_r - FLAGS.tau * s_c))}}
     print(json.dumps(out["ssr"]), flush=True)
     if FLAGS.model is not None:  # the k / τ sweep of Figs. 6–7 with the celeba-disjoint anchors
         from tfface.export.saved_model import load_embedder
