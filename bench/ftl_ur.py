@@ -53,6 +53,8 @@ flags.DEFINE_integer("steps", 1500, "Training steps per run (every method).")
 flags.DEFINE_integer("ftl_pretrain_steps", 600, "FTL: pre-training steps with Eq. 4 (the rest alternates).")
 flags.DEFINE_integer("ftl_alternate_steps", 150, "FTL: N_iter; the default 1500 − 600 steps make 3 stage-1 / stage-2 "
                      "cycles.")
+flags.DEFINE_float("ftl_alpha_recon", 1.0, "FTL: α_recon of Eq. 4 on Eq. 1's pixel sum (paper: 1; 1/(64·64·3) "
+                   "is the old per-pixel-mean balance).")
 flags.DEFINE_enum("ftl_stage1", "sequential", ["sequential", "joint"], "FTL stage 1: the paper's three updates per "
                   "step, or one on the summed loss.")
 flags.DEFINE_float("lr", 1e-3, "Adam learning rate (FTL pre-training too; its stages use lr / 10).")
@@ -113,7 +115,8 @@ def config(method: str, split: dict, seed: int, workdir: pathlib.Path) -> RunCon
     base = common.replace(optimizer="adam", lr=FLAGS.lr, lr_schedule="constant", warmup_steps=0, weight_decay=0.0,
                           head="softmax", embedding_size=320)
     ftl = common.replace(method="ftl", ftl_ur_max_images=UR_MAX, ftl_lr_pretrain=FLAGS.lr,
-                         ftl_alpha_reg=FLAGS.mlreg_weight, ftl_stage1=FLAGS.ftl_stage1)
+                         ftl_alpha_reg=FLAGS.mlreg_weight, ftl_stage1=FLAGS.ftl_stage1,
+                         ftl_alpha_recon=FLAGS.ftl_alpha_recon)
     if method == "softmax_mlreg":
         return base.replace(mlreg_weight=FLAGS.mlreg_weight)
     if method == "ftl_no_transfer":  # the FTL model trained with Eq. 4 for the whole budget: what transfer adds
@@ -162,6 +165,9 @@ def main(argv):
             else:
                 nn = nn_of_standard(str(work), split["probes"])
             weight = {"mlreg_weight": FLAGS.mlreg_weight} if method != "softmax" else {}
+            if method.startswith("ftl"):
+                weight.update(ftl_alpha_recon=FLAGS.ftl_alpha_recon, ftl_stage1=FLAGS.ftl_stage1,
+                              ftl_alternate_steps=FLAGS.ftl_alternate_steps)
             runs.append({"seed": seed, "method": method, **weight, "seconds": round(time.time() - t0, 1), **nn,
                          "unseen_accuracy": report["accuracy"], "unseen_tar_at_far": report["tar_at_far"]})
             print(json.dumps(runs[-1]), flush=True)
