@@ -21,7 +21,7 @@ from tfface.errors import ConfigError
 from tfface.evaluation.pairs import read_pairs
 from tfface.evaluation.verification import evaluate_pairs, save_report
 from tfface.export.saved_model import export_saved_model, load_embedder
-from tfface.heads.classifier import MarginHead
+from tfface.heads.classifier import MarginHead, refuse_mlreg_on_normalised_head
 from tfface.losses.center import CenterLoss
 from tfface.losses.discface import DiscFaceTerm
 from tfface.losses.registry import METRIC_LOSSES, metric_loss, parse_weighted
@@ -97,10 +97,7 @@ def build_model(cfg: RunConfig, num_classes: int, replicas: int = 1):
     backbone = build_backbone(cfg.backbone, cfg.image_size, cfg.embedding_size, cfg.dropout, sync)
     head = MarginHead(num_classes, cfg.head, s=cfg.scale, m=cfg.margin, m1=cfg.m1, m3=cfg.m3,
                       reg_weight=cfg.mlreg_weight)
-    if cfg.mlreg_weight and head.margin.normalized:
-        raise ConfigError(f"--mlreg_weight={cfg.mlreg_weight} with --head={cfg.head}: m-L2 (FTL Eq. 3) regularises "
-                          "softmax logits; a normalised head's logits are cosines, which ‖Wᵀf‖² cannot change. "
-                          "Use --head=softmax or --mlreg_weight=0.")
+    refuse_mlreg_on_normalised_head(head, f"--mlreg_weight={cfg.mlreg_weight}", f"--head={cfg.head}")
     head.build((None, cfg.embedding_size))
     return backbone, head
 

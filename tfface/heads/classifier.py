@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tfface.errors import ConfigError
 from tfface.heads.margins import make_margin
 
 
@@ -101,3 +102,12 @@ class MarginHead(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes, "margin": self.margin_name,
                 **self.margin_args, "reg_weight": self.reg_weight}
+
+
+def refuse_mlreg_on_normalised_head(head: MarginHead, weight_flag: str, head_flag: str) -> None:
+    """m-L2 (FTL Eq. 3) regularises softmax logits; on a normalised head the logits are cosines, which
+    ‖Wᵀf‖² cannot change: a clear error naming the two flags (``--name=value``)."""
+    if head.reg_weight and head.margin.normalized:
+        raise ConfigError(f"{weight_flag} with {head_flag}: m-L2 (FTL Eq. 3) regularises softmax logits; a "
+                          "normalised head's logits are cosines, which ‖Wᵀf‖² cannot change. Use a softmax head "
+                          "or a weight of 0.")

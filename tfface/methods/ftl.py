@@ -25,7 +25,7 @@ import tensorflow as tf
 from tfface.config import RunConfig
 from tfface.data import pipeline
 from tfface.errors import ConfigError
-from tfface.heads.classifier import MarginHead
+from tfface.heads.classifier import MarginHead, refuse_mlreg_on_normalised_head
 from tfface.models.ftl import build_decoder, build_encoder, build_filter
 from tfface.training.optim import make_optimizer
 from tfface.training.tasks import Task, head_cross_entropy
@@ -41,10 +41,7 @@ def build_modules(cfg: RunConfig, num_classes: int, replicas: int = 1) -> dict:
     d = cfg.ftl_rich_dim
     head = MarginHead(num_classes, cfg.ftl_head, s=cfg.scale, m=cfg.margin, m1=cfg.m1, m3=cfg.m3,
                       reg_weight=cfg.ftl_alpha_reg)
-    if cfg.ftl_alpha_reg and head.margin.normalized:
-        raise ConfigError(f"--ftl_alpha_reg={cfg.ftl_alpha_reg} with --ftl_head={cfg.ftl_head}: m-L2 (Eq. 3) "
-                          "regularises softmax logits; a normalised head's logits are cosines, which ‖Wᵀf‖² "
-                          "cannot change. Use --ftl_head=softmax or --ftl_alpha_reg=0.")
+    refuse_mlreg_on_normalised_head(head, f"--ftl_alpha_reg={cfg.ftl_alpha_reg}", f"--ftl_head={cfg.ftl_head}")
     head.build((None, d))
     return {"encoder": build_encoder(cfg.backbone, cfg.image_size, d, cfg.dropout, cfg.sync_bn and replicas > 1),
             "decoder": build_decoder(d, cfg.image_size), "filter": build_filter(d, d), "head": head}
