@@ -161,7 +161,7 @@ class EmbeddingTask(Task):
         return loss, metrics, (emb, labels)
 
     def after_step(self, state) -> None:
-        if self.discface is not None:  # K > 1 bases: seeded once from the first step's displacements
+        if self.discface is not None and self.discface.num_bases > 1:  # seeded once, from the first step
             self.discface.seed_from(displacement(state[0], self.head.kernel, state[1]))
         if self.center is not None:
             self.center.update(*state)
