@@ -90,7 +90,11 @@ def log_gaussian_histogram(values: tf.Tensor, mask: tf.Tensor, bins: int = 101,
 
 def gaussian_histogram(values: tf.Tensor, mask: tf.Tensor, bins: int = 101, gamma: float = 50.0) -> tf.Tensor:
     """h of :func:`log_gaussian_histogram` (Eqs. 3–4), all zeros for an empty S."""
-    log_h, nonempty = log_gaussian_histogram(values, mask, bins, gamma)
+    return histogram_from_log(*log_gaussian_histogram(values, mask, bins, gamma))
+
+
+def histogram_from_log(log_h: tf.Tensor, nonempty: tf.Tensor) -> tf.Tensor:
+    """exp(log h), or all zeros for an empty S."""
     return tf.where(nonempty, tf.exp(log_h), tf.zeros_like(log_h))
 
 
@@ -147,7 +151,7 @@ def ddl_from_similarities(parts: list[tuple], params: DDLParams = DDLParams()) -
 
     d_pos = tf.add_n([distance(logs[0][0], pos) for pos, _ in logs[1:]])
     d_neg = tf.add_n([distance(logs[0][1], neg) for _, neg in logs[1:]])
-    hists = [tuple(tf.where(ne, tf.exp(lh), tf.zeros_like(lh)) for lh, ne in pair) for pair in logs]
+    hists = [tuple(histogram_from_log(lh, ne) for lh, ne in pair) for pair in logs]
     e_pos = [expectation(h) for h, _ in hists]
     e_neg = [expectation(h) for _, h in hists]
     order = -tf.add_n([ep - en for ep in e_pos for en in e_neg])
