@@ -26,10 +26,12 @@ def main(argv):
         absl_logging.set_verbosity(absl_logging.WARNING)
     import json
 
-    from tfface.app import checkpoint_to_saved_model, discface_diagnostics, evaluate
     from tfface.errors import TfFaceError
     from tfface.evaluation.protocols import run_protocol
     from tfface.export.saved_model import load_embedder
+    from tfface.methods.discface import discface_diagnostics
+    from tfface.programs.training import checkpoint_to_saved_model
+    from tfface.runtime.verify import verify_saved_model
 
     if bool(FLAGS.model) == bool(FLAGS.checkpoint):
         raise SystemExit("error: give exactly one of --model=<SavedModel folder> or --checkpoint=<workdir>.")
@@ -65,11 +67,13 @@ def main(argv):
         if FLAGS.protocol.startswith("ida_") or (verification and FLAGS.score != "cosine"):
             print(json.dumps(run_ida(model, out)))
         elif verification:
-            evaluate(model, FLAGS.eval_pairs, FLAGS.eval_root, out, FLAGS.eval_flip, FLAGS.eval_batch)
+            verify_saved_model(model, FLAGS.eval_pairs, FLAGS.eval_root, out, FLAGS.eval_flip, FLAGS.eval_batch)
         else:
+            options = {"gallery_per_id": FLAGS.gallery_per_id, "open_set_fraction": FLAGS.open_set_fraction,
+                       "attribute": FLAGS.easy_hard_attribute, "ranges": FLAGS.easy_hard_ranges,
+                       "use_abs": FLAGS.easy_hard_abs}
             report = run_protocol(FLAGS.protocol, *load_embedder(model), FLAGS.eval_list, FLAGS.eval_root, out,
-                                  FLAGS.eval_flip, FLAGS.eval_batch, FLAGS.gallery_per_id, FLAGS.open_set_fraction,
-                                  (FLAGS.easy_hard_attribute, FLAGS.easy_hard_ranges, FLAGS.easy_hard_abs))
+                                  FLAGS.eval_flip, FLAGS.eval_batch, options)
             print(json.dumps({k: v for k, v in report.items() if not isinstance(v, list) and k != "histograms"}))
     except (TfFaceError, FileNotFoundError) as err:
         raise SystemExit(f"error: {err}") from None
@@ -77,14 +81,16 @@ def main(argv):
 
 def run_ida(model: str, out: str) -> dict:
     """--score=ida_r|ida_l verification and the ida_ssr / ida_sweep / ida_export protocols."""
-    from tfface.app import evaluate
     from tfface.export.saved_model import export_ida, load_embedder
+    from tfface.methods.standard import head_anchors
+    from tfface.runtime.verify import verify_saved_model
     from tfface.scoring import protocols as P
 
     embed, size = load_embedder(model)
     need_anchors = FLAGS.protocol in ("ida_ssr", "ida_sweep", "ida_export") or FLAGS.score == "ida_r"
     anchors, labels = (P.anchor_set(FLAGS.ida_anchors, embed, size, FLAGS.eval_root, FLAGS.ida_anchors_per_identity,
-                                    FLAGS.checkpoint) if need_anchors else (None, None))
+                                    (lambda: head_anchors(FLAGS.checkpoint)) if FLAGS.checkpoint else None)
+                        if need_anchors else (None, None))
     if FLAGS.protocol == "ida_ssr":
         if not FLAGS.eval_list:
             raise SystemExit("error: --protocol=ida_ssr needs --eval_list=<images to fit SSR on>.")
@@ -101,8 +107,8 @@ def run_ida(model: str, out: str) -> dict:
         return {k: v for k, v in rep.items() if k not in ("over_k", "over_tau")}
     ssr = P.load_ssr(FLAGS.ida_ssr) if FLAGS.score == "ida_l" else None
     density = P.density_fn(FLAGS.score, anchors, FLAGS.ida_k, FLAGS.ida_tau, ssr)
-    rep = evaluate(model, FLAGS.eval_pairs, FLAGS.eval_root, out, FLAGS.eval_flip, FLAGS.eval_batch,
-                   density=density, tau=FLAGS.ida_tau, score=FLAGS.score)
+    rep = verify_saved_model(model, FLAGS.eval_pairs, FLAGS.eval_root, out, FLAGS.eval_flip, FLAGS.eval_batch,
+                             density=density, tau=FLAGS.ida_tau, score=FLAGS.score)
     return {"score": FLAGS.score, "accuracy": rep["accuracy"], "tar_at_far": rep["tar_at_far"]}
 
 

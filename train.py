@@ -28,9 +28,9 @@ def main(argv):
     del argv
     if not FLAGS["verbosity"].present:  # TF's INFO chatter off unless asked for with --verbosity
         absl_logging.set_verbosity(absl_logging.WARNING)
-    from tfface.app import train
     from tfface.config import RunConfig
     from tfface.errors import NonFiniteLossError, TfFaceError
+    from tfface.programs.training import train
 
     try:
         train(RunConfig.from_flags(FLAGS))

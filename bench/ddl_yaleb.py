@@ -32,10 +32,10 @@ import tempfile  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from tfface.app import train  # noqa: E402
 from tfface.config import RunConfig  # noqa: E402
 from tfface.evaluation.protocols import run_protocol  # noqa: E402
 from tfface.export.saved_model import load_embedder  # noqa: E402
+from tfface.programs.training import train  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 flags.DEFINE_enum("dataset", "yaleb", ["yaleb", "synthfaces"], "Extended Yale B (lighting) or SynthFaces "

@@ -25,10 +25,11 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from celeba import detected_rows, write_list  # noqa: E402
 
-from tfface.app import evaluate, train  # noqa: E402
 from tfface.config import RunConfig  # noqa: E402
 from tfface.data.build import training_source  # noqa: E402
 from tfface.data.synthfaces import write_balanced_pairs  # noqa: E402
+from tfface.programs.training import train  # noqa: E402
+from tfface.runtime.verify import verify_saved_model  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 flags.DEFINE_enum("dataset", "celeba", ["celeba", "synthfaces"], "celeba (split as above) or SynthFaces (its "
@@ -96,13 +97,13 @@ def main(argv):
                 if FLAGS.reevaluate:  # earlier runs used <name>/ as workdir, later ones <name>-lambda<λ>/
                     work = work if work.exists() else tmp / f"s{seed}" / name
                     pairs = cfg.eval_pairs or training_source(cfg, log=lambda m: None)[1]  # SynthFaces' own pairs
-                    first = evaluate(str(work / "export"), pairs, None, str(work))
+                    first = verify_saved_model(str(work / "export"), pairs, None, str(work))
                 else:
                     first = train(cfg)
                 keep = ("accuracy", "tar_at_far", "auc")
                 run = {"seed": seed, "method": name, "head": head, "lambda": lam}
                 if FLAGS.dataset == "celeba":
-                    unseen = evaluate(str(work / "export"), split["unseen_pairs"], None, str(work / "unseen"))
+                    unseen = verify_saved_model(str(work / "export"), split["unseen_pairs"], None, str(work / "unseen"))
                     run.update(celeba_pairs={k: first[k] for k in keep}, unseen={k: unseen[k] for k in keep})
                 else:
                     run.update(unseen={k: first[k] for k in keep})

@@ -23,10 +23,11 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 from celeba import write_list  # noqa: E402
 
-from tfface.app import restore_workdir, train  # noqa: E402
 from tfface.config import RunConfig  # noqa: E402
 from tfface.data.pipeline import image_dataset  # noqa: E402
 from tfface.data.synthfaces import SynthFacesConfig, build_synthfaces  # noqa: E402
+from tfface.methods.standard import restore_workdir  # noqa: E402
+from tfface.programs.training import train  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 flags.DEFINE_integer("steps", 1500, "Training steps per model.")

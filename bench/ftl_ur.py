@@ -34,14 +34,15 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from celeba import detected_rows, write_list  # noqa: E402
 
-from tfface.app import restore_workdir, train  # noqa: E402
 from tfface.config import RunConfig  # noqa: E402
 from tfface.data.build import training_source  # noqa: E402
 from tfface.data.sources import from_list_file  # noqa: E402
 from tfface.data.synthfaces import write_balanced_pairs  # noqa: E402
 from tfface.evaluation.verification import embed_paths  # noqa: E402
 from tfface.methods.ftl import regular_classes  # noqa: E402
-from tfface.methods.ftl_eval import centre_rank1, nn_report, restore_ftl  # noqa: E402
+from tfface.methods.ftl_eval import centre_rank1, nn_report, restore_ftl_run  # noqa: E402
+from tfface.methods.standard import restore_workdir  # noqa: E402
+from tfface.programs.training import train  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 flags.DEFINE_enum("dataset", "celeba", ["celeba", "synthfaces"], "Real CelebA faces or SynthFaces.")
@@ -159,7 +160,7 @@ def main(argv):
             t0 = time.time()
             report = train(config(method, split, seed, work))
             if method.startswith("ftl"):
-                cfg, modules, source = restore_ftl(str(work))
+                cfg, modules, source = restore_ftl_run(str(work))
                 nn = nn_report(modules, source, from_list_file(split["probes"]),
                                regular_classes(source.class_counts, UR_MAX), cfg.image_size)
             else:

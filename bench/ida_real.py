@@ -64,8 +64,8 @@ def train_model(data: pathlib.Path) -> str:
     """Train on the CelebA identities that no pair uses; return the SavedModel folder."""
     import tempfile
 
-    from tfface.app import train
     from tfface.config import RunConfig
+    from tfface.programs.training import train
 
     pairs = list(csv.DictReader(open(data / "celeba" / "pairs.csv")))
     used = {p.split("/")[1] for r in pairs for p in (r["path1"], r["path2"])}

@@ -18,10 +18,10 @@ import time  # noqa: E402
 from absl import app, flags  # noqa: E402
 from celeba import retrieval_of, split_lists  # noqa: E402
 
-from tfface.app import train  # noqa: E402
 from tfface.config import RunConfig  # noqa: E402
 from tfface.export.saved_model import export_saved_model  # noqa: E402
 from tfface.models.backbones import build_backbone  # noqa: E402
+from tfface.programs.training import train  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 flags.DEFINE_string("celeba", str(REPO.parent / "shared" / "data" / "celeba"), "CelebA subset folder.")

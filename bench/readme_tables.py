@@ -133,7 +133,13 @@ def ftl_ur_table(r: dict) -> str:
         title = {"softmax_mlreg": "softmax + m-L2", "ftl_no_transfer": "FTL model, Eq. 4 only", "ftl": "FTL"}
         if x["method"] == "softmax":
             return "softmax"
-        return f"{title.get(x['method'], x['method'])} (α_reg {x.get('mlreg_weight', 0.25):g})"
+        settings = [f"α_reg {x.get('mlreg_weight', 0.25):g}"]
+        recon = x.get("ftl_alpha_recon")
+        if recon is not None and recon != 1.0:  # Eq. 1's sum is the default; 1/(H·W·3) is a per-pixel mean
+            settings.append(f"α_recon 1/{round(1 / recon)}" if recon < 1 else f"α_recon {recon:g}")
+        if x.get("ftl_stage1", "sequential") != "sequential":
+            settings.append(f"stage 1 {x['ftl_stage1']}")
+        return f"{title.get(x['method'], x['method'])} ({', '.join(settings)})"
 
     for m, rs in group(r["runs"], name).items():
         def part(feat, key, rs=rs):

@@ -29,11 +29,13 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from celeba import detected_rows, retrieval_of, split_lists, write_list  # noqa: E402
 
-from tfface.app import evaluate, restore_workdir, train  # noqa: E402
 from tfface.config import RunConfig  # noqa: E402
 from tfface.data.build import training_source  # noqa: E402
 from tfface.data.synthfaces import write_balanced_pairs  # noqa: E402
 from tfface.evaluation.verification import embed_paths  # noqa: E402
+from tfface.methods.standard import restore_workdir  # noqa: E402
+from tfface.programs.training import train  # noqa: E402
+from tfface.runtime.verify import verify_saved_model  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 METHODS = {  # name: (feature_transform, scheme)
@@ -105,7 +107,7 @@ def faces(celeba: pathlib.Path, tmp: pathlib.Path, save) -> list[dict]:
                             sft_warmup_steps=100)
             t0 = time.time()
             train(cfg)
-            open_set = evaluate(str(work / "export"), split["pairs"], None, str(work / "open"))
+            open_set = verify_saved_model(str(work / "export"), split["pairs"], None, str(work / "open"))
             runs.append({"seed": seed, "method": name, "seconds": round(time.time() - t0, 1),
                          **closed_set(str(work), celeba, split["test"]),
                          "open_accuracy": open_set["accuracy"], "open_tar_at_far": open_set["tar_at_far"]})

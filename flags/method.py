@@ -23,10 +23,13 @@ flags.DEFINE_enum("sft_targets", "auto", ["auto", "sample", "identity"], "SFT: d
                   "class, keeping the positive pairs a metric loss needs); auto = identity when --loss or "
                   "--aux_loss has a metric loss, else sample.")
 
-flags.DEFINE_enum("method", "standard", ["standard", "ftl", "ddl"], "Training program: standard (backbone + head "
-                  "+ losses above); ftl (Yin et al. 2019: Enc/Dec/R/FC, pre-training then two-stage alternation "
-                  "with feature transfer to under-represented classes; the --ftl_* flags); ddl (Huang et al. 2020: "
-                  "head loss + distribution distillation from easy to hard partitions; the --ddl_* flags).")
+flags.DEFINE_string("method", "standard", "Training program, by registered name: standard (backbone + head + "
+                    "losses above); ftl (Yin et al. 2019: Enc/Dec/R/FC, pre-training then two-stage alternation "
+                    "with feature transfer to under-represented classes; the --ftl_* flags); ddl (Huang et al. "
+                    "2020: head loss + distribution distillation from easy to hard partitions; the --ddl_* flags); "
+                    "or one of yours, registered by a module named in --imports.")
+flags.DEFINE_list("imports", [], "Python modules (dotted names or .py files) to import first: your own methods "
+                  "register themselves there (tfface.registry.register_method) and are picked with --method.")
 flags.DEFINE_enum("ftl_head", "softmax", ["softmax", "normface", "cosface", "arcface", "combined"],
                   "FTL: the classifier FC (Eq. 2 is a linear softmax; m-L2, Eq. 3, only acts on softmax). "
                   "--scale/--margin/--m1/--m3 apply to margin heads.")

@@ -28,9 +28,9 @@ def test_saved_model_round_trip(tmp_path):
 def test_init_from_a_saved_model_restores_the_backbone(tmp_path):
     import numpy as np
 
-    from tfface.app import init_from
     from tfface.export.saved_model import export_saved_model, load_embedder
     from tfface.models.backbones import build_backbone
+    from tfface.runtime.model import init_from
 
     path = export_saved_model(build_backbone("small_cnn", 32, 16), tmp_path / "export", 32)
     fresh = build_backbone("small_cnn", 32, 16)

@@ -152,7 +152,7 @@ def _checkpoint_values(workdir):
 
 
 def test_program_resumes_mid_alternation_like_an_uninterrupted_run(tiny_synth, tmp_path):
-    from tfface.app import train
+    from tfface.programs.training import train
 
     cfg = RunConfig(method="ftl", data="list", list_file=str(tiny_synth / "meta.csv"), image_size=32,
                     batch_size=16, ftl_rich_dim=16, ftl_ur_max_images=8, ftl_pretrain_steps=2,
@@ -167,6 +167,24 @@ def test_program_resumes_mid_alternation_like_an_uninterrupted_run(tiny_synth, t
     for name in a:
         np.testing.assert_allclose(a[name], b[name], atol=1e-5, err_msg=name)
     assert (tmp_path / "straight" / "export" / "saved_model.pb").exists()
+
+
+def test_a_checkpoint_exports_the_same_embedder_as_training(tiny_synth, tmp_path):
+    """evaluate.py --checkpoint on an FTL workdir exports f = R(Enc(x)), as training did (it used to rebuild a
+    standard backbone whose weights the FTL checkpoint does not hold)."""
+    from tfface.data.sources import from_list_file
+    from tfface.evaluation.verification import embed_paths
+    from tfface.export.saved_model import load_embedder
+    from tfface.programs.training import checkpoint_to_saved_model, train
+
+    work = tmp_path / "ftl"
+    train(RunConfig(method="ftl", data="list", list_file=str(tiny_synth / "meta.csv"), image_size=32, batch_size=16,
+                    ftl_rich_dim=16, ftl_ur_max_images=8, ftl_pretrain_steps=2, ftl_alternate_steps=1, steps=4,
+                    log_every=100, eval_batch=64, workdir=str(work)), lambda s: None)
+    paths = from_list_file(tiny_synth / "meta.csv").paths[:8]
+    trained = embed_paths(*load_embedder(str(work / "export"))[:1], paths, 32, flip=False)
+    restored = embed_paths(*load_embedder(checkpoint_to_saved_model(str(work)))[:1], paths, 32, flip=False)
+    np.testing.assert_allclose(restored, trained, atol=1e-5)
 
 
 def test_centre_rank1_and_coverage_by_hand():
@@ -188,8 +206,8 @@ def test_centre_rank1_and_coverage_by_hand():
 # ---- issue 13.6: defaults and flags that contradicted the paper -------------------------------------------
 
 def test_ftl_classifier_is_softmax_by_default_and_m_l2_is_refused_on_a_normalised_head():
-    from tfface.app import build_model
     from tfface.errors import ConfigError
+    from tfface.runtime.model import build_model
 
     cfg = RunConfig(image_size=32, ftl_rich_dim=8)
     assert build_modules(cfg, 5)["head"].margin_name == "softmax"  # Eq. 2: a linear softmax classifier
@@ -267,8 +285,8 @@ def test_stage1_in_the_papers_order_is_three_successive_updates(ftl_setup, tiny_
                                          ({"mlreg_weight": 0.1}, "--ftl_alpha_reg"),
                                          ({"head": "cosface"}, "--ftl_head"), ({"lr": 0.5}, "--ftl_lr_pretrain")])
 def test_ftl_refuses_the_flags_it_ignores(tiny_synth, tmp_path, change, flag):
-    from tfface.app import train
     from tfface.errors import ConfigError
+    from tfface.programs.training import train
 
     cfg = RunConfig(method="ftl", data="list", list_file=str(tiny_synth / "meta.csv"), image_size=32,
                     batch_size=16, ftl_rich_dim=16, workdir=str(tmp_path), **change)

@@ -209,9 +209,9 @@ def _positive_pairs(labels):
 
 
 def _metric_task_augmenter(scheme="balanced"):
-    from tfface.app import build_task
     from tfface.config import RunConfig
     from tfface.heads.classifier import MarginHead
+    from tfface.methods.standard import build_task
     from tfface.models.backbones import build_backbone
 
     cfg = RunConfig(loss="ms", sampler="pk", feature_transform="sft", sft_scheme=scheme, sft_tail_threshold=10,
@@ -243,9 +243,9 @@ def test_metric_loss_targets_keep_every_positive_pair(scheme):
 
 
 def test_head_only_loss_keeps_per_sample_targets_and_the_choice_can_be_forced():
-    from tfface.app import build_task
     from tfface.config import RunConfig
     from tfface.heads.classifier import MarginHead
+    from tfface.methods.standard import build_task
     from tfface.models.backbones import build_backbone
 
     labels = tf.constant(np.repeat(np.arange(16), 4))

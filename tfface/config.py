@@ -66,6 +66,7 @@ class RunConfig:
     center_alpha: float = 0.5
     # methods
     method: str = "standard"
+    imports: tuple[str, ...] = ()
     discface_lambda: float = 0.0
     discface_basis_max_norm: float = 0.05
     discface_num_bases: int = 1
@@ -146,7 +147,7 @@ class RunConfig:
         kwargs.update({name: kind(**pick(kind)) for name, kind in _NESTED.items()})
         if "lr_boundaries" in kwargs:
             kwargs["lr_boundaries"] = tuple(int(v) for v in kwargs["lr_boundaries"])
-        for name in ("ddl_ranges", "ddl_partition_lists"):
+        for name in ("ddl_ranges", "ddl_partition_lists", "imports"):
             if name in kwargs:
                 kwargs[name] = tuple(kwargs[name] or ())
         return cls(**kwargs)

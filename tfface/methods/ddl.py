@@ -30,6 +30,10 @@ from tfface.data.ddl_sampling import (
 from tfface.errors import ConfigError
 from tfface.evaluation import distribution, identification
 from tfface.losses.ddl import DDLParams, ddl_loss
+from tfface.methods.standard import restore_backbone
+from tfface.registry import ListProtocol, Method, register_list_protocol, register_method
+from tfface.runtime.model import build_model, build_optimizer, init_from
+from tfface.runtime.run import PRINT, finish_run, make_trainer, random_access_source, start_run
 from tfface.training.tasks import Task, head_cross_entropy
 
 
@@ -90,12 +94,8 @@ def offline_pairs(cfg: RunConfig, source, parts, chief: bool) -> list[np.ndarray
     return out
 
 
-def train_ddl(cfg: RunConfig, printer=print) -> dict:
+def train_ddl(cfg: RunConfig, printer=PRINT) -> dict:
     """Fine-tune with L_DDL + head loss (Eq. 8), export and evaluate verification."""
-    from tfface.app import build_model, finish_run, init_from, random_access_source, start_run, verification_hook
-    from tfface.training.optim import WarmupSchedule, make_optimizer
-    from tfface.training.trainer import Trainer, TrainerConfig
-
     run = start_run(cfg, printer)
     cfg, strategy, data = run.cfg, run.strategy, run.data
     source = random_access_source(data, "--method=ddl")
@@ -109,18 +109,12 @@ def train_ddl(cfg: RunConfig, printer=print) -> dict:
         backbone, head = build_model(cfg, source.num_classes, replicas)
         if cfg.init_checkpoint:
             init_from(cfg.init_checkpoint, backbone, head, source.num_classes, printer)
-        schedule = WarmupSchedule(cfg.lr, cfg.steps, cfg.lr_schedule, cfg.warmup_steps, cfg.lr_boundaries,
-                                  cfg.lr_factor)
-        optimizer = make_optimizer(cfg.optimizer, schedule, cfg.momentum, cfg.weight_decay, cfg.mixed_precision)
+        optimizer = build_optimizer(cfg)
         task = DDLTask(backbone, head, cfg.batch_size, ddl_params(cfg), cfg.ddl_weight)
     input_cfg = pipeline.TrainInput(cfg.batch_size, cfg.image_size, cfg.sampler, cfg.pk_k, cfg.pk_strict,
                                     cfg.flip, cfg.seed)
     b = cfg.ddl_pairs_per_replica
-    trainer = Trainer(strategy, task, optimizer,
-                      TrainerConfig(cfg.steps, cfg.batch_size, cfg.workdir, cfg.log_every, cfg.checkpoint_every,
-                                    hook_every=cfg.eval_every),
-                      hooks=verification_hook(run, lambda x: backbone(x, training=False), printer),
-                      printer=printer if run.chief else (lambda s: None))
+    trainer = make_trainer(run, task, optimizer, lambda x: backbone(x, training=False), printer)
     t0 = time.time()
     trainer.fit(lambda start, ctx: ddl_dataset(source, parts, pairs, input_cfg, b, start, ctx))
     printer(f"training took {time.time() - t0:.0f} s")
@@ -195,3 +189,29 @@ def plot_easy_hard(report: dict, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+
+def check_easy_hard(source, options: dict) -> None:
+    """--easy_hard_attribute must be a column of the list and --easy_hard_ranges give easy and ≥ 1 hard range."""
+    if options.get("attribute") not in source.attributes or len(options.get("ranges", ())) < 2:
+        columns = ", ".join(source.attributes) or "none"
+        raise ConfigError(f"--protocol=easy_hard needs --easy_hard_attribute (a column of "
+                          f"{options.get('list_file', 'the list')}; it has {columns}) and "
+                          "--easy_hard_ranges=easy,hard[,hard…].")
+
+
+def easy_hard_protocol_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: str, options: dict) -> dict:
+    """``--protocol=easy_hard``: easy-gallery / hard-probe identification and distributions, ``easy_hard.png``."""
+    ranges = [parse_range(r, "--easy_hard_ranges") for r in options["ranges"]]
+    split = easy_hard_split(labels, np.asarray(source.attributes[options["attribute"]], float), ranges,
+                            options.get("use_abs", True))
+    report = easy_hard_report(emb, labels, split)
+    plot_easy_hard(report, os.path.join(out_dir, "easy_hard.png"))
+    return report
+
+
+register_list_protocol(ListProtocol("easy_hard", easy_hard_protocol_report, check_easy_hard))
+
+register_method(Method("ddl", train_ddl, restore_backbone, "Huang et al. 2020: head loss + distribution distillation "
+                       "from easy to hard partitions (the --ddl_* flags)"))

@@ -7,13 +7,19 @@ The training integration itself is generic: any margin head + ``--discface_lambd
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tfface.data.build import training_data
+from tfface.evaluation.verification import embed_paths
 from tfface.heads.classifier import MarginHead
 from tfface.losses.discface import DiscFaceTerm, displacement, displacement_discrepancies
+from tfface.methods.standard import restore_workdir
+from tfface.runtime.run import random_access_source
 
 
 def discrepancy_report(emb: np.ndarray, kernel: np.ndarray, labels: np.ndarray, term: DiscFaceTerm | None = None):
@@ -25,6 +31,21 @@ def discrepancy_report(emb: np.ndarray, kernel: np.ndarray, labels: np.ndarray, 
     if term is not None:
         out["xi_eff_norm"] = [float(v) for v in np.linalg.norm(term.basis().numpy(), axis=1)]
     return out
+
+
+def discface_diagnostics(workdir: str, out_dir: str, max_images: int = 2000, batch: int = 256) -> dict:
+    """DiscFace Sec. 3.2 diagnostics of a trained workdir on (up to ``max_images`` of) its training data:
+    directional and radial displacement discrepancy and ‖ξ_eff‖; writes ``discface.json``."""
+    cfg, backbone, head, discface, latest = restore_workdir(workdir)
+    source = random_access_source(training_data(cfg, log=lambda s: None), "--protocol=discface")
+    pick = np.random.default_rng(0).permutation(len(source))[:max_images]
+    emb = embed_paths(lambda x: backbone(x, training=False), source.paths[pick], cfg.image_size, batch)
+    report = {"checkpoint": latest, "images": int(len(pick)),
+              **discrepancy_report(emb, head.kernel.numpy(), source.labels[pick], discface)}
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "discface.json"), "w") as fh:
+        json.dump(report, fh, indent=1)
+    return report
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,9 +27,11 @@ from tfface.data import pipeline
 from tfface.errors import ConfigError
 from tfface.heads.classifier import MarginHead, refuse_mlreg_on_normalised_head
 from tfface.models.ftl import build_decoder, build_encoder, build_filter
+from tfface.registry import Method, register_method
+from tfface.runtime.run import PRINT, finish_run, make_trainer, random_access_source, start_run
+from tfface.runtime.workdir import read_workdir
 from tfface.training.optim import make_optimizer
 from tfface.training.tasks import Task, head_cross_entropy
-from tfface.training.trainer import Trainer, TrainerConfig
 from tfface.transforms.ftl import FTLStats, encode_all, transfer, update_stats
 
 MODULES = ("encoder", "decoder", "filter", "head")
@@ -232,10 +234,8 @@ def latest_step(workdir: str) -> int:
     return int(tf.train.load_variable(latest, "step/.ATTRIBUTES/VARIABLE_VALUE")) if latest else 0
 
 
-def train_ftl(cfg: RunConfig, printer=print) -> dict:
+def train_ftl(cfg: RunConfig, printer=PRINT) -> dict:
     """The whole FTL program: pre-train, alternate, export f = R(Enc(x)) and evaluate verification."""
-    from tfface.app import finish_run, random_access_source, start_run, verification_hook
-
     check_ftl_config(cfg, printer)
     run = start_run(cfg, printer)
     cfg, strategy, data = run.cfg, run.strategy, run.data
@@ -258,14 +258,9 @@ def train_ftl(cfg: RunConfig, printer=print) -> dict:
                                         sequential=cfg.ftl_stage1 == "sequential"),
                  "stage2": FTLTask(modules, cfg.batch_size, a_sm, a_rec, train_head=False)}
     net = embedder(modules)
-    hooks = verification_hook(run, lambda x: net(x, training=False), printer)
-    trainers = {}
-    for kind, key in (("pretrain", "opt_pretrain"), ("stage1", "opt_stage1"), ("stage2", "opt_stage2")):
-        tcfg = TrainerConfig(cfg.steps, cfg.batch_size, cfg.workdir, cfg.log_every, cfg.checkpoint_every,
-                             hook_every=cfg.eval_every)
-        trainers[kind] = Trainer(strategy, tasks[kind], optim[key], tcfg, hooks=hooks,
-                                 printer=printer if run.chief else (lambda s: None), optimizer_key=key,
-                                 extra_checkpoint={k: v for k, v in optim.items() if k != key})
+    trainers = {kind: make_trainer(run, tasks[kind], optim[key], lambda x: net(x, training=False), printer,
+                                   optimizer_key=key, extra_checkpoint={k: v for k, v in optim.items() if k != key})
+                for kind, key in (("pretrain", "opt_pretrain"), ("stage1", "opt_stage1"), ("stage2", "opt_stage2"))}
     t0, done = time.time(), latest_step(cfg.workdir)
     resumed = done > 0
     for phase in phases(cfg.steps, cfg.ftl_pretrain_steps, cfg.ftl_alternate_steps):
@@ -289,3 +284,24 @@ def train_ftl(cfg: RunConfig, printer=print) -> dict:
     printer(f"training took {time.time() - t0:.0f} s")
     return finish_run(run, net, {"method": "ftl", "backbone": cfg.backbone, "embedding_size": cfg.ftl_rich_dim,
                                  "head": cfg.head}, printer)
+
+
+def restore_ftl(workdir: str) -> tuple[RunConfig, dict, str]:
+    """(cfg, modules, checkpoint path) of an FTL workdir's latest checkpoint."""
+    cfg, num_classes, latest = read_workdir(workdir)
+    if cfg.method != "ftl":
+        raise ConfigError(f"--checkpoint={workdir} was trained with --method={cfg.method}; this protocol needs "
+                          "an FTL run (--method=ftl).")
+    modules = build_modules(cfg, num_classes)
+    tf.train.Checkpoint(**modules).restore(latest).expect_partial()
+    return cfg, modules, latest
+
+
+def restore_embedder(workdir: str):
+    """(f = R(Enc(x)), export info) of an FTL workdir's latest checkpoint."""
+    cfg, modules, latest = restore_ftl(workdir)
+    return embedder(modules), {"method": "ftl", "backbone": cfg.backbone, "checkpoint": latest}
+
+
+register_method(Method("ftl", train_ftl, restore_embedder, "Yin et al. 2019: Enc/Dec/R/FC, pre-training then "
+                       "two-stage alternation with feature transfer to under-represented classes (the --ftl_* flags)"))

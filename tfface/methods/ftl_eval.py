@@ -18,22 +18,15 @@ import tensorflow as tf
 
 from tfface.config import RunConfig
 from tfface.data.build import training_source
-from tfface.data.sources import Source
+from tfface.data.sources import Source, from_list_file
 from tfface.errors import ConfigError
+from tfface.methods.ftl import compute_stats, regular_classes, restore_ftl
 from tfface.transforms.ftl import encode_all
 
 
-def restore_ftl(workdir: str) -> tuple[RunConfig, dict, Source]:
+def restore_ftl_run(workdir: str) -> tuple[RunConfig, dict, Source]:
     """(cfg, modules, training source) of an FTL workdir's latest checkpoint."""
-    from tfface.app import read_workdir
-    from tfface.methods.ftl import build_modules
-
-    cfg, num_classes, latest = read_workdir(workdir)
-    if cfg.method != "ftl":
-        raise ConfigError(f"--checkpoint={workdir} was trained with --method={cfg.method}; this protocol needs "
-                          "an FTL run (--method=ftl).")
-    modules = build_modules(cfg, num_classes)
-    tf.train.Checkpoint(**modules).restore(latest).expect_partial()
+    cfg, modules, _ = restore_ftl(workdir)
     source, _ = training_source(cfg, log=lambda s: None)
     return cfg, modules, source
 
@@ -165,10 +158,7 @@ def run_ftl_protocol(protocol: str, workdir: str, out_dir: str, eval_list: str |
                      eval_root: str | None = None) -> dict:
     """``ftl_nn`` (needs a list of held-out images of training classes) or ``ftl_visualize`` on an FTL
     workdir; writes ``<protocol>.json`` (and the PNG grids) to ``out_dir``."""
-    from tfface.data.sources import from_list_file
-    from tfface.methods.ftl import compute_stats, regular_classes
-
-    cfg, modules, source = restore_ftl(workdir)
+    cfg, modules, source = restore_ftl_run(workdir)
     regular = regular_classes(source.class_counts, cfg.ftl_ur_max_images)
     os.makedirs(out_dir, exist_ok=True)
     if protocol == "ftl_nn":

@@ -17,11 +17,14 @@ Analysis (Sec. 3.4, 4.2): :func:`orthogonality` (r_w, Eqs. 7–8), :func:`rotati
 
 from __future__ import annotations
 
+import os
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from tfface.errors import ConfigError
+from tfface.registry import ListProtocol, register_list_protocol
 from tfface.transforms.centres import ClassCentres
 from tfface.transforms.spherical import TRANSFORMS, rotate, transform
 
@@ -200,3 +203,13 @@ def plot_sft_report(report: dict, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def sft_protocol_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: str, options: dict) -> dict:
+    """``--protocol=sft``: :func:`sft_report` of the list, plotted to ``sft.png``."""
+    report = sft_report(emb, labels)
+    plot_sft_report(report, os.path.join(out_dir, "sft.png"))
+    return report
+
+
+register_list_protocol(ListProtocol("sft", sft_protocol_report))

@@ -53,19 +53,3 @@ def anchors_from_images(embed, list_file: str, root: str | None, image_size: int
     src.subset(np.flatnonzero(keep)).check_files_exist()
     names = np.asarray(src.class_names, dtype=str)
     return embed_paths(embed, src.paths[keep], image_size, batch, flip=True), names[src.labels[keep]]
-
-
-def anchors_from_head(workdir: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """The class-weight vectors of a trained margin head (one anchor per training class), with the training
-    classes' names when the training data can be listed (None for TFRecord input)."""
-    from tfface.app import restore_workdir
-    from tfface.data.build import training_data
-
-    cfg, _, head, _, _ = restore_workdir(workdir)
-    w = head.kernel.numpy().T
-    source = training_data(cfg, log=lambda s: None).source
-    names = None if source is None else np.asarray(source.class_names, dtype=str)
-    if names is not None and len(names) != len(w):
-        raise DataError(f"--ida_anchors=head: {workdir} has {len(w)} classes but its training data now lists "
-                        f"{len(names)} identities; the class names cannot be matched.")
-    return w.astype(np.float32), names

@@ -11,19 +11,20 @@ import numpy as np
 import tensorflow as tf
 
 from tfface.errors import ConfigError
-from tfface.scoring.anchors import anchors_from_head, anchors_from_images, load_anchor_file
+from tfface.scoring.anchors import anchors_from_images, load_anchor_file
 from tfface.scoring.ida import ida_r_log_density, log_density, topk_similarities
 
 
 def anchor_set(spec: str, embed, image_size: int, root: str | None = None, per_identity: int = 1,
-               checkpoint: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """--ida_anchors: ``head`` (the --checkpoint's class weights), a CSV image list, or a .npy/.npz file."""
+               head_anchors=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """--ida_anchors: ``head`` (``head_anchors()``, the class weights of the --checkpoint's head), a CSV image
+    list, or a .npy/.npz file."""
     if not spec:
         raise ConfigError("IDA needs --ida_anchors=<embeddings .npy/.npz | image list .csv | head>.")
     if spec == "head":
-        if not checkpoint:
+        if head_anchors is None:
             raise ConfigError("--ida_anchors=head needs --checkpoint=<train.py workdir> (its head's class weights).")
-        return anchors_from_head(checkpoint)
+        return head_anchors()
     if spec.endswith(".csv"):
         return anchors_from_images(embed, spec, root, image_size, per_identity)
     return load_anchor_file(spec)

@@ -1,0 +1,29 @@
+"""Train with the method a RunConfig names, and export any method's checkpoint."""
+
+from __future__ import annotations
+
+import pathlib
+
+import tfface.methods  # noqa: F401  (registers the built-in methods)
+from tfface.config import RunConfig
+from tfface.export.saved_model import export_saved_model
+from tfface.registry import METHODS, import_modules
+from tfface.runtime.run import PRINT
+from tfface.runtime.workdir import read_workdir
+
+
+def train(cfg: RunConfig, printer=PRINT) -> dict:
+    """Train, export a SavedModel and evaluate verification with ``cfg.method`` (after importing
+    ``cfg.imports``, where user methods register); return the evaluation report."""
+    import_modules(cfg.imports)
+    return METHODS.get(cfg.method).train(cfg, printer)
+
+
+def checkpoint_to_saved_model(workdir: str, out: str | None = None) -> str:
+    """Rebuild the embedding model of a training workdir (its method's), restore its latest checkpoint and
+    export it."""
+    cfg, _, _ = read_workdir(workdir)
+    import_modules(cfg.imports)
+    embedder, info = METHODS.get(cfg.method).restore_embedder(workdir)
+    out = out or str(pathlib.Path(workdir) / "export_from_checkpoint")
+    return export_saved_model(embedder, out, cfg.image_size, info)

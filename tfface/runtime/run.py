@@ -1,0 +1,111 @@
+"""One training run's lifecycle: start (strategy, workdir, data, seed), in-training verification, finish
+(export and evaluate)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+
+import keras
+import tensorflow as tf
+
+from tfface.config import RunConfig
+from tfface.data import pipeline
+from tfface.data.build import default_workdir, training_data
+from tfface.errors import ConfigError
+from tfface.evaluation.pairs import read_pairs
+from tfface.evaluation.verification import evaluate_pairs
+from tfface.export.saved_model import export_saved_model
+from tfface.runtime.verify import PRINT, verify_saved_model
+from tfface.training.strategy import is_chief, make_strategy, worker_path
+from tfface.training.tasks import Task
+from tfface.training.trainer import Trainer, TrainerConfig
+
+_POLICIES = {"none": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+
+
+@dataclasses.dataclass
+class Run:
+    """What every training program shares: the strategy, the resolved config and the data."""
+
+    cfg: RunConfig
+    strategy: tf.distribute.Strategy
+    chief: bool
+    data: object
+    pairs_file: str | None
+
+
+def random_access_source(data, who: str):
+    """The training data's Source, or a clear error for TFRecord input (which cannot be indexed)."""
+    if data.source is None:
+        raise ConfigError(f"{who} needs random-access training data (SynthFaces, a list file or an image "
+                          "folder), not --data=tfrecord.")
+    return data.source
+
+
+def start_run(cfg: RunConfig, printer=PRINT) -> Run:
+    """Strategy, workdir (with config.json), precision policy, data and seed for a training program."""
+    strategy = make_strategy(cfg.cpu_replicas)
+    chief = is_chief(strategy)
+    cfg = cfg.replace(workdir=cfg.workdir or default_workdir())
+    os.makedirs(cfg.workdir, exist_ok=True)
+    keras.mixed_precision.set_global_policy(_POLICIES[cfg.mixed_precision])
+    data = training_data(cfg, log=printer)
+    pipeline.check_batch_split(cfg.batch_size, strategy.num_replicas_in_sync)
+    if chief:
+        with open(os.path.join(cfg.workdir, "config.json"), "w") as fh:
+            json.dump({**dataclasses.asdict(cfg), "num_classes": data.num_classes}, fh, indent=1)
+    printer(f"{data.num_images} images of {data.num_classes} identities; {strategy.num_replicas_in_sync} "
+            f"replica(s); global batch {cfg.batch_size}; workdir {cfg.workdir}")
+    keras.utils.set_random_seed(cfg.seed)
+    return Run(cfg, strategy, chief, data, cfg.eval_pairs or data.default_pairs)
+
+
+def chief_printer(run: Run, printer=PRINT):
+    """``printer`` on the chief, silence on the other workers."""
+    return printer if run.chief else (lambda s: None)
+
+
+def finish_run(run: Run, embedder: keras.Model, info: dict, printer=PRINT) -> dict:
+    """Export the embedding model (chief only) and evaluate verification on the run's pairs file."""
+    cfg = run.cfg
+    export_dir = worker_path(cfg.workdir, "export", run.strategy)
+    export_saved_model(embedder, export_dir, cfg.image_size, info)
+    if not run.chief:
+        shutil.rmtree(export_dir, ignore_errors=True)
+        return {}
+    printer(f"exported SavedModel to {export_dir}")
+    if not run.pairs_file:
+        return {}
+    return verify_saved_model(export_dir, run.pairs_file, cfg.eval_root, cfg.workdir, cfg.eval_flip, cfg.eval_batch,
+                              printer)
+
+
+def verification_hook(run: Run, embed, printer=PRINT) -> list:
+    """The in-training verification hook (--eval_every) on the chief, if asked for."""
+    cfg = run.cfg
+    if not (cfg.eval_every and run.pairs_file and run.chief):
+        return []
+    pairs = read_pairs(run.pairs_file, cfg.eval_root)
+
+    def hook(step):
+        report, _ = evaluate_pairs(embed, pairs, cfg.image_size, cfg.eval_batch, flip=False)
+        printer(f"step {step}: verification accuracy {report['accuracy'] * 100:.2f}%")
+        return {"eval/accuracy": report["accuracy"], "eval/auc": report["auc"]}
+
+    return [hook]
+
+
+def trainer_config(cfg: RunConfig, **overrides) -> TrainerConfig:
+    """The loop settings (--steps, --batch_size, --log_every, --checkpoint_every, --eval_every, --jit_compile)."""
+    return TrainerConfig(cfg.steps, cfg.batch_size, cfg.workdir, cfg.log_every, cfg.checkpoint_every,
+                         hook_every=cfg.eval_every, jit_compile=cfg.jit_compile, **overrides)
+
+
+def make_trainer(run: Run, task: Task, optimizer, embed, printer=PRINT, **kwargs) -> Trainer:
+    """The program's Trainer: --steps and the other loop flags, the verification hook on ``embed``, logs on
+    the chief only (``kwargs`` go to :class:`Trainer`)."""
+    return Trainer(run.strategy, task, optimizer, trainer_config(run.cfg),
+                   hooks=verification_hook(run, embed, printer), printer=chief_printer(run, printer), **kwargs)
