@@ -29,7 +29,7 @@ def main(argv):
     from tfface.errors import TfFaceError
     from tfface.evaluation.protocols import run_protocol
     from tfface.export.saved_model import load_embedder
-    from tfface.methods.discface import discface_diagnostics
+    from tfface.methods.discface_eval import discface_diagnostics
     from tfface.programs.training import checkpoint_to_saved_model
     from tfface.runtime.verify import verify_saved_model
 

@@ -18,8 +18,9 @@ import statistics  # noqa: E402
 from absl import app, flags  # noqa: E402
 from timing import step_timer  # noqa: E402
 
-from tfface.methods.sft import FeatureAugmenter  # noqa: E402
+from tfface.methods.sft import FeatureAugmenter, GeneratedLoss  # noqa: E402
 from tfface.training.tasks import EmbeddingTask  # noqa: E402
+from tfface.training.terms import HeadTerm  # noqa: E402
 
 flags.DEFINE_list("configs", ["small_cnn:64:64:512", "iresnet18:64:32:512"],
                   "backbone:image_size:batch_size:embedding_size.")
@@ -33,11 +34,12 @@ FLAGS = flags.FLAGS
 
 def task_for(kind: str, classes: int, dim: int):
     def build(backbone, head, batch):
-        aug = None
+        terms = [HeadTerm(head)]
         if kind != "none":
             aug = FeatureAugmenter(kind, classes, dim, warmup_steps=0)
             aug.centres.seen.assign(aug.centres.seen + 1.0)  # every class "seen": all features generated
-        return EmbeddingTask(backbone, batch, head, augment=aug, augment_lambda=0.2)
+            terms.append(GeneratedLoss(aug, 0.2, terms[0]))
+        return EmbeddingTask(backbone, batch, terms)
 
     return build
 

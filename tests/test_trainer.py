@@ -13,11 +13,14 @@ from tfface.errors import NonFiniteLossError
 from tfface.heads.classifier import MarginHead
 from tfface.losses.center import CenterLoss
 from tfface.losses.discface import DiscFaceTerm
+from tfface.losses.pairs import global_sum
 from tfface.losses.registry import metric_loss
-from tfface.methods.sft import FeatureAugmenter
+from tfface.methods.discface import DiscFaceLoss
+from tfface.methods.sft import FeatureAugmenter, GeneratedLoss
 from tfface.models.backbones import build_backbone
 from tfface.training.optim import WarmupSchedule, make_optimizer
 from tfface.training.tasks import ClassificationTask, EmbeddingTask
+from tfface.training.terms import CenterTerm, HeadTerm, LossTerm, MetricLossTerm
 from tfface.training.trainer import Trainer, TrainerConfig
 
 BATCH = 16
@@ -28,28 +31,33 @@ def _classification(backbone, head, source):
 
 
 def _triplet_center(backbone, head, source):
-    return EmbeddingTask(backbone, BATCH, None, [("triplet", 1.0, metric_loss("triplet"))],
-                         CenterLoss(source.num_classes, 16, 0.5), 0.01)
+    return EmbeddingTask(backbone, BATCH, [MetricLossTerm("triplet", 1.0, metric_loss("triplet")),
+                                           CenterTerm(CenterLoss(source.num_classes, 16, 0.5), 0.01)])
 
 
 def _arc_discface(backbone, head, source):
-    return EmbeddingTask(backbone, BATCH, head, discface=DiscFaceTerm(16, 2, 0.05), discface_lambda=0.2)
+    return EmbeddingTask(backbone, BATCH, [HeadTerm(head), DiscFaceLoss(DiscFaceTerm(16, 2, 0.05), head, 0.2)])
 
 
 def _arc_sft_unbalanced(backbone, head, source):
     counts = np.bincount(source.labels)
     aug = FeatureAugmenter("sft", source.num_classes, 16, counts, "unbalanced", int(np.median(counts)), 1, seed=5)
-    return EmbeddingTask(backbone, BATCH, head, augment=aug, augment_lambda=0.5)
+    head_term = HeadTerm(head)
+    return EmbeddingTask(backbone, BATCH, [head_term, GeneratedLoss(aug, 0.5, head_term)])
+
+
+def _ms_with(backbone, aug):
+    ms = MetricLossTerm("ms", 1.0, metric_loss("ms"))
+    return EmbeddingTask(backbone, BATCH, [ms, GeneratedLoss(aug, 0.5, metric_terms=[ms])])
 
 
 def _ms_sft_d(backbone, head, source):
-    aug = FeatureAugmenter("sft_d", source.num_classes, 16, warmup_steps=1, seed=5)
-    return EmbeddingTask(backbone, BATCH, None, [("ms", 1.0, metric_loss("ms"))], augment=aug, augment_lambda=0.5)
+    return _ms_with(backbone, FeatureAugmenter("sft_d", source.num_classes, 16, warmup_steps=1, seed=5))
 
 
 def _ms_sft_per_identity(backbone, head, source):
     aug = FeatureAugmenter("sft", source.num_classes, 16, warmup_steps=1, seed=5, per_identity=True)
-    return EmbeddingTask(backbone, BATCH, None, [("ms", 1.0, metric_loss("ms"))], augment=aug, augment_lambda=0.5)
+    return _ms_with(backbone, aug)
 
 
 def _run(strategy, source, workdir, steps, lr=0.02, head="arcface", precision="none", task_fn=_classification,
@@ -94,9 +102,10 @@ TASKS = {  # name: (task_fn, head, use few classes[, warm-up steps before the co
     "arcface": (_classification, "arcface", False),
     "combined": (_classification, "combined", False),
     "triplet+center": (_triplet_center, "arcface", False),
-    "ms": (lambda b, h, s: EmbeddingTask(b, BATCH, None, [("ms", 1.0, metric_loss("ms"))]), "arcface", False),
-    "npair+contrastive": (lambda b, h, s: EmbeddingTask(b, BATCH, None, [
-        ("npair", 1.0, metric_loss("npair")), ("contrastive", 0.5, metric_loss("contrastive"))]), "arcface", False),
+    "ms": (lambda b, h, s: EmbeddingTask(b, BATCH, [MetricLossTerm("ms", 1.0, metric_loss("ms"))]), "arcface", False),
+    "npair+contrastive": (lambda b, h, s: EmbeddingTask(b, BATCH, [
+        MetricLossTerm("npair", 1.0, metric_loss("npair")),
+        MetricLossTerm("contrastive", 0.5, metric_loss("contrastive"))]), "arcface", False),
     "arc-discface": (_arc_discface, "arcface", False),
     "arc-discface-seeding": (_arc_discface, "arcface", False, 0),  # K = 2 bases seeded from the global batch
     "arc-sft-unbalanced": (_arc_sft_unbalanced, "arcface", True),
@@ -190,3 +199,43 @@ def test_ddl_one_step_on_two_replicas_equals_one_device(tiny_source, tmp_path):
 
     a, b = assert_one_step_equivalence(build, data, tmp_path, BATCH)
     assert a.metrics["ddl"] != 0 and a.metrics["e_neg_1"] == pytest.approx(b.metrics["e_neg_1"], abs=1e-5)
+
+
+class RingLoss(LossTerm):
+    """A term a user writes outside the package: the ring loss (Zheng et al., CVPR 2018), λ/2·mean (‖f‖ − R)²
+    with a learned radius R, and, after each step, the global batch's mean norm kept as state."""
+
+    name = "ring"
+
+    def __init__(self, weight: float):
+        self.weight = weight
+        self.layer = keras.layers.Layer(name="ring")
+        self.layer.radius = self.layer.add_weight(shape=(), initializer="ones", name="radius")
+        self.layer.mean_norm = self.layer.add_weight(shape=(), initializer="zeros", trainable=False,
+                                                     name="mean_norm",
+                                                     aggregation="only_first_replica")
+        self.modules = {"ring": self.layer}
+
+    def value(self, state):
+        norms = tf.norm(tf.cast(state.emb, tf.float32), axis=1)
+        value = 0.5 * tf.reduce_sum(tf.square(norms - self.layer.radius)) / float(state.global_batch)
+        return value, {"ring": value}
+
+    def after_step(self, state):
+        norms = tf.norm(tf.cast(state.emb, tf.float32), axis=1)
+        self.layer.mean_norm.assign(global_sum(tf.reduce_sum(norms)) / float(state.global_batch))
+
+
+def test_a_loss_term_from_outside_the_package_trains_on_two_replicas_like_one_device(tiny_source, tmp_path):
+    def build():
+        backbone, head, opt = _model(tiny_source, "softmax", smooth=True)
+        return EmbeddingTask(backbone, BATCH, [HeadTerm(head), RingLoss(0.01)]), opt
+
+    a, b = assert_one_step_equivalence(build, lambda replicas: _pk_data(tiny_source), tmp_path, BATCH)
+    assert a.metrics["ring"] > 0
+    # the term's state is the task's last module: radius (trained), then the mean norm (after_step)
+    radius, mean_norm = a.before[-2:], a.after[-2:]
+    assert radius[0] != mean_norm[0] and mean_norm[1] > 0 and mean_norm[1] != radius[1]
+    saved = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(tmp_path / "two" / "checkpoints")))
+    names = saved.get_variable_to_shape_map()
+    assert "ring/radius/.ATTRIBUTES/VARIABLE_VALUE" in names and "ring/mean_norm/.ATTRIBUTES/VARIABLE_VALUE" in names

@@ -34,7 +34,8 @@ from tfface.methods.standard import restore_backbone
 from tfface.registry import ListProtocol, Method, register_list_protocol, register_method
 from tfface.runtime.model import build_model, build_optimizer, init_from
 from tfface.runtime.run import PRINT, finish_run, make_trainer, random_access_source, start_run
-from tfface.training.tasks import Task, head_cross_entropy
+from tfface.training.tasks import Task
+from tfface.training.terms import head_cross_entropy
 
 
 def ddl_params(cfg: RunConfig) -> DDLParams:

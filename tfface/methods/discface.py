@@ -7,19 +7,20 @@ The training integration itself is generic: any margin head + ``--discface_lambd
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfface.data.build import training_data
-from tfface.evaluation.verification import embed_paths
 from tfface.heads.classifier import MarginHead
-from tfface.losses.discface import DiscFaceTerm, displacement, displacement_discrepancies
-from tfface.methods.standard import restore_workdir
-from tfface.runtime.run import random_access_source
+from tfface.losses.discface import (
+    DiscFaceTerm,
+    batch_discrepancies,
+    discrepancy,
+    displacement,
+    displacement_discrepancies,
+)
+from tfface.training.terms import LossTerm, StepState
 
 
 def discrepancy_report(emb: np.ndarray, kernel: np.ndarray, labels: np.ndarray, term: DiscFaceTerm | None = None):
@@ -33,19 +34,28 @@ def discrepancy_report(emb: np.ndarray, kernel: np.ndarray, labels: np.ndarray, 
     return out
 
 
-def discface_diagnostics(workdir: str, out_dir: str, max_images: int = 2000, batch: int = 256) -> dict:
-    """DiscFace Sec. 3.2 diagnostics of a trained workdir on (up to ``max_images`` of) its training data:
-    directional and radial displacement discrepancy and ‖ξ_eff‖; writes ``discface.json``."""
-    cfg, backbone, head, discface, latest = restore_workdir(workdir)
-    source = random_access_source(training_data(cfg, log=lambda s: None), "--protocol=discface")
-    pick = np.random.default_rng(0).permutation(len(source))[:max_images]
-    emb = embed_paths(lambda x: backbone(x, training=False), source.paths[pick], cfg.image_size, batch)
-    report = {"checkpoint": latest, "images": int(len(pick)),
-              **discrepancy_report(emb, head.kernel.numpy(), source.labels[pick], discface)}
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "discface.json"), "w") as fh:
-        json.dump(report, fh, indent=1)
-    return report
+class DiscFaceLoss(LossTerm):
+    """DiscFace Eq. 4's second summand, λ·mean_i ‖ε_i − ξ_eff‖ (Eq. 3), on a margin head's class weights.
+    Logs ``discrepancy``, max ‖ξ_eff‖ and the batch's directional / radial discrepancies (Sec. 3.2); K > 1
+    bases are seeded once, from the first step's displacements (:meth:`DiscFaceTerm.seed_from`)."""
+
+    name = "discrepancy"
+
+    def __init__(self, bases: DiscFaceTerm, head: MarginHead, weight: float):
+        self.bases, self.head, self.weight, self.modules = bases, head, weight, {"discface": bases}
+
+    def value(self, state: StepState):
+        eps = displacement(state.emb, self.head.kernel, state.labels)
+        disc = tf.reduce_sum(discrepancy(eps, self.bases.basis())) / float(state.global_batch)
+        # diagnostics, averaged over replicas: the trainer sums what replicas return
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        directional, radial = batch_discrepancies(tf.stop_gradient(eps), state.labels)
+        return disc, {"discrepancy": disc, "xi_norm": tf.reduce_max(tf.norm(self.bases.basis(), axis=1)) / replicas,
+                      "directional": directional / replicas, "radial": radial / replicas}
+
+    def after_step(self, state: StepState) -> None:
+        if self.bases.num_bases > 1:  # seeded once, from the first step
+            self.bases.seed_from(displacement(state.emb, self.head.kernel, state.labels))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -31,7 +31,8 @@ from tfface.registry import Method, register_method
 from tfface.runtime.run import PRINT, finish_run, make_trainer, random_access_source, start_run
 from tfface.runtime.workdir import read_workdir
 from tfface.training.optim import make_optimizer
-from tfface.training.tasks import Task, head_cross_entropy
+from tfface.training.tasks import Task
+from tfface.training.terms import head_cross_entropy
 from tfface.transforms.ftl import FTLStats, encode_all, transfer, update_stats
 
 MODULES = ("encoder", "decoder", "filter", "head")

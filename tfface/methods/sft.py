@@ -24,7 +24,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfface.errors import ConfigError
+from tfface.losses.pairs import global_sum, mean_of
 from tfface.registry import ListProtocol, register_list_protocol
+from tfface.training.terms import HeadTerm, LossTerm, MetricLossTerm, StepState
 from tfface.transforms.centres import ClassCentres
 from tfface.transforms.spherical import TRANSFORMS, rotate, transform
 
@@ -124,6 +126,42 @@ class FeatureAugmenter(keras.layers.Layer):
 
 
 # ---- analysis (NumPy) -------------------------------------------------------------------------------
+
+class GeneratedLoss(LossTerm):
+    """J(X_gen, Y_gen) of SFT Eq. 10, weighted by λ: the other terms of the loss on generated features.
+
+    The head term is the mean cross-entropy over the generated features (global count). The metric terms
+    see the whole batch with generated features in place of the originals they came from (others
+    normalised, unchanged), as pair mining needs a full batch. Logs ``generated_loss`` and the fraction of
+    the batch ``generated``; the augmenter's centres move after each step (Eq. 9)."""
+
+    name = "generated_loss"
+
+    def __init__(self, augment: FeatureAugmenter, weight: float, head: HeadTerm | None = None,
+                 metric_terms: list[MetricLossTerm] = ()):
+        self.augment, self.weight, self.modules = augment, weight, {"augment": augment}
+        self.head, self.metric_terms = head, list(metric_terms)
+
+    def value(self, state: StepState):
+        gen, target, weight = self.augment(state.emb, state.labels, state.step)
+        value = tf.constant(0.0)
+        if self.head is not None:
+            ce, _ = self.head.cross_entropy(gen, target, state.step)
+            value += mean_of(tf.reduce_sum(weight * ce), tf.reduce_sum(weight))
+        if self.metric_terms:
+            keep = weight[:, None] > 0
+            unit = tf.math.l2_normalize(tf.cast(state.emb, tf.float32), axis=1, epsilon=1e-12)
+            mixed = tf.where(keep, gen, unit)
+            mixed_labels = tf.where(weight > 0, target, tf.cast(state.labels, tf.int32))
+            active = tf.cast(global_sum(tf.reduce_sum(weight)) > 0, tf.float32)  # same on every replica
+            for term in self.metric_terms:
+                value += active * term.weight * term.fn(mixed, mixed_labels)
+        generated = tf.reduce_sum(weight) / float(state.global_batch)
+        return value, {"generated_loss": value, "generated": generated}
+
+    def after_step(self, state: StepState) -> None:
+        self.augment.update(state.emb, state.labels)
+
 
 def class_means(emb: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(classes, their mean features)."""

@@ -14,12 +14,14 @@ from tfface.errors import ConfigError, DataError
 from tfface.losses.center import CenterLoss
 from tfface.losses.discface import DiscFaceTerm
 from tfface.losses.registry import METRIC_LOSSES, metric_loss, parse_weighted
-from tfface.methods.sft import FeatureAugmenter
+from tfface.methods.discface import DiscFaceLoss
+from tfface.methods.sft import FeatureAugmenter, GeneratedLoss
 from tfface.registry import Method, register_method
 from tfface.runtime.model import build_model, build_optimizer, init_from
 from tfface.runtime.run import PRINT, finish_run, make_trainer, start_run
 from tfface.runtime.workdir import read_workdir
 from tfface.training.tasks import EmbeddingTask
+from tfface.training.terms import CenterTerm, HeadTerm, LossTerm, MetricLossTerm
 
 
 def loss_plan(cfg: RunConfig) -> tuple[bool, list[tuple[str, float]], float]:
@@ -44,15 +46,29 @@ def loss_plan(cfg: RunConfig) -> tuple[bool, list[tuple[str, float]], float]:
     return use_head, metrics, center
 
 
-def build_task(cfg: RunConfig, backbone, head, num_classes: int, class_counts=None) -> EmbeddingTask:
-    """The training task that --loss, --aux_loss and the method flags describe (call inside the
-    strategy scope). ``class_counts`` (images per class) is needed by --sft_scheme=unbalanced."""
+def loss_terms(cfg: RunConfig, head, num_classes: int, class_counts=None) -> list[LossTerm]:
+    """The loss terms --loss, --aux_loss and the method flags describe, in the order they are summed: head,
+    DiscFace, metric losses, centre loss, SFT's generated loss (call inside the strategy scope).
+    ``class_counts`` (images per class) is needed by --sft_scheme=unbalanced."""
     use_head, metrics, center_weight = loss_plan(cfg)
-    terms = [(name, weight, metric_loss(name, cfg.metric)) for name, weight in metrics]
-    center = CenterLoss(num_classes, cfg.embedding_size, cfg.center_alpha) if center_weight else None
-    return EmbeddingTask(backbone, cfg.batch_size, head if use_head else None, terms, center, center_weight,
-                         cfg.scale_warmup_steps, discface=discface_term(cfg), discface_lambda=cfg.discface_lambda,
-                         augment=feature_augmenter(cfg, num_classes, class_counts), augment_lambda=cfg.sft_lambda)
+    head_term = HeadTerm(head, cfg.scale_warmup_steps) if use_head else None
+    metric_terms = [MetricLossTerm(name, weight, metric_loss(name, cfg.metric)) for name, weight in metrics]
+    terms = [] if head_term is None else [head_term]
+    bases = discface_term(cfg)
+    if bases is not None:
+        terms.append(DiscFaceLoss(bases, head, cfg.discface_lambda))
+    terms += metric_terms
+    if center_weight:
+        terms.append(CenterTerm(CenterLoss(num_classes, cfg.embedding_size, cfg.center_alpha), center_weight))
+    augment = feature_augmenter(cfg, num_classes, class_counts)
+    if augment is not None:
+        terms.append(GeneratedLoss(augment, cfg.sft_lambda, head_term, metric_terms))
+    return terms
+
+
+def build_task(cfg: RunConfig, backbone, head, num_classes: int, class_counts=None) -> EmbeddingTask:
+    """The training task: the backbone and :func:`loss_terms` (call inside the strategy scope)."""
+    return EmbeddingTask(backbone, cfg.batch_size, loss_terms(cfg, head, num_classes, class_counts))
 
 
 def feature_augmenter(cfg: RunConfig, num_classes: int, class_counts=None) -> FeatureAugmenter | None:
@@ -88,7 +104,7 @@ def train_standard(cfg: RunConfig, printer=PRINT) -> dict:
         optimizer = build_optimizer(cfg)
         counts = None if data.source is None else data.source.class_counts
         task = build_task(cfg, backbone, head, data.num_classes, counts)
-    if task.terms and cfg.sampler != "pk":
+    if loss_plan(cfg)[1] and cfg.sampler != "pk":
         printer(f"warning: --loss={cfg.loss} mines pairs in the batch; --sampler={cfg.sampler} gives few "
                 "positive pairs, --sampler=pk is what it is built for.")
     trainer = make_trainer(run, task, optimizer, lambda x: backbone(x, training=False), printer)
