@@ -23,6 +23,10 @@ def test_saved_model_round_trip(tmp_path):
     embed, size = load_embedder(path)
     assert size == 32
     np.testing.assert_allclose(embed(images).numpy(), want, atol=1e-5)
+    # the Keras model beside the SavedModel loads without tfface-specific code and gives the same embeddings
+    keras_model = keras.models.load_model(f"{path}/backbone.keras")
+    got = tf.math.l2_normalize(keras_model(images, training=False), axis=1).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)
 
 
 def test_init_from_a_saved_model_restores_the_backbone(tmp_path):

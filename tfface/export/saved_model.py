@@ -12,6 +12,8 @@ import tensorflow as tf
 
 from tfface.scoring.ida import log_dao, log_density
 
+KERAS_FILE = "backbone.keras"
+
 
 class FaceEmbedder(tf.Module):
     """Wraps a backbone with fixed-size uint8 input signatures."""
@@ -42,10 +44,12 @@ class FaceEmbedder(tf.Module):
 
 def export_saved_model(backbone: keras.Model, path: str | os.PathLike, image_size: int,
                        info: dict | None = None) -> str:
-    """Write the SavedModel (plus ``tfface.json`` with the image size and ``info``) to ``path``."""
+    """Write the SavedModel (plus ``tfface.json`` with the image size and ``info``) to ``path``, and the Keras
+    model itself beside it as ``backbone.keras`` (``keras.models.load_model``; outputs unnormalised)."""
     path = str(path)
     module = FaceEmbedder(backbone, image_size)
     tf.saved_model.save(module, path, signatures={"serving_default": module.serve, "score": module.score})
+    backbone.save(os.path.join(path, KERAS_FILE))
     with open(os.path.join(path, "tfface.json"), "w") as fh:
         json.dump({"image_size": image_size, **(info or {})}, fh, indent=1)
     return path

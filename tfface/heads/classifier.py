@@ -9,6 +9,7 @@ from tfface.errors import ConfigError
 from tfface.heads.margins import make_margin
 
 
+@keras.saving.register_keras_serializable(package="tfface")
 class NormalizedClassifier(keras.layers.Layer):
     """cos θ = (f/‖f‖)ᵀ(w_c/‖w_c‖) for every class c. Weights ``kernel`` are [D, C]; output float32."""
 
@@ -33,6 +34,7 @@ class NormalizedClassifier(keras.layers.Layer):
         return {**super().get_config(), "num_classes": self.num_classes}
 
 
+@keras.saving.register_keras_serializable(package="tfface")
 class LinearClassifier(keras.layers.Layer):
     """Unnormalised logits Wᵀf + b (plain softmax), float32."""
 
@@ -60,6 +62,7 @@ def metric_l2(embeddings: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(tf.square(out), axis=1)
 
 
+@keras.saving.register_keras_serializable(package="tfface")
 class MarginHead(keras.layers.Layer):
     """(embeddings, labels) -> logits: a classifier followed by a margin function.
 

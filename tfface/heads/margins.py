@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import keras
 import tensorflow as tf
 
 _CLIP = 1.0 - 1e-7
@@ -30,8 +31,20 @@ def _target(cos: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     return tf.gather(cos, tf.cast(labels, tf.int32), axis=1, batch_dims=1)
 
 
+class _Serializable:
+    """get_config / from_config of a margin dataclass (its fields), for Keras serialisation."""
+
+    def get_config(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="tfface")
 @dataclasses.dataclass(frozen=True)
-class Plain:
+class Plain(_Serializable):
     """Plain softmax: logits pass through unchanged (use with the unnormalised W·f + b classifier)."""
 
     normalized = False
@@ -40,8 +53,9 @@ class Plain:
         return tf.cast(logits, tf.float32)
 
 
+@keras.saving.register_keras_serializable(package="tfface")
 @dataclasses.dataclass(frozen=True)
-class NormFace:
+class NormFace(_Serializable):
     """NormFace / L2-softmax: s·cos θ (NormFace Eq. 7)."""
 
     s: float = 64.0
@@ -52,8 +66,9 @@ class NormFace:
         return s * tf.cast(cos, tf.float32)
 
 
+@keras.saving.register_keras_serializable(package="tfface")
 @dataclasses.dataclass(frozen=True)
-class CosFace:
+class CosFace(_Serializable):
     """CosFace / AM-softmax: s·(cos θ_y − m) for the target, s·cos θ_j otherwise (CosFace Eq. 4)."""
 
     s: float = 64.0
@@ -66,8 +81,9 @@ class CosFace:
         return s * _target_update(cos, labels, _target(cos, labels) - self.m)
 
 
+@keras.saving.register_keras_serializable(package="tfface")
 @dataclasses.dataclass(frozen=True)
-class Combined:
+class Combined(_Serializable):
     """Combined margin s·(cos(m1·θ_y + m2) − m3) (ArcFace paper Eq. 4).
 
     Where m1·θ + m2 would pass π the target is no longer monotonic in θ; there the

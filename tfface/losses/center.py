@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 from tfface.transforms.centres import ClassCentres
 
 
+@keras.saving.register_keras_serializable(package="tfface")
 class CenterLoss(ClassCentres):
     """½‖x_i − c_{y_i}‖² per sample (Wen et al. Eq. 2); centres move by Eq. 4 (see
     :class:`~tfface.transforms.centres.ClassCentres`, default α = 0.5 here)."""

@@ -70,6 +70,7 @@ def farthest_points(x: tf.Tensor, k: int) -> tf.Tensor:
     return tf.stack(picks)
 
 
+@keras.saving.register_keras_serializable(package="tfface")
 class DiscFaceTerm(keras.layers.Layer):
     """Holds the displacement bases ξ [K, D] (zeros; K > 1 seeded after the first step, see
     :meth:`seed_from`) and returns per-sample discrepancies.

@@ -74,6 +74,7 @@ def parse_weighted(spec: str, flag: str) -> list[tuple[str, float]]:
     return out
 
 
+@keras.saving.register_keras_serializable(package="tfface")
 class MetricLoss(keras.losses.Loss):
     """Thin Keras wrapper of a metric loss: ``MetricLoss("ms", ms_beta=40.0)(labels, embeddings)``.
 
@@ -82,8 +83,9 @@ class MetricLoss(keras.losses.Loss):
     ``get_config`` holds the loss name and its hyper-parameters.
     """
 
-    def __init__(self, kind: str = "triplet", name: str | None = None, **params):
-        super().__init__(name=name or kind, reduction="sum")
+    def __init__(self, kind: str = "triplet", name: str | None = None, reduction: str = "sum", dtype=None,
+                 **params):
+        super().__init__(name=name or kind, reduction=reduction, dtype=dtype)
         self.kind, self.params = kind, dict(params)
         self._fn = metric_loss(kind, dataclasses.replace(MetricLossParams(), **params))
 
@@ -91,4 +93,4 @@ class MetricLoss(keras.losses.Loss):
         return self._fn(y_pred, tf.reshape(tf.cast(y_true, tf.int32), [-1]))
 
     def get_config(self):
-        return {"kind": self.kind, "name": self.name, **self.params}
+        return {**super().get_config(), "kind": self.kind, **self.params}

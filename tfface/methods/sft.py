@@ -33,6 +33,7 @@ from tfface.transforms.spherical import TRANSFORMS, rotate, transform
 SCHEMES = ("balanced", "unbalanced")
 
 
+@keras.saving.register_keras_serializable(package="tfface")
 class FeatureAugmenter(keras.layers.Layer):
     """Generates the transformed batch (X_gen, Y_gen, weights) and owns the class centres.
 
@@ -55,7 +56,9 @@ class FeatureAugmenter(keras.layers.Layer):
         if num_classes < 2:
             raise ConfigError("--feature_transform needs at least 2 training classes.")
         self.kind, self.scheme, self.seed, self.per_identity = kind, scheme, int(seed), bool(per_identity)
-        self.num_classes, self.warmup_steps = int(num_classes), int(warmup_steps)
+        self.num_classes, self.dim, self.warmup_steps = int(num_classes), int(dim), int(warmup_steps)
+        self.tail_threshold = int(tail_threshold)
+        self.class_counts = None if class_counts is None else [int(c) for c in class_counts]
         counts = np.full(num_classes, tail_threshold) if class_counts is None else np.asarray(class_counts)
         if len(counts) != num_classes:
             raise ValueError(f"class_counts has {len(counts)} entries for {num_classes} classes")
@@ -123,6 +126,11 @@ class FeatureAugmenter(keras.layers.Layer):
     def update(self, emb, labels) -> None:
         """Eq. 9 on this step's (global) batch; call after the optimiser step."""
         self.centres.update(self.centre_input(emb), labels)
+
+    def get_config(self):
+        return {**super().get_config(), "kind": self.kind, "num_classes": self.num_classes, "dim": self.dim,
+                "class_counts": self.class_counts, "scheme": self.scheme, "tail_threshold": self.tail_threshold,
+                "warmup_steps": self.warmup_steps, "seed": self.seed, "per_identity": self.per_identity}
 
 
 # ---- analysis (NumPy) -------------------------------------------------------------------------------

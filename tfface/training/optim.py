@@ -10,6 +10,7 @@ import tensorflow as tf
 from tfface.errors import ConfigError
 
 
+@keras.saving.register_keras_serializable(package="tfface")
 class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """Base learning rate ``lr`` shaped by ``kind`` after a linear warm-up of ``warmup`` steps.
 

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 
+@keras.saving.register_keras_serializable(package="tfface")
 class ClassCentres(keras.layers.Layer):
     """Non-trainable centres μ [C, D] (zeros) and how often each class has been seen.
 
