@@ -25,6 +25,7 @@ def main(argv):
     if not FLAGS["verbosity"].present:  # TF's INFO chatter off unless asked for with --verbosity
         absl_logging.set_verbosity(absl_logging.WARNING)
     import json
+    import pathlib
 
     from tfface.errors import TfFaceError
     from tfface.evaluation.protocols import run_protocol
@@ -56,6 +57,21 @@ def main(argv):
             raise SystemExit(f"error: {err}") from None
         print(json.dumps(report))
         return
+    if FLAGS.protocol == "tflite":
+        from tfface.export.saved_model import load_keras_backbone
+        from tfface.programs.tflite import tflite_report
+
+        try:
+            model = FLAGS.model or checkpoint_to_saved_model(FLAGS.checkpoint)
+            out = FLAGS.out or str(pathlib.Path(model).parent / "tflite")
+            report = tflite_report(load_keras_backbone(model), model, out, FLAGS.tflite_quantize, FLAGS.eval_pairs,
+                                   FLAGS.eval_root, FLAGS.eval_flip)
+        except (TfFaceError, FileNotFoundError) as err:
+            raise SystemExit(f"error: {err}") from None
+        keep = ("bytes", "accuracy", "min_cosine_to_saved_model")
+        print(json.dumps({name: {k: v for k, v in row.items() if k in keep}
+                          for name, row in report["variants"].items()}))
+        return
     verification = FLAGS.protocol == "verification"
     if verification and not FLAGS.eval_pairs:
         raise SystemExit("error: --protocol=verification needs --eval_pairs=<pairs.txt or pairs.csv>.")
@@ -63,7 +79,7 @@ def main(argv):
         raise SystemExit(f"error: --protocol={FLAGS.protocol} needs --eval_list=<csv path,identity>.")
     try:
         model = FLAGS.model or checkpoint_to_saved_model(FLAGS.checkpoint)
-        out = FLAGS.out or (FLAGS.checkpoint or str(__import__("pathlib").Path(model).parent))
+        out = FLAGS.out or (FLAGS.checkpoint or str(pathlib.Path(model).parent))
         if FLAGS.protocol.startswith("ida_") or (verification and FLAGS.score != "cosine"):
             print(json.dumps(run_ida(model, out)))
         elif verification:

@@ -10,7 +10,7 @@ flags.DEFINE_integer("eval_batch", 256, "Batch size for embedding extraction.")
 flags.DEFINE_integer("eval_every", 0, "In-training verification on --eval_pairs every N steps (0 = end only).")
 flags.DEFINE_enum("protocol", "verification",
                   ["verification", "retrieval", "identification", "distribution", "sft", "easy_hard", "discface",
-                   "ftl_nn", "ftl_visualize", "ida_ssr", "ida_sweep", "ida_export"],
+                   "ftl_nn", "ftl_visualize", "ida_ssr", "ida_sweep", "ida_export", "tflite"],
                   "evaluate.py: verification on --eval_pairs (scored by --score); retrieval / identification / "
                   "distribution statistics of the labelled images of --eval_list; sft: SFT's analysis of "
                   "--eval_list (r_w, ‖Aσ − σ‖, divergence); easy_hard: DDL's easy-gallery / hard-probe "
@@ -19,7 +19,9 @@ flags.DEFINE_enum("protocol", "verification",
                   "(regular / UR, g and f) and one-shot coverage for held-out --eval_list images of the training "
                   "classes; ftl_visualize: FTL's decoded centres, transfers and interpolations (PNG); ida_ssr: "
                   "train IDA-L's SSR on --eval_list embeddings; ida_sweep: IDA-R over k and τ on --eval_pairs; "
-                  "ida_export: the SavedModel with score_ida (and density) signatures.")
+                  "ida_export: the SavedModel with score_ida (and density) signatures; tflite: LiteRT files of the "
+                  "model (--tflite_quantize) with their agreement and, given --eval_pairs, verification accuracy "
+                  "beside the SavedModel's.")
 flags.DEFINE_string("eval_list", None, "CSV path,identity of test images (classes disjoint from training) for "
                     "the retrieval, identification, distribution and sft protocols.")
 flags.DEFINE_integer("gallery_per_id", 1, "Identification: gallery images per identity (the rest are probes).")
@@ -40,3 +42,5 @@ flags.DEFINE_float("ida_tau", 1.0, "IDA: τ of DAO (Eq. 4).")
 flags.DEFINE_string("ida_ssr", "", "IDA-L: the ssr.keras written by --protocol=ida_ssr.")
 flags.DEFINE_integer("ida_ssr_steps", 30000, "IDA-L: SSR training steps (paper 30k, lr ×0.1 at 50/67/83%).")
 flags.DEFINE_float("ida_ssr_lr", 1e-3, "IDA-L: SSR learning rate (paper 1e-3).")
+flags.DEFINE_list("tflite_quantize", ["none", "float16", "int8"], "tflite protocol: variants to write — none "
+                  "(float32), float16 (float16 weights), int8 (dynamic range: int8 weights, float activations).")

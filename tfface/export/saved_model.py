@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfface.export.lite import load_tflite_embedder
 from tfface.scoring.ida import log_dao, log_density
 
 KERAS_FILE = "backbone.keras"
@@ -55,9 +56,21 @@ def export_saved_model(backbone: keras.Model, path: str | os.PathLike, image_siz
     return path
 
 
+def load_keras_backbone(path: str | os.PathLike) -> keras.Model:
+    """The ``backbone.keras`` that :func:`export_saved_model` writes beside the SavedModel."""
+    file = os.path.join(str(path), KERAS_FILE)
+    if not os.path.isfile(file):
+        raise FileNotFoundError(f"--model={path}: no {KERAS_FILE} beside the SavedModel (exports written before it "
+                                "existed lack it); pass --checkpoint=<train.py workdir> instead.")
+    return keras.models.load_model(file)
+
+
 def load_embedder(path: str | os.PathLike):
-    """Load an exported model: returns (embed_fn uint8 -> normalised float32, image_size)."""
+    """Load an exported model — a SavedModel folder or a ``.tflite`` file — as (embed_fn uint8 -> normalised
+    float32, image_size)."""
     path = str(path)
+    if path.endswith(".tflite"):
+        return load_tflite_embedder(path)
     meta_file = os.path.join(path, "tfface.json")
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
         raise FileNotFoundError(f"--model={path}: no saved_model.pb there; point it at a folder written "
