@@ -4,7 +4,7 @@
     python evaluate.py --checkpoint=runs/X --eval_pairs=lfw/pairs.txt --eval_root=lfw/images
 """
 
-from tfface.env import configure_tf_env
+from tfface.env import configure_tf_env, require_tensorflow
 
 configure_tf_env()
 
@@ -24,6 +24,7 @@ def main(argv):
     del argv
     if not FLAGS["verbosity"].present:  # TF's INFO chatter off unless asked for with --verbosity
         absl_logging.set_verbosity(absl_logging.WARNING)
+    require_tensorflow()  # or a clear message naming the extras that install it
     import json
     import pathlib
 

@@ -4,7 +4,7 @@
     python train.py --backbone=iresnet50 --image_size=112 --data=list --list_file=train.csv
 """
 
-from tfface.env import configure_tf_env
+from tfface.env import configure_tf_env, require_tensorflow
 
 configure_tf_env()
 
@@ -28,6 +28,7 @@ def main(argv):
     del argv
     if not FLAGS["verbosity"].present:  # TF's INFO chatter off unless asked for with --verbosity
         absl_logging.set_verbosity(absl_logging.WARNING)
+    require_tensorflow()  # or a clear message naming the extras that install it
     from tfface.config import RunConfig
     from tfface.errors import NonFiniteLossError, TfFaceError
     from tfface.programs.training import train

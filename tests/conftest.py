@@ -1,10 +1,10 @@
 """Test set-up: oneDNN on, quiet logs, and helpers shared by the tests."""
 
-import os
 import pathlib
 
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tfface.env import configure_tf_env
+
+configure_tf_env()  # before TensorFlow loads (importing tfface loads nothing)
 
 import pytest  # noqa: E402
 

@@ -1,11 +1,8 @@
 """tfface: deep face recognition in TensorFlow/Keras.
 
-Importing tfface sets ``TF_ENABLE_ONEDNN_OPTS=1`` (unless already set) before TensorFlow loads.
+Importing ``tfface`` has no side effect: it changes no environment variable and does not load TensorFlow
+(its subpackages do, when imported). The programs (train.py, evaluate.py) call
+:func:`tfface.env.configure_tf_env` before TensorFlow loads; a script of yours can do the same.
 """
-
-from tfface.env import configure_tf_env, require_tensorflow
-
-configure_tf_env()
-require_tensorflow()
 
 __version__ = "0.1.0"
