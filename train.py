@@ -1,47 +1,11 @@
-"""Train a face-recognition model, export a SavedModel and evaluate verification.
+"""Train a face-recognition model, export a SavedModel and evaluate verification (the program is
+:mod:`tfface.programs.train_cli`, also installed as ``tfface-train``).
 
     python train.py                      # small CNN + ArcFace on SynthFaces, no download
     python train.py --backbone=iresnet50 --image_size=112 --data=list --list_file=train.csv
 """
 
-from tfface.env import configure_tf_env, require_tensorflow
-
-configure_tf_env()
-
-from absl import app  # noqa: E402
-from absl import flags as absl_flags  # noqa: E402
-from absl import logging as absl_logging  # noqa: E402
-
-import flags.data  # noqa: E402,F401
-import flags.distribute  # noqa: E402,F401
-import flags.eval  # noqa: E402,F401
-import flags.head  # noqa: E402,F401
-import flags.loss  # noqa: E402,F401
-import flags.method  # noqa: E402,F401
-import flags.model  # noqa: E402,F401
-import flags.train  # noqa: E402,F401
-
-FLAGS = absl_flags.FLAGS
-
-
-def main(argv):
-    del argv
-    if not FLAGS["verbosity"].present:  # TF's INFO chatter off unless asked for with --verbosity
-        absl_logging.set_verbosity(absl_logging.WARNING)
-    require_tensorflow()  # or a clear message naming the extras that install it
-    from tfface.config import RunConfig
-    from tfface.errors import NonFiniteLossError, TfFaceError
-    from tfface.programs.training import train
-
-    try:
-        train(RunConfig.from_flags(FLAGS))
-    except (TfFaceError, NonFiniteLossError) as err:
-        raise SystemExit(f"error: {err}") from None
-
-
-def run():
-    app.run(main)
-
+from tfface.programs.train_cli import run
 
 if __name__ == "__main__":
     run()

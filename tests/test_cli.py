@@ -1,6 +1,7 @@
 """train.py on 2 logical CPU replicas end to end, then evaluate.py from the SavedModel and the checkpoint."""
 
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -176,3 +177,13 @@ def test_ida_scores_ssr_sweep_and_export(tiny_synth, tmp_path):
     assert meta_out["ida"]["learned_density"] and meta_out["ida"]["k"] == 5
     bad = _run([*ev[:3], "--score=ida_r"], tmp_path)
     assert bad.returncode != 0 and "--ida_anchors" in bad.stderr
+
+
+def test_installed_programs_list_their_flags(tmp_path):
+    import shutil
+
+    for script, flag in (("tfface-train", "--method"), ("tfface-evaluate", "--protocol"),
+                         ("tfface-make-tfrecords", "--shards"), ("tfface-check-data", "--list_file")):
+        path = shutil.which(script) or str(pathlib.Path(sys.executable).parent / script)
+        out = subprocess.run([path, "--helpfull"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert flag in out.stdout, (script, out.stderr[-1000:])  # absl exits 1 after --helpfull

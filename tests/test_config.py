@@ -5,14 +5,14 @@ import json
 
 from absl import flags as absl_flags
 
-import flags.data  # noqa: F401
-import flags.distribute  # noqa: F401
-import flags.eval  # noqa: F401
-import flags.head  # noqa: F401
-import flags.loss  # noqa: F401
-import flags.method  # noqa: F401
-import flags.model  # noqa: F401
-import flags.train  # noqa: F401
+import tfface.flags.data  # noqa: F401
+import tfface.flags.distribute  # noqa: F401
+import tfface.flags.eval  # noqa: F401
+import tfface.flags.head  # noqa: F401
+import tfface.flags.loss  # noqa: F401
+import tfface.flags.method  # noqa: F401
+import tfface.flags.model  # noqa: F401
+import tfface.flags.train  # noqa: F401
 from tfface.config import RunConfig
 
 

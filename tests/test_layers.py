@@ -17,7 +17,7 @@ LAYERS = {
     "tfface.training": 3,
     "tfface.runtime": 4,
     "tfface.methods": 5,
-    "tfface.programs": 6,
+    "tfface.programs": 6, "tfface.flags": 6,
 }
 NAMES = {0: "base", 1: "kit", 2: "scoring/evaluation/export", 3: "training", 4: "runtime", 5: "methods",
          6: "programs"}

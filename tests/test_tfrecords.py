@@ -52,7 +52,7 @@ def test_check_command_lists_bad_files(tmp_path):
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "a" / "good.png")
     (tmp_path / "a" / "bad.png").write_bytes(b"\x89PNG garbage")
     (tmp_path / "a" / "empty.jpg").write_bytes(b"")
-    out = subprocess.run([sys.executable, "-m", "tfface.data.check", f"--data_root={tmp_path}"], cwd=REPO,
+    out = subprocess.run([sys.executable, "-m", "tfface.programs.check_data", f"--data_root={tmp_path}"], cwd=REPO,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1
     assert "bad.png" in out.stdout and "empty.jpg" in out.stdout and "good.png" not in out.stdout

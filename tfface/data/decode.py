@@ -14,7 +14,7 @@ def decode_image(contents: tf.Tensor, name: tf.Tensor, size: int) -> tf.Tensor:
     """
     ok = tf.reduce_any([tf.equal(tf.strings.substr(contents, 0, len(m)), m) for m in _MAGIC])
     tf.debugging.Assert(ok, ["Unreadable image (not JPEG/PNG/BMP/GIF, or empty):", name,
-                             "- fix or remove the file, or check with `python -m tfface.data.check`."],
+                             "- fix or remove the file, or check with `tfface-check-data`."],
                         name="image_check")
     img = tf.io.decode_image(contents, channels=3, expand_animations=False)
     img.set_shape([None, None, 3])

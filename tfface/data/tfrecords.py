@@ -5,7 +5,7 @@ Records hold ``image`` (encoded JPEG/PNG bytes as in the source file), ``label``
 shards records the class names. TFRecords are read sequentially, so they support the shuffled
 ``uniform`` sampler only; class-balanced and P×K sampling need random access (a list file).
 
-    python -m tfface.data.make_tfrecords --list_file=train.csv --out=/data/train --shards=16
+    tfface-make-tfrecords --list_file=train.csv --out=/data/train --shards=16
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def read_meta(pattern: str) -> dict:
     meta = files[0].rsplit("-", 3)[0] + "-meta.json"
     if not os.path.isfile(meta):
         raise DataError(f"--tfrecords={pattern}: {meta} is missing; write shards with "
-                        "`python -m tfface.data.make_tfrecords`.")
+                        "`tfface-make-tfrecords`.")
     with open(meta) as fh:
         return {**json.load(fh), "files": files}
 

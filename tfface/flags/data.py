@@ -5,7 +5,7 @@ from absl import flags
 flags.DEFINE_enum("data", "synthfaces", ["synthfaces", "folder", "list", "tfrecord"],
                   "Training data: rendered SynthFaces, an image folder (--data_root/<identity>/<image>), a "
                   "CSV list file (--list_file: path,identity[,attributes]) or TFRecord shards (--tfrecords).")
-flags.DEFINE_string("tfrecords", None, "Glob of TFRecord shards written by `python -m tfface.data.make_tfrecords`.")
+flags.DEFINE_string("tfrecords", None, "Glob of TFRecord shards written by `tfface-make-tfrecords`.")
 flags.DEFINE_string("data_root", None, "Image folder tree, or the folder list-file paths are relative to.")
 flags.DEFINE_string("list_file", None, "CSV list file with header path,identity[,attribute columns].")
 flags.DEFINE_integer("image_size", 64, "Model input size in pixels (images are resized to it).")

@@ -1,6 +1,8 @@
-"""Write a list file or image folder into TFRecord shards (see :mod:`tfface.data.tfrecords`).
+"""tfface-make-tfrecords: write a list file or image folder into TFRecord shards (see
+:mod:`tfface.data.tfrecords`).
 
-    python -m tfface.data.make_tfrecords --list_file=train.csv --out=/data/train --shards=16
+    tfface-make-tfrecords --list_file=train.csv --out=/data/train --shards=16
+    python -m tfface.programs.make_tfrecords …   # the same, without the installed script
 """
 
 from tfface.env import configure_tf_env
@@ -34,5 +36,9 @@ def main(argv):
     print(f"wrote {len(src)} images of {src.num_classes} identities into {len(files)} shards at {FLAGS.out}-*")
 
 
-if __name__ == "__main__":
+def run():
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()
