@@ -170,7 +170,7 @@ def test_two_replicas_mine_the_global_batch_and_match_one_device():
 
 
 def test_easy_hard_split_and_report_by_hand():
-    from tfface.methods.ddl import easy_hard_report, easy_hard_split
+    from tfface.methods.ddl_eval import easy_hard_report, easy_hard_split
 
     # identities 0, 1; light angle: easy ≤ 25, hard 50..90. Identity 2 has no easy image, so no gallery entry.
     labels = np.array([0, 0, 0, 1, 1, 1, 2])

@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from tfface.errors import ConfigError
-from tfface.methods.sft import FeatureAugmenter, orthogonality, rotation_residuals, sft_report
+from tfface.methods.sft import FeatureAugmenter
+from tfface.methods.sft_analysis import orthogonality, rotation_residuals, sft_report
 from tfface.transforms.centres import ClassCentres
 from tfface.transforms.spherical import degenerated, rotate, rotation_matrix, translate
 
