@@ -43,3 +43,26 @@ def tiny_source(tiny_synth):
     from tfface.data.sources import from_list_file
 
     return from_list_file(tiny_synth / "meta.csv", where={"split": "train"})
+
+
+def train_config(*argv):
+    """The RunConfig train.py builds from these command-line arguments."""
+    from absl import flags
+
+    import tfface.flags.data  # noqa: F401  (train.py's flags)
+    import tfface.flags.distribute  # noqa: F401
+    import tfface.flags.eval  # noqa: F401
+    import tfface.flags.head  # noqa: F401
+    import tfface.flags.loss  # noqa: F401
+    import tfface.flags.method  # noqa: F401
+    import tfface.flags.model  # noqa: F401
+    import tfface.flags.train  # noqa: F401
+    from tfface.config import RunConfig
+
+    fv = flags.FLAGS
+    fv.unparse_flags()
+    fv(["train.py", *argv])
+    try:
+        return RunConfig.from_flags(fv)
+    finally:
+        fv.unparse_flags()

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import pathlib
+
+from tfface.errors import ConfigError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +31,15 @@ class MetricLossParams:
 
 
 _NESTED = {"metric": MetricLossParams}
+
+
+def _coerce(field: dataclasses.Field, value):
+    """A JSON value as the field's type: lists as tuples, whole numbers as floats for float fields."""
+    if isinstance(value, list):
+        return tuple(value)
+    if field.type == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,30 +151,63 @@ class RunConfig:
 
     @classmethod
     def from_flags(cls, flag_values) -> RunConfig:
-        """Take every field from the flag of the same name (fields without a flag keep defaults);
-        nested sections (``metric``) take theirs from their own fields' flags."""
+        """Take every field from the flag of the same name (fields without a flag keep defaults); nested
+        sections (``metric``) take theirs from their own fields' flags. With ``--config=<file>`` the file's
+        settings replace the flags' defaults and the flags given on the command line override them."""
+        path = flag_values["config"].value if "config" in flag_values else None
+        base = cls.from_file(path) if path else cls()
 
-        def pick(kind):
-            return {f.name: flag_values[f.name].value for f in dataclasses.fields(kind) if f.name in flag_values}
+        def overrides(kind) -> dict:
+            out = {}
+            for f in dataclasses.fields(kind):
+                if f.name not in flag_values or (path and not flag_values[f.name].present):
+                    continue  # no flag, or the recipe's value stands
+                value = flag_values[f.name].value
+                if f.name == "lr_boundaries":
+                    value = tuple(int(v) for v in value)
+                elif f.name in ("ddl_ranges", "ddl_partition_lists", "imports"):
+                    value = tuple(value or ())
+                out[f.name] = value
+            return out
 
-        kwargs = pick(cls)
-        kwargs.update({name: kind(**pick(kind)) for name, kind in _NESTED.items()})
-        if "lr_boundaries" in kwargs:
-            kwargs["lr_boundaries"] = tuple(int(v) for v in kwargs["lr_boundaries"])
-        for name in ("ddl_ranges", "ddl_partition_lists", "imports"):
-            if name in kwargs:
-                kwargs[name] = tuple(kwargs[name] or ())
-        return cls(**kwargs)
+        nested = {name: dataclasses.replace(getattr(base, name), **overrides(kind)) for name, kind in _NESTED.items()}
+        return dataclasses.replace(base, **overrides(cls), **nested)
 
     @classmethod
     def from_dict(cls, raw: dict) -> RunConfig:
         """Inverse of ``dataclasses.asdict`` (as saved in a workdir's config.json); unknown keys ignored."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in raw.items() if k in names}
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs = {k: _coerce(names[k], v) for k, v in raw.items() if k in names}
         for name, kind in _NESTED.items():
             if isinstance(kwargs.get(name), dict):
-                kwargs[name] = kind(**kwargs[name])
+                section = {f.name: f for f in dataclasses.fields(kind)}
+                kwargs[name] = kind(**{k: _coerce(section[k], v) for k, v in kwargs[name].items() if k in section})
         return cls(**kwargs)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> RunConfig:
+        """A recipe (``configs/*.json``) or a run's ``config.json``: settings by flag name, the nested sections
+        as objects (``"metric": {"ms_beta": 40}``) or by their fields' flag names; ``description`` is a comment.
+        ``workdir`` is not taken (a run's config.json names its own; give --workdir). A name that is not a
+        setting is an error naming it and the file."""
+        try:
+            raw = json.loads(pathlib.Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"--config={path}: file not found.") from None
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"--config={path}: not valid JSON ({err}).") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"--config={path}: must hold a JSON object of settings by flag name.")
+        raw = {k: v for k, v in raw.items() if k not in ("description", "num_classes", "workdir")}
+        for name, kind in _NESTED.items():
+            flat = {f.name: raw.pop(f.name) for f in dataclasses.fields(kind) if f.name in raw}
+            if flat:
+                raw[name] = {**raw.get(name, {}), **flat}
+        unknown = sorted(set(raw) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ConfigError(f"--config={path}: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not "
+                              "a setting; names are the flags' (python train.py --helpfull).")
+        return cls.from_dict(raw)
 
     def replace(self, **changes) -> RunConfig:
         return dataclasses.replace(self, **changes)

@@ -1,4 +1,4 @@
-"""Evaluation flags."""
+"""The run's verification flags (train.py and evaluate.py): pairs file, flip, batch, in-training evaluation."""
 
 from absl import flags
 
@@ -8,39 +8,3 @@ flags.DEFINE_string("eval_root", None, "Folder the pairs' paths are relative to 
 flags.DEFINE_bool("eval_flip", True, "Embed original + mirrored image (sum).")
 flags.DEFINE_integer("eval_batch", 256, "Batch size for embedding extraction.")
 flags.DEFINE_integer("eval_every", 0, "In-training verification on --eval_pairs every N steps (0 = end only).")
-flags.DEFINE_enum("protocol", "verification",
-                  ["verification", "retrieval", "identification", "distribution", "sft", "easy_hard", "discface",
-                   "ftl_nn", "ftl_visualize", "ida_ssr", "ida_sweep", "ida_export", "tflite"],
-                  "evaluate.py: verification on --eval_pairs (scored by --score); retrieval / identification / "
-                  "distribution statistics of the labelled images of --eval_list; sft: SFT's analysis of "
-                  "--eval_list (r_w, ‖Aσ − σ‖, divergence); easy_hard: DDL's easy-gallery / hard-probe "
-                  "identification and distributions (--easy_hard_attribute, --easy_hard_ranges); discface: "
-                  "DiscFace's displacement discrepancies of a --checkpoint; ftl_nn: FTL's nearest-centre rank-1 "
-                  "(regular / UR, g and f) and one-shot coverage for held-out --eval_list images of the training "
-                  "classes; ftl_visualize: FTL's decoded centres, transfers and interpolations (PNG); ida_ssr: "
-                  "train IDA-L's SSR on --eval_list embeddings; ida_sweep: IDA-R over k and τ on --eval_pairs; "
-                  "ida_export: the SavedModel with score_ida (and density) signatures; tflite: LiteRT files of the "
-                  "model (--tflite_quantize) with their agreement and, given --eval_pairs, verification accuracy "
-                  "beside the SavedModel's.")
-flags.DEFINE_string("eval_list", None, "CSV path,identity of test images (classes disjoint from training) for "
-                    "the retrieval, identification, distribution and sft protocols.")
-flags.DEFINE_integer("gallery_per_id", 1, "Identification: gallery images per identity (the rest are probes).")
-flags.DEFINE_float("open_set_fraction", 0.1, "Identification: share of identities left out of the gallery "
-                   "(their probes are non-mated, for TPIR@FPIR).")
-flags.DEFINE_string("easy_hard_attribute", "", "easy_hard protocol: attribute column of --eval_list splitting "
-                    "easy and hard images (e.g. light_azimuth, resolution).")
-flags.DEFINE_list("easy_hard_ranges", [], "easy_hard protocol: lo:hi ranges of |attribute|, easy first, then one per "
-                  "hard partition (e.g. 0:25,60:90,90:130).")
-flags.DEFINE_bool("easy_hard_abs", True, "easy_hard protocol: compare |attribute| with the ranges.")
-flags.DEFINE_enum("score", "cosine", ["cosine", "ida_r", "ida_l"], "Verification score: cosine, IDA with "
-                  "reference-based support sets (--ida_anchors) or with the learned density (--ida_ssr).")
-flags.DEFINE_string("ida_anchors", "", "IDA anchor set: an embeddings .npy/.npz, a CSV image list (embedded with "
-                    "the model) or 'head' (the --checkpoint's class weights).")
-flags.DEFINE_integer("ida_anchors_per_identity", 1, "IDA: images per identity when --ida_anchors is a list (0 = all).")
-flags.DEFINE_integer("ida_k", 10, "IDA: support-set size k.")
-flags.DEFINE_float("ida_tau", 1.0, "IDA: τ of DAO (Eq. 4).")
-flags.DEFINE_string("ida_ssr", "", "IDA-L: the ssr.keras written by --protocol=ida_ssr.")
-flags.DEFINE_integer("ida_ssr_steps", 30000, "IDA-L: SSR training steps (paper 30k, lr ×0.1 at 50/67/83%).")
-flags.DEFINE_float("ida_ssr_lr", 1e-3, "IDA-L: SSR learning rate (paper 1e-3).")
-flags.DEFINE_list("tflite_quantize", ["none", "float16", "int8"], "tflite protocol: variants to write — none "
-                  "(float32), float16 (float16 weights), int8 (dynamic range: int8 weights, float activations).")

@@ -16,3 +16,5 @@ flags.DEFINE_integer("warmup_steps", 200, "Linear learning-rate warm-up steps.")
 flags.DEFINE_integer("seed", 0, "Seed for weights and sampling.")
 flags.DEFINE_integer("log_every", 50, "Progress line and TensorBoard scalars every N steps.")
 flags.DEFINE_integer("checkpoint_every", 1000, "Checkpoint every N steps (and at the end).")
+flags.DEFINE_string("config", None, "JSON file of settings by flag name — a recipe from configs/ or a run's "
+                    "config.json (which reproduces that run); flags given on the command line override it.")

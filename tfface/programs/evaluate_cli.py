@@ -13,6 +13,7 @@ from absl import flags as absl_flags  # noqa: E402
 from absl import logging as absl_logging  # noqa: E402
 
 import tfface.flags.eval  # noqa: E402,F401
+import tfface.flags.evaluate  # noqa: E402,F401
 
 absl_flags.DEFINE_string("model", None, "SavedModel folder written by train.py (<workdir>/export).")
 absl_flags.DEFINE_string("checkpoint", None, "A train.py workdir: its latest checkpoint is exported first.")

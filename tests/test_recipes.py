@@ -1,0 +1,63 @@
+"""Every recipe in configs/ runs through train.py's configuration for 20 steps at reduced size (tiny SynthFaces,
+small CNN, 32 px), keeping every setting it names that the reduction does not replace."""
+
+import json
+
+import pytest
+from conftest import REPO, train_config
+
+from tfface.programs.training import train
+
+RECIPES = sorted((REPO / "configs").glob("*.json"))
+
+
+def reduced(recipe: dict, tiny, arc_run, work) -> list[str]:
+    """Command-line flags that shrink a recipe to a CPU-sized run of 20 steps."""
+    args = ["--data=list", f"--list_file={tiny / 'meta.csv'}", f"--eval_pairs={tiny / 'pairs.csv'}", "--image_size=32",
+            "--backbone=small_cnn", "--steps=20", "--log_every=10", "--checkpoint_every=1000", "--eval_batch=64",
+            f"--workdir={work}"]
+    method = recipe.get("method", "standard")
+    if method == "ftl":
+        return args + ["--ftl_rich_dim=16", "--ftl_pretrain_steps=10", "--ftl_alternate_steps=5",
+                       "--ftl_ur_max_images=8"]
+    args += ["--embedding_size=16", "--batch_size=16", "--warmup_steps=0", "--lr_boundaries=10"]
+    if recipe.get("sampler") == "pk" or "ms" in recipe.get("loss", ""):
+        args += ["--pk_k=4"]
+    if recipe.get("sft_scheme") == "unbalanced":
+        args += ["--sft_tail_threshold=10", "--sft_warmup_steps=2"]
+    if method == "ddl":
+        args += [f"--init_checkpoint={arc_run}", "--ddl_attribute=yaw", "--ddl_ranges=0:15,15:90",
+                 "--ddl_pairs_per_replica=4"]
+    return args
+
+
+@pytest.fixture(scope="module")
+def arc_run(tiny_synth, tmp_path_factory):
+    work = tmp_path_factory.mktemp("arc")
+    train(train_config("--data=list", f"--list_file={tiny_synth / 'meta.csv'}", "--image_size=32", "--steps=2",
+                       "--embedding_size=16", "--batch_size=16", "--warmup_steps=0", f"--workdir={work}"),
+          lambda s: None)
+    return work
+
+
+def test_there_are_recipes_for_the_readme_examples_and_the_papers():
+    names = {p.stem for p in RECIPES}
+    assert {"ms1m_arcface_iresnet50", "ddl_finetune_iresnet50", "ftl_iresnet50", "face_sft_iresnet34_unbalanced",
+            "casia_cos_discface_iresnet50"} <= names and len(names) >= 9
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=[p.stem for p in RECIPES])
+def test_recipe_runs_at_reduced_size(path, tiny_synth, arc_run, tmp_path):
+    recipe = json.loads(path.read_text())
+    args = reduced(recipe, tiny_synth, arc_run, tmp_path / "run")
+    cfg = train_config(f"--config={path}", *args)
+    replaced = {a.split("=")[0][2:] for a in args}
+    for name, value in recipe.items():
+        if name in ("description", *replaced):
+            continue
+        got = getattr(cfg, name, None) if hasattr(cfg, name) else getattr(cfg.metric, name)
+        assert got == (tuple(value) if isinstance(value, list) else value), name
+    report = train(cfg, lambda s: None)
+    assert 0.0 <= report["accuracy"] <= 1.0
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["method"] == recipe.get("method", "standard") and saved["steps"] == 20
