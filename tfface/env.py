@@ -27,3 +27,13 @@ def require_tensorflow():
             "(tensorflow[and-cuda])."
         ) from err
     return tf
+
+
+def start_program(flag_values) -> None:
+    """What every absl program does first in ``main``: TensorFlow's INFO chatter off unless asked for with
+    --verbosity, and TensorFlow itself, or a clear message naming the extras that install it."""
+    from absl import logging
+
+    if not flag_values["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)
+    require_tensorflow()

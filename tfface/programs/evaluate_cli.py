@@ -4,13 +4,12 @@
     python evaluate.py --checkpoint=runs/X --eval_pairs=lfw/pairs.txt --eval_root=lfw/images
 """
 
-from tfface.env import configure_tf_env, require_tensorflow
+from tfface.env import configure_tf_env, start_program
 
 configure_tf_env()
 
 from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
-from absl import logging as absl_logging  # noqa: E402
 
 import tfface.flags.eval  # noqa: E402,F401
 import tfface.flags.evaluate  # noqa: E402,F401
@@ -23,9 +22,7 @@ FLAGS = absl_flags.FLAGS
 
 def main(argv):
     del argv
-    if not FLAGS["verbosity"].present:  # TF's INFO chatter off unless asked for with --verbosity
-        absl_logging.set_verbosity(absl_logging.WARNING)
-    require_tensorflow()  # or a clear message naming the extras that install it
+    start_program(FLAGS)
     import json
     import pathlib
 

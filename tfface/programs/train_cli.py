@@ -4,13 +4,12 @@
     python train.py --backbone=iresnet50 --image_size=112 --data=list --list_file=train.csv
 """
 
-from tfface.env import configure_tf_env, require_tensorflow
+from tfface.env import configure_tf_env, start_program
 
 configure_tf_env()
 
 from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
-from absl import logging as absl_logging  # noqa: E402
 
 import tfface.flags.data  # noqa: E402,F401
 import tfface.flags.distribute  # noqa: E402,F401
@@ -26,9 +25,7 @@ FLAGS = absl_flags.FLAGS
 
 def main(argv):
     del argv
-    if not FLAGS["verbosity"].present:  # TF's INFO chatter off unless asked for with --verbosity
-        absl_logging.set_verbosity(absl_logging.WARNING)
-    require_tensorflow()  # or a clear message naming the extras that install it
+    start_program(FLAGS)
     from tfface.config import RunConfig
     from tfface.errors import NonFiniteLossError, TfFaceError
     from tfface.programs.training import train
