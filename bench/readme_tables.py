@@ -153,6 +153,20 @@ def ftl_ur_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def tflite_table(r: dict) -> str:
+    lines = ["| model | size (MB) | smallest cosine to the SavedModel | verification accuracy | TAR@FAR=1e-3 | AUC |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    names = {"saved_model": "SavedModel", "none": "LiteRT float32", "float16": "LiteRT float16",
+             "int8": "LiteRT int8 (dynamic range)"}
+    for key, row in r["variants"].items():
+        size = f"{row['bytes'] / 1e6:.2f}" if "bytes" in row else "–"
+        cos = f"{row['min_cosine_to_saved_model']:.6f}" if "min_cosine_to_saved_model" in row else "–"
+        tar = row["tar_at_far"].get("0.001")
+        lines.append(f"| {names.get(key, key)} | {size} | {cos} | {row['accuracy'] * 100:.2f}% | "
+                     f"{'–' if tar is None else f'{tar * 100:.2f}%'} | {row['auc']:.4f} |")
+    return "\n".join(lines)
+
+
 def ftl_mlreg_toy_table(r: dict) -> str:
     lines = ["| model | test accuracy | mean feature norm | angular gap std (°) |", "| --- | --- | --- | --- |"]
     for name, x in r["results"].items():
@@ -247,6 +261,7 @@ TABLES = (  # README marker, result file, table function
     ("ida_real_table", "ida_real.json", ida_real_table),
     ("ida_real_tfface_table", "ida_real_tfface.json", ida_real_table),
     ("ida_search_table", "ida_search.json", ida_search_table),
+    ("tflite_table", "tflite.json", tflite_table),
 )
 
 
