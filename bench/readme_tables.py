@@ -160,7 +160,7 @@ def tflite_table(r: dict) -> str:
              "int8": "LiteRT int8 (dynamic range)"}
     for key, row in r["variants"].items():
         size = f"{row['bytes'] / 1e6:.2f}" if "bytes" in row else "–"
-        cos = f"{row['min_cosine_to_saved_model']:.6f}" if "min_cosine_to_saved_model" in row else "–"
+        cos = f"{row['min_cosine_to_saved_model']:.7f}" if "min_cosine_to_saved_model" in row else "–"
         tar = row["tar_at_far"].get("0.001")
         lines.append(f"| {names.get(key, key)} | {size} | {cos} | {row['accuracy'] * 100:.2f}% | "
                      f"{'–' if tar is None else f'{tar * 100:.2f}%'} | {row['auc']:.4f} |")
