@@ -248,7 +248,10 @@ def test_keras_wrapper_config_value_and_fit():
 
     loss = MetricLoss("ms", ms_beta=10.0, ms_lambda=0.5)
     again = MetricLoss.from_config(loss.get_config())
-    assert again.get_config() == {"kind": "ms", "name": "ms", "ms_beta": 10.0, "ms_lambda": 0.5}
+    config = again.get_config()
+    assert config == loss.get_config() and config["reduction"] == "sum"  # Keras' own keys come from super()
+    assert {k: config[k] for k in ("kind", "name", "ms_beta", "ms_lambda")} == {"kind": "ms", "name": "ms",
+                                                                              "ms_beta": 10.0, "ms_lambda": 0.5}
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8, 5)).astype(np.float32)
     y = np.array([0, 0, 1, 1, 2, 2, 3, 3])
