@@ -185,6 +185,12 @@ def test_a_checkpoint_exports_the_same_embedder_as_training(tiny_synth, tmp_path
     trained = embed_paths(*load_embedder(str(work / "export"))[:1], paths, 32, flip=False)
     restored = embed_paths(*load_embedder(checkpoint_to_saved_model(str(work)))[:1], paths, 32, flip=False)
     np.testing.assert_allclose(restored, trained, atol=1e-5)
+    # the standard program's restore refuses it instead of restoring nothing
+    from tfface.errors import ConfigError
+    from tfface.methods.standard import restore_workdir
+
+    with pytest.raises(ConfigError, match="holds no backbone"):
+        restore_workdir(str(work))
 
 
 def test_centre_rank1_and_coverage_by_hand():

@@ -125,7 +125,7 @@ def restore_workdir(workdir: str):
     parts = {"backbone": backbone, "head": head, **({"discface": discface} if discface is not None else {})}
     try:
         tf.train.Checkpoint(**parts).restore(latest).assert_existing_objects_matched().expect_partial()
-    except AssertionError as err:
+    except (AssertionError, ValueError) as err:  # missing objects, or shapes that differ
         raise ConfigError(f"{workdir} (--method={cfg.method}) holds no backbone + margin head matching its "
                           f"config.json: {str(err).splitlines()[0][:200]}") from None
     return cfg, backbone, head, discface, latest
