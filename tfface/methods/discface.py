@@ -46,11 +46,12 @@ class DiscFaceLoss(LossTerm):
 
     def value(self, state: StepState):
         eps = displacement(state.emb, self.head.kernel, state.labels)
-        disc = tf.reduce_sum(discrepancy(eps, self.bases.basis())) / float(state.global_batch)
+        basis = self.bases.basis()
+        disc = tf.reduce_sum(discrepancy(eps, basis)) / float(state.global_batch)
         # diagnostics, averaged over replicas: the trainer sums what replicas return
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         directional, radial = batch_discrepancies(tf.stop_gradient(eps), state.labels)
-        return disc, {"discrepancy": disc, "xi_norm": tf.reduce_max(tf.norm(self.bases.basis(), axis=1)) / replicas,
+        return disc, {"discrepancy": disc, "xi_norm": tf.reduce_max(tf.norm(basis, axis=1)) / replicas,
                       "directional": directional / replicas, "radial": radial / replicas}
 
     def after_step(self, state: StepState) -> None:
