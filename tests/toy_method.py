@@ -36,4 +36,4 @@ def train_toy(cfg, printer=PRINT) -> dict:
     return finish_run(run, backbone, {"method": "toy_label_smoothing", "backbone": run.cfg.backbone}, printer)
 
 
-register_method(Method("toy_label_smoothing", train_toy, restore_backbone, "label-smoothed softmax (a test toy)"))
+register_method(Method("toy_label_smoothing", train_toy, restore_backbone))

@@ -53,13 +53,11 @@ class Method:
         train: ``train(cfg, printer) -> report``: trains, exports a SavedModel and evaluates.
         restore_embedder: ``restore_embedder(workdir) -> (keras model image → embedding, info)`` from a
             workdir's latest checkpoint (what ``evaluate.py --checkpoint`` exports).
-        summary: one line for ``--method``'s help.
     """
 
     name: str
     train: Callable[..., dict]
     restore_embedder: Callable[[str], tuple[Any, dict]]
-    summary: str = ""
 
 
 METHODS = Registry("method", "--method")

@@ -120,5 +120,4 @@ def train_ddl(cfg: RunConfig, printer=PRINT) -> dict:
                                       "embedding_size": cfg.embedding_size, "head": cfg.head}, printer)
 
 
-register_method(Method("ddl", train_ddl, restore_backbone, "Huang et al. 2020: head loss + distribution distillation "
-                       "from easy to hard partitions (the --ddl_* flags)"))
+register_method(Method("ddl", train_ddl, restore_backbone))

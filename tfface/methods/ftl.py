@@ -304,5 +304,4 @@ def restore_embedder(workdir: str):
     return embedder(modules), {"method": "ftl", "backbone": cfg.backbone, "checkpoint": latest}
 
 
-register_method(Method("ftl", train_ftl, restore_embedder, "Yin et al. 2019: Enc/Dec/R/FC, pre-training then "
-                       "two-stage alternation with feature transfer to under-represented classes (the --ftl_* flags)"))
+register_method(Method("ftl", train_ftl, restore_embedder))

@@ -150,5 +150,4 @@ def head_anchors(workdir: str) -> tuple[np.ndarray, np.ndarray | None]:
     return w.astype(np.float32), names
 
 
-register_method(Method("standard", train_standard, restore_backbone,
-                       "backbone + head and/or metric losses (--loss, --aux_loss), DiscFace and SFT as options"))
+register_method(Method("standard", train_standard, restore_backbone))
