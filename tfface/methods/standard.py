@@ -94,7 +94,7 @@ def discface_term(cfg: RunConfig) -> DiscFaceTerm | None:
 
 def train_standard(cfg: RunConfig, printer=PRINT) -> dict:
     """Train, export a SavedModel and evaluate verification; return the evaluation report."""
-    loss_plan(cfg)  # a bad --loss / --aux_loss fails before any rendering or TF set-up
+    metrics = loss_plan(cfg)[1]  # a bad --loss / --aux_loss fails before any rendering or TF set-up
     run = start_run(cfg, printer)
     cfg, strategy, data = run.cfg, run.strategy, run.data
     with strategy.scope():
@@ -104,7 +104,7 @@ def train_standard(cfg: RunConfig, printer=PRINT) -> dict:
         optimizer = build_optimizer(cfg)
         counts = None if data.source is None else data.source.class_counts
         task = build_task(cfg, backbone, head, data.num_classes, counts)
-    if loss_plan(cfg)[1] and cfg.sampler != "pk":
+    if metrics and cfg.sampler != "pk":
         printer(f"warning: --loss={cfg.loss} mines pairs in the batch; --sampler={cfg.sampler} gives few "
                 "positive pairs, --sampler=pk is what it is built for.")
     trainer = make_trainer(run, task, optimizer, lambda x: backbone(x, training=False), printer)
