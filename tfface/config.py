@@ -162,12 +162,8 @@ class RunConfig:
             for f in dataclasses.fields(kind):
                 if f.name not in flag_values or (path and not flag_values[f.name].present):
                     continue  # no flag, or the recipe's value stands
-                value = flag_values[f.name].value
-                if f.name == "lr_boundaries":
-                    value = tuple(int(v) for v in value)
-                elif f.name in ("ddl_ranges", "ddl_partition_lists", "imports"):
-                    value = tuple(value or ())
-                out[f.name] = value
+                value = _coerce(f, flag_values[f.name].value)  # list flags → tuples, like a file's lists
+                out[f.name] = tuple(int(v) for v in value) if f.name == "lr_boundaries" else value
             return out
 
         nested = {name: dataclasses.replace(getattr(base, name), **overrides(kind)) for name, kind in _NESTED.items()}
