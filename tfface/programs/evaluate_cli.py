@@ -23,50 +23,48 @@ FLAGS = absl_flags.FLAGS
 def main(argv):
     del argv
     start_program(FLAGS)
+    from tfface.errors import TfFaceError
+
+    if bool(FLAGS.model) == bool(FLAGS.checkpoint):
+        raise SystemExit("error: give exactly one of --model=<SavedModel folder> or --checkpoint=<workdir>.")
+    try:
+        evaluate()
+    except (TfFaceError, FileNotFoundError) as err:
+        raise SystemExit(f"error: {err}") from None
+
+
+def evaluate() -> None:
+    """Run --protocol on --model or --checkpoint and print its summary (errors reach main as exceptions)."""
     import json
     import pathlib
 
-    from tfface.errors import TfFaceError
     from tfface.evaluation.protocols import run_protocol
     from tfface.export.saved_model import load_embedder
     from tfface.methods.discface_eval import discface_diagnostics
     from tfface.programs.training import checkpoint_to_saved_model
     from tfface.runtime.verify import verify_saved_model
 
-    if bool(FLAGS.model) == bool(FLAGS.checkpoint):
-        raise SystemExit("error: give exactly one of --model=<SavedModel folder> or --checkpoint=<workdir>.")
     if FLAGS.protocol in ("ftl_nn", "ftl_visualize"):
         from tfface.methods.ftl_eval import run_ftl_protocol
 
         if not FLAGS.checkpoint:
             raise SystemExit(f"error: --protocol={FLAGS.protocol} needs --checkpoint=<FTL train.py workdir>.")
-        try:
-            report = run_ftl_protocol(FLAGS.protocol, FLAGS.checkpoint, FLAGS.out or FLAGS.checkpoint,
-                                      FLAGS.eval_list, FLAGS.eval_root)
-        except (TfFaceError, FileNotFoundError) as err:
-            raise SystemExit(f"error: {err}") from None
-        print(json.dumps(report))
+        print(json.dumps(run_ftl_protocol(FLAGS.protocol, FLAGS.checkpoint, FLAGS.out or FLAGS.checkpoint,
+                                          FLAGS.eval_list, FLAGS.eval_root)))
         return
     if FLAGS.protocol == "discface":
         if not FLAGS.checkpoint:
             raise SystemExit("error: --protocol=discface needs --checkpoint=<train.py workdir> (it reads the head).")
-        try:
-            report = discface_diagnostics(FLAGS.checkpoint, FLAGS.out or FLAGS.checkpoint)
-        except (TfFaceError, FileNotFoundError) as err:
-            raise SystemExit(f"error: {err}") from None
-        print(json.dumps(report))
+        print(json.dumps(discface_diagnostics(FLAGS.checkpoint, FLAGS.out or FLAGS.checkpoint)))
         return
     if FLAGS.protocol == "tflite":
         from tfface.export.saved_model import load_keras_backbone
         from tfface.programs.tflite import tflite_report
 
-        try:
-            model = FLAGS.model or checkpoint_to_saved_model(FLAGS.checkpoint)
-            out = FLAGS.out or str(pathlib.Path(model).parent / "tflite")
-            report = tflite_report(load_keras_backbone(model), model, out, FLAGS.tflite_quantize, FLAGS.eval_pairs,
-                                   FLAGS.eval_root, FLAGS.eval_flip)
-        except (TfFaceError, FileNotFoundError) as err:
-            raise SystemExit(f"error: {err}") from None
+        model = FLAGS.model or checkpoint_to_saved_model(FLAGS.checkpoint)
+        out = FLAGS.out or str(pathlib.Path(model).parent / "tflite")
+        report = tflite_report(load_keras_backbone(model), model, out, FLAGS.tflite_quantize, FLAGS.eval_pairs,
+                               FLAGS.eval_root, FLAGS.eval_flip)
         keep = ("bytes", "accuracy", "min_cosine_to_saved_model")
         print(json.dumps({name: {k: v for k, v in row.items() if k in keep}
                           for name, row in report["variants"].items()}))
@@ -76,22 +74,19 @@ def main(argv):
         raise SystemExit("error: --protocol=verification needs --eval_pairs=<pairs.txt or pairs.csv>.")
     if not verification and not FLAGS.protocol.startswith("ida_") and not FLAGS.eval_list:
         raise SystemExit(f"error: --protocol={FLAGS.protocol} needs --eval_list=<csv path,identity>.")
-    try:
-        model = FLAGS.model or checkpoint_to_saved_model(FLAGS.checkpoint)
-        out = FLAGS.out or (FLAGS.checkpoint or str(pathlib.Path(model).parent))
-        if FLAGS.protocol.startswith("ida_") or (verification and FLAGS.score != "cosine"):
-            print(json.dumps(run_ida(model, out)))
-        elif verification:
-            verify_saved_model(model, FLAGS.eval_pairs, FLAGS.eval_root, out, FLAGS.eval_flip, FLAGS.eval_batch)
-        else:
-            options = {"gallery_per_id": FLAGS.gallery_per_id, "open_set_fraction": FLAGS.open_set_fraction,
-                       "attribute": FLAGS.easy_hard_attribute, "ranges": FLAGS.easy_hard_ranges,
-                       "use_abs": FLAGS.easy_hard_abs}
-            report = run_protocol(FLAGS.protocol, *load_embedder(model), FLAGS.eval_list, FLAGS.eval_root, out,
-                                  FLAGS.eval_flip, FLAGS.eval_batch, options)
-            print(json.dumps({k: v for k, v in report.items() if not isinstance(v, list) and k != "histograms"}))
-    except (TfFaceError, FileNotFoundError) as err:
-        raise SystemExit(f"error: {err}") from None
+    model = FLAGS.model or checkpoint_to_saved_model(FLAGS.checkpoint)
+    out = FLAGS.out or (FLAGS.checkpoint or str(pathlib.Path(model).parent))
+    if FLAGS.protocol.startswith("ida_") or (verification and FLAGS.score != "cosine"):
+        print(json.dumps(run_ida(model, out)))
+    elif verification:
+        verify_saved_model(model, FLAGS.eval_pairs, FLAGS.eval_root, out, FLAGS.eval_flip, FLAGS.eval_batch)
+    else:
+        options = {"gallery_per_id": FLAGS.gallery_per_id, "open_set_fraction": FLAGS.open_set_fraction,
+                   "attribute": FLAGS.easy_hard_attribute, "ranges": FLAGS.easy_hard_ranges,
+                   "use_abs": FLAGS.easy_hard_abs}
+        report = run_protocol(FLAGS.protocol, *load_embedder(model), FLAGS.eval_list, FLAGS.eval_root, out,
+                              FLAGS.eval_flip, FLAGS.eval_batch, options)
+        print(json.dumps({k: v for k, v in report.items() if not isinstance(v, list) and k != "histograms"}))
 
 
 def run_ida(model: str, out: str) -> dict:
