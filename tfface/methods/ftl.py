@@ -28,7 +28,7 @@ from tfface.errors import ConfigError
 from tfface.heads.classifier import MarginHead, refuse_mlreg_on_normalised_head
 from tfface.models.ftl import build_decoder, build_encoder, build_filter
 from tfface.registry import Method, register_method
-from tfface.runtime.run import PRINT, finish_run, make_trainer, random_access_source, start_run
+from tfface.runtime.run import PRINT, finish_run, make_trainer, random_access_source, start_run, verification_hook
 from tfface.runtime.workdir import read_workdir
 from tfface.training.optim import make_optimizer
 from tfface.training.tasks import Task
@@ -259,8 +259,9 @@ def train_ftl(cfg: RunConfig, printer=PRINT) -> dict:
                                         sequential=cfg.ftl_stage1 == "sequential"),
                  "stage2": FTLTask(modules, cfg.batch_size, a_sm, a_rec, train_head=False)}
     net = embedder(modules)
-    trainers = {kind: make_trainer(run, tasks[kind], optim[key], lambda x: net(x, training=False), printer,
-                                   optimizer_key=key, extra_checkpoint={k: v for k, v in optim.items() if k != key})
+    hooks = verification_hook(run, lambda x: net(x, training=False), printer)  # read the pairs once, for all phases
+    trainers = {kind: make_trainer(run, tasks[kind], optim[key], None, printer, hooks, optimizer_key=key,
+                                   extra_checkpoint={k: v for k, v in optim.items() if k != key})
                 for kind, key in (("pretrain", "opt_pretrain"), ("stage1", "opt_stage1"), ("stage2", "opt_stage2"))}
     t0, done = time.time(), latest_step(cfg.workdir)
     resumed = done > 0

@@ -104,8 +104,11 @@ def trainer_config(cfg: RunConfig, **overrides) -> TrainerConfig:
                          hook_every=cfg.eval_every, jit_compile=cfg.jit_compile, **overrides)
 
 
-def make_trainer(run: Run, task: Task, optimizer, embed, printer=PRINT, **kwargs) -> Trainer:
-    """The program's Trainer: --steps and the other loop flags, the verification hook on ``embed``, logs on
-    the chief only (``kwargs`` go to :class:`Trainer`)."""
-    return Trainer(run.strategy, task, optimizer, trainer_config(run.cfg),
-                   hooks=verification_hook(run, embed, printer), printer=chief_printer(run, printer), **kwargs)
+def make_trainer(run: Run, task: Task, optimizer, embed, printer=PRINT, hooks: list | None = None,
+                 **kwargs) -> Trainer:
+    """The program's Trainer: --steps and the other loop flags, the verification hook on ``embed`` (or the
+    ``hooks`` given, e.g. one hook shared by several trainers), logs on the chief only (``kwargs`` go to
+    :class:`Trainer`)."""
+    hooks = verification_hook(run, embed, printer) if hooks is None else hooks
+    return Trainer(run.strategy, task, optimizer, trainer_config(run.cfg), hooks=hooks,
+                   printer=chief_printer(run, printer), **kwargs)
