@@ -84,7 +84,7 @@ def synth_lists(tmp: pathlib.Path, seed: int) -> tuple[str, str]:
     from tfface.data.build import synth_config
     from tfface.data.synthfaces import build_synthfaces
 
-    root = build_synthfaces(synth_config(RunConfig(synth_seed=seed)), None, log=lambda s: None)
+    root = build_synthfaces(synth_config(RunConfig.of(synth_seed=seed)), None, log=lambda s: None)
     rows = list(csv.DictReader(open(root / "meta.csv")))
     lists = []
     for split in ("train", "heldout"):
@@ -146,7 +146,7 @@ def main(argv):
             train_list, test_list = yaleb_lists(pathlib.Path(FLAGS.yaleb), tmp / f"s{seed}", seed)
         else:
             train_list, test_list = synth_lists(tmp / f"s{seed}", seed)
-        base = RunConfig(data="list", list_file=train_list, image_size=64, head="arcface", scale=32.0, margin=0.5,
+        base = RunConfig.of(data="list", list_file=train_list, image_size=64, head="arcface", scale=32.0, margin=0.5,
                          batch_size=64, seed=seed, log_every=100, checkpoint_every=10**9, warmup_steps=50)
         pre = tmp / f"s{seed}" / "pretrain"
         train(base.replace(steps=FLAGS.pretrain_steps, lr=0.1, workdir=str(pre)))

@@ -91,12 +91,12 @@ def main(argv):
             for lam in map(float, FLAGS.lambdas):
                 name = f"{head}+discface" if lam else head
                 work = tmp / f"s{seed}" / f"{name}-lambda{lam:g}"  # one workdir per run (no resuming another λ)
-                cfg = RunConfig(image_size=64, head=head, discface_lambda=lam, steps=FLAGS.steps, batch_size=64,
+                cfg = RunConfig.of(image_size=64, head=head, discface_lambda=lam, steps=FLAGS.steps, batch_size=64,
                                 lr=0.1, warmup_steps=100, seed=seed, log_every=200, checkpoint_every=10**9,
                                 workdir=str(work), **data)
                 if FLAGS.reevaluate:  # earlier runs used <name>/ as workdir, later ones <name>-lambda<λ>/
                     work = work if work.exists() else tmp / f"s{seed}" / name
-                    pairs = cfg.eval_pairs or training_source(cfg, log=lambda m: None)[1]  # SynthFaces' own pairs
+                    pairs = cfg.eval.pairs or training_source(cfg, log=lambda m: None)[1]  # SynthFaces' own pairs
                     first = verify_saved_model(str(work / "export"), pairs, None, str(work))
                 else:
                     first = train(cfg)

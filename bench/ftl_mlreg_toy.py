@@ -64,7 +64,7 @@ def main(argv):
     results, feats = {}, {}
     for name, weight in (("softmax", 0.0), ("softmax + m-L2", FLAGS.alpha_reg)):
         work = tmp / name.replace(" ", "").replace("+", "_")
-        cfg = RunConfig(data="list", list_file=train_list, image_size=32, embedding_size=2, head="softmax",
+        cfg = RunConfig.of(data="list", list_file=train_list, image_size=32, embedding_size=2, head="softmax",
                         mlreg_weight=weight, steps=FLAGS.steps, batch_size=64, lr=0.05, warmup_steps=100,
                         log_every=500, checkpoint_every=10**9, workdir=str(work), seed=0)
         train(cfg)

@@ -102,7 +102,7 @@ def make_split(tmp: pathlib.Path, seed: int) -> dict:
         from tfface.data.build import synth_config
         from tfface.data.synthfaces import build_synthfaces
 
-        root = build_synthfaces(synth_config(RunConfig(synth_seed=seed)), None, log=lambda s: None)
+        root = build_synthfaces(synth_config(RunConfig.of(synth_seed=seed)), None, log=lambda s: None)
         meta = [r for r in csv.DictReader(open(root / "meta.csv")) if r["split"] == "train"]
         parts = split_rows([(str(root / r["path"]), r["identity"]) for r in meta], seed, 0.0)
         pairs = str(root / "pairs.csv")
@@ -111,7 +111,7 @@ def make_split(tmp: pathlib.Path, seed: int) -> dict:
 
 
 def config(method: str, split: dict, seed: int, workdir: pathlib.Path) -> RunConfig:
-    common = RunConfig(data="list", list_file=split["train"], image_size=64, eval_pairs=split["pairs"], seed=seed,
+    common = RunConfig.of(data="list", list_file=split["train"], image_size=64, eval_pairs=split["pairs"], seed=seed,
                        steps=FLAGS.steps, batch_size=64, log_every=150, checkpoint_every=10**9, workdir=str(workdir))
     base = common.replace(optimizer="adam", lr=FLAGS.lr, lr_schedule="constant", warmup_steps=0, weight_decay=0.0,
                           head="softmax", embedding_size=320)
@@ -136,8 +136,8 @@ def nn_of_standard(workdir: str, probes_list: str) -> dict:
     index = {n: i for i, n in enumerate(source.class_names)}
     py = np.array([index[probes.class_names[y]] for y in probes.labels])
     embed = lambda x: backbone(x, training=False)  # noqa: E731
-    hit = centre_rank1(embed_paths(embed, source.paths, cfg.image_size, flip=True), source.labels,
-                       embed_paths(embed, probes.paths, cfg.image_size, flip=True), py, source.num_classes)
+    hit = centre_rank1(embed_paths(embed, source.paths, cfg.data.image_size, flip=True), source.labels,
+                       embed_paths(embed, probes.paths, cfg.data.image_size, flip=True), py, source.num_classes)
     reg = regular_classes(source.class_counts, UR_MAX)[py]
     return {"rank1_f": {"regular": float(hit[reg].mean()), "ur": float(hit[~reg].mean())}}
 
@@ -162,7 +162,7 @@ def main(argv):
             if method.startswith("ftl"):
                 cfg, modules, source = restore_ftl_run(str(work))
                 nn = nn_report(modules, source, from_list_file(split["probes"]),
-                               regular_classes(source.class_counts, UR_MAX), cfg.image_size)
+                               regular_classes(source.class_counts, UR_MAX), cfg.data.image_size)
             else:
                 nn = nn_of_standard(str(work), split["probes"])
             weight = {"mlreg_weight": FLAGS.mlreg_weight} if method != "softmax" else {}

@@ -74,7 +74,7 @@ def train_model(data: pathlib.Path) -> str:
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="ida-model-"))
     with open(tmp / "train.csv", "w", newline="") as fh:
         csv.writer(fh).writerows([("path", "identity"), *rows])
-    train(RunConfig(data="list", list_file=str(tmp / "train.csv"), data_root=str(data / "celeba"), image_size=64,
+    train(RunConfig.of(data="list", list_file=str(tmp / "train.csv"), data_root=str(data / "celeba"), image_size=64,
                     steps=FLAGS.train_steps, batch_size=64, lr=0.1, warmup_steps=100, log_every=250,
                     checkpoint_every=10**9, workdir=str(tmp / "run")))
     return str(tmp / "run" / "export")

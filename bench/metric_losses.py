@@ -39,7 +39,7 @@ def main(argv):
     celeba = pathlib.Path(FLAGS.celeba)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="metric-bench-"))
     train_list, test_list = split_lists(celeba, tmp, FLAGS.seed)
-    base = RunConfig(data="list", list_file=train_list, data_root=str(celeba), image_size=64, embedding_size=128,
+    base = RunConfig.of(data="list", list_file=train_list, data_root=str(celeba), image_size=64, embedding_size=128,
                      sampler="pk", pk_k=4, batch_size=FLAGS.batch_size, steps=FLAGS.steps, lr=FLAGS.lr,
                      warmup_steps=100, seed=FLAGS.seed, log_every=100, checkpoint_every=10**9)
     results = {}

@@ -85,7 +85,7 @@ def closed_set(workdir: str, celeba: pathlib.Path, test: list) -> dict:
     cfg, backbone, head, _, _ = restore_workdir(workdir)
     index = {n: k for k, n in enumerate(training_source(cfg, log=lambda s: None)[0].class_names)}
     emb = embed_paths(lambda x: backbone(x, training=False), np.array([str(celeba / p) for p, _, _ in test]),
-                      cfg.image_size, 256, flip=False)
+                      cfg.data.image_size, 256, flip=False)
     pred = np.argmax(head.inference_logits(emb).numpy(), axis=1)
     right = pred == np.array([index[i] for _, i, _ in test])
     is_head = np.array([h for _, _, h in test])
@@ -100,7 +100,7 @@ def faces(celeba: pathlib.Path, tmp: pathlib.Path, save) -> list[dict]:
         for name in FLAGS.methods:
             kind, scheme = METHODS[name]
             work = tmp / f"s{seed}" / name
-            cfg = RunConfig(data="list", list_file=split["train"], data_root=str(celeba), image_size=64,
+            cfg = RunConfig.of(data="list", list_file=split["train"], data_root=str(celeba), image_size=64,
                             head="cosface", margin=0.35, steps=FLAGS.steps, batch_size=64, lr=0.1,
                             warmup_steps=100, seed=seed, log_every=200, checkpoint_every=10**9, workdir=str(work),
                             feature_transform=kind, sft_scheme=scheme, sft_tail_threshold=6, sft_lambda=0.2,
@@ -127,7 +127,7 @@ def metric(celeba: pathlib.Path, tmp: pathlib.Path, save) -> list[dict]:
         train_list, test_list = split_lists(celeba, tmp / f"s{seed}", seed)
         for name, (kind, targets) in METRIC_ARMS.items():
             work = tmp / f"s{seed}" / name.replace(" ", "_").replace(",", "")
-            cfg = RunConfig(data="list", list_file=train_list, data_root=str(celeba), image_size=64, loss="ms",
+            cfg = RunConfig.of(data="list", list_file=train_list, data_root=str(celeba), image_size=64, loss="ms",
                             sampler="pk", pk_k=4, batch_size=64, steps=FLAGS.steps, lr=0.05, warmup_steps=100,
                             seed=seed, log_every=200, checkpoint_every=10**9, workdir=str(work),
                             feature_transform=kind, sft_scheme="balanced", sft_lambda=0.2, sft_warmup_steps=100,

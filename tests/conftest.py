@@ -49,14 +49,7 @@ def train_config(*argv):
     """The RunConfig train.py builds from these command-line arguments."""
     from absl import flags
 
-    import tfface.flags.data  # noqa: F401  (train.py's flags)
-    import tfface.flags.distribute  # noqa: F401
-    import tfface.flags.eval  # noqa: F401
-    import tfface.flags.head  # noqa: F401
-    import tfface.flags.loss  # noqa: F401
-    import tfface.flags.method  # noqa: F401
-    import tfface.flags.model  # noqa: F401
-    import tfface.flags.train  # noqa: F401
+    import tfface.flags.training  # noqa: F401  (train.py's flags)
     from tfface.config import RunConfig
 
     fv = flags.FLAGS

@@ -90,7 +90,7 @@ def test_phase_schedule():
 
 @pytest.fixture(scope="module")
 def ftl_setup(tiny_source):
-    cfg = RunConfig(image_size=32, batch_size=16, ftl_rich_dim=16, head="softmax", ftl_ur_max_images=8,
+    cfg = RunConfig.of(image_size=32, batch_size=16, ftl_rich_dim=16, head="softmax", ftl_ur_max_images=8,
                     eval_batch=64)
     keras.utils.set_random_seed(1)
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
@@ -109,23 +109,24 @@ def _moved(before, module):
 
 def test_stage1_moves_only_r_and_fc_and_stage2_never_fc(ftl_setup, tiny_source, tmp_path):
     cfg, strategy, modules = ftl_setup
-    regular = regular_classes(tiny_source.class_counts, cfg.ftl_ur_max_images)
-    g, gf = encode_all(strategy, modules["encoder"], tiny_source.paths, cfg.image_size, 64)
+    regular = regular_classes(tiny_source.class_counts, cfg.ftl.ur_max_images)
+    g, gf = encode_all(strategy, modules["encoder"], tiny_source.paths, cfg.data.image_size, 64)
     stats = update_stats(g, gf, tiny_source.labels, tiny_source.num_classes, regular)
     with strategy.scope():
-        s1 = TransferTask(modules, cfg.batch_size, tiny_source.num_classes, cfg.ftl_rich_dim)
-        s2 = FTLTask(modules, cfg.batch_size, train_head=False)
+        s1 = TransferTask(modules, cfg.optim.batch_size, tiny_source.num_classes, cfg.ftl.rich_dim)
+        s2 = FTLTask(modules, cfg.optim.batch_size, train_head=False)
         opt1, opt2 = keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2)
     s1.set_stats(stats)
     before = {k: _weights(m) for k, m in modules.items()}  # weights include BN moving statistics
-    t1 = Trainer(strategy, s1, opt1, TrainerConfig(3, cfg.batch_size, str(tmp_path / "s1")), printer=lambda s: None)
+    batch = cfg.optim.batch_size
+    t1 = Trainer(strategy, s1, opt1, TrainerConfig(3, batch, str(tmp_path / "s1")), printer=lambda s: None)
     t1.fit(stage1_dataset(tiny_source, stats, regular, cfg))
     assert _moved(before["encoder"], modules["encoder"]) == 0.0
     assert _moved(before["decoder"], modules["decoder"]) == 0.0
     assert _moved(before["filter"], modules["filter"]) > 1e-4 and _moved(before["head"], modules["head"]) > 1e-4
     before = {k: _weights(m) for k, m in modules.items()}
-    t2 = Trainer(strategy, s2, opt2, TrainerConfig(3, cfg.batch_size, str(tmp_path / "s2")), printer=lambda s: None)
-    data = pipeline.TrainInput(cfg.batch_size, cfg.image_size)
+    t2 = Trainer(strategy, s2, opt2, TrainerConfig(3, batch, str(tmp_path / "s2")), printer=lambda s: None)
+    data = pipeline.TrainInput(cfg.optim.batch_size, cfg.data.image_size)
     t2.fit(lambda start, ctx: pipeline.train_dataset(tiny_source, data, start, ctx))
     assert _moved(before["head"], modules["head"]) == 0.0
     for name in ("encoder", "decoder", "filter"):
@@ -134,12 +135,12 @@ def test_stage1_moves_only_r_and_fc_and_stage2_never_fc(ftl_setup, tiny_source, 
 
 def test_encode_all_on_two_replicas_equals_one_device(ftl_setup, tiny_source):
     cfg, strategy, modules = ftl_setup
-    one = encode_all(strategy, modules["encoder"], tiny_source.paths[:37], cfg.image_size, 16)
+    one = encode_all(strategy, modules["encoder"], tiny_source.paths[:37], cfg.data.image_size, 16)
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"],
                                               cross_device_ops=tf.distribute.ReductionToOneDevice())
-    two = encode_all(mirrored, modules["encoder"], tiny_source.paths[:37], cfg.image_size, 16)
+    two = encode_all(mirrored, modules["encoder"], tiny_source.paths[:37], cfg.data.image_size, 16)
     for a, b in zip(one, two):
-        assert a.shape == (37, cfg.ftl_rich_dim)
+        assert a.shape == (37, cfg.ftl.rich_dim)
         np.testing.assert_allclose(a, b, atol=1e-4)
     assert np.abs(one[0] - one[1]).max() > 1e-4  # the mirror image gives another feature
 
@@ -154,7 +155,7 @@ def _checkpoint_values(workdir):
 def test_program_resumes_mid_alternation_like_an_uninterrupted_run(tiny_synth, tmp_path):
     from tfface.programs.training import train
 
-    cfg = RunConfig(method="ftl", data="list", list_file=str(tiny_synth / "meta.csv"), image_size=32,
+    cfg = RunConfig.of(method="ftl", data="list", list_file=str(tiny_synth / "meta.csv"), image_size=32,
                     batch_size=16, ftl_rich_dim=16, ftl_ur_max_images=8, ftl_pretrain_steps=2,
                     ftl_alternate_steps=2, ftl_lr_pretrain=1e-3, ftl_lr_alternate=1e-3, steps=7, log_every=100,
                     checkpoint_every=100, eval_batch=64)
@@ -178,7 +179,7 @@ def test_a_checkpoint_exports_the_same_embedder_as_training(tiny_synth, tmp_path
     from tfface.programs.training import checkpoint_to_saved_model, train
 
     work = tmp_path / "ftl"
-    train(RunConfig(method="ftl", data="list", list_file=str(tiny_synth / "meta.csv"), image_size=32, batch_size=16,
+    train(RunConfig.of(method="ftl", data="list", list_file=str(tiny_synth / "meta.csv"), image_size=32, batch_size=16,
                     ftl_rich_dim=16, ftl_ur_max_images=8, ftl_pretrain_steps=2, ftl_alternate_steps=1, steps=4,
                     log_every=100, eval_batch=64, workdir=str(work)), lambda s: None)
     paths = from_list_file(tiny_synth / "meta.csv").paths[:8]
@@ -215,14 +216,14 @@ def test_ftl_classifier_is_softmax_by_default_and_m_l2_is_refused_on_a_normalise
     from tfface.errors import ConfigError
     from tfface.runtime.model import build_model
 
-    cfg = RunConfig(image_size=32, ftl_rich_dim=8)
+    cfg = RunConfig.of(image_size=32, ftl_rich_dim=8)
     assert build_modules(cfg, 5)["head"].margin_name == "softmax"  # Eq. 2: a linear softmax classifier
     with pytest.raises(ConfigError, match="--ftl_alpha_reg"):
         build_modules(cfg.replace(ftl_head="arcface"), 5)  # m-L2 cannot change a cosine logit
     build_modules(cfg.replace(ftl_head="arcface", ftl_alpha_reg=0.0), 5)
     with pytest.raises(ConfigError, match="--mlreg_weight"):
-        build_model(RunConfig(image_size=32, embedding_size=8, head="cosface", mlreg_weight=0.1), 5)
-    build_model(RunConfig(image_size=32, embedding_size=8, head="softmax", mlreg_weight=0.1), 5)
+        build_model(RunConfig.of(image_size=32, embedding_size=8, head="cosface", mlreg_weight=0.1), 5)
+    build_model(RunConfig.of(image_size=32, embedding_size=8, head="softmax", mlreg_weight=0.1), 5)
 
 
 def test_reconstruction_loss_is_eq1_sum_of_squared_pixel_errors(ftl_setup, tiny_source):
@@ -245,7 +246,7 @@ def test_stage1_in_the_papers_order_is_three_successive_updates(ftl_setup, tiny_
     x_reg, x_ur = (rng.integers(0, 256, (4, 32, 32, 3)).astype(np.uint8) for _ in range(2))
     y_reg, y_ur = np.array([0, 1, 2, 3]), np.array([4, 5, 6, 7])
     batch = ((tf.constant(x_reg), tf.constant(y_reg)), (tf.constant(x_ur), tf.constant(y_ur)))
-    d, c = cfg.ftl_rich_dim, tiny_source.num_classes
+    d, c = cfg.ftl.rich_dim, tiny_source.num_classes
     stats_c = rng.normal(size=(c, d)).astype(np.float32)
     proj = np.eye(d, dtype=np.float32) * 0.5
     start = [v.numpy().copy() for v in modules["filter"].weights + modules["head"].weights]
@@ -294,7 +295,7 @@ def test_ftl_refuses_the_flags_it_ignores(tiny_synth, tmp_path, change, flag):
     from tfface.errors import ConfigError
     from tfface.programs.training import train
 
-    cfg = RunConfig(method="ftl", data="list", list_file=str(tiny_synth / "meta.csv"), image_size=32,
+    cfg = RunConfig.of(method="ftl", data="list", list_file=str(tiny_synth / "meta.csv"), image_size=32,
                     batch_size=16, ftl_rich_dim=16, workdir=str(tmp_path), **change)
     with pytest.raises(ConfigError, match=flag):
         train(cfg, lambda s: None)
@@ -304,8 +305,9 @@ def test_ftl_warns_when_the_steps_never_reach_stage2():
     from tfface.methods.ftl import check_ftl_config
 
     said = []
-    check_ftl_config(RunConfig(method="ftl"), said.append)  # defaults: 1500 steps, 1000 pre-training, N_iter 5000
+    check_ftl_config(RunConfig.of(method="ftl"), said.append)  # defaults: 1500 steps, 1000 pre-training, N_iter 5000
     assert said and "never reaches stage 2" in said[0] and "--ftl_alternate_steps=5000" in said[0]
     said.clear()
-    check_ftl_config(RunConfig(method="ftl", steps=1600, ftl_pretrain_steps=1000, ftl_alternate_steps=200), said.append)
+    check_ftl_config(RunConfig.of(method="ftl", steps=1600, ftl_pretrain_steps=1000, ftl_alternate_steps=200),
+                     said.append)
     assert not said

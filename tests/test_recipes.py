@@ -55,9 +55,9 @@ def test_recipe_runs_at_reduced_size(path, tiny_synth, arc_run, tmp_path):
     for name, value in recipe.items():
         if name in ("description", *replaced):
             continue
-        got = getattr(cfg, name, None) if hasattr(cfg, name) else getattr(cfg.metric, name)
+        got = cfg.setting(name)
         assert got == (tuple(value) if isinstance(value, list) else value), name
     report = train(cfg, lambda s: None)
     assert 0.0 <= report["accuracy"] <= 1.0
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert saved["method"] == recipe.get("method", "standard") and saved["steps"] == 20
+    assert saved["method"] == recipe.get("method", "standard") and saved["optim"]["steps"] == 20

@@ -26,7 +26,7 @@ def test_unknown_method_and_missing_import_get_clear_errors(tmp_path):
     from tfface.programs.training import train
 
     with pytest.raises(ConfigError, match="--method=nope: no such method; choose ddl, ftl, standard"):
-        train(RunConfig(method="nope", workdir=str(tmp_path)))
+        train(RunConfig.of(method="nope", workdir=str(tmp_path)))
     with pytest.raises(ConfigError, match="--imports=.*missing.py: file not found"):
         import_modules([str(tmp_path / "missing.py")])
     with pytest.raises(ConfigError, match="--imports=no_such_module_xyz: no module 'no_such_module_xyz'"):
@@ -50,3 +50,15 @@ def test_a_method_defined_outside_the_package_trains_exports_and_evaluates(tiny_
                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert ev.returncode == 0, ev.stderr[-3000:]
     assert json.loads((tmp_path / "ev" / "eval.json").read_text())["auc"] == pytest.approx(report["auc"], abs=1e-3)
+    # a protocol defined in the same outside file runs through evaluate.py by name
+    evaluate = [sys.executable, str(REPO / "evaluate.py"), f"--imports={REPO / 'tests' / 'toy_method.py'}",
+                f"--model={work / 'export'}"]
+    ev = subprocess.run([*evaluate, "--protocol=toy_gap", f"--eval_pairs={tiny_synth / 'pairs.csv'}"],
+                        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    gap = json.loads(ev.stdout.strip().splitlines()[-1])
+    assert gap["protocol"] == "toy_gap" and gap["pairs"] > 0 and -2 <= gap["gap"] <= 2
+    ev = subprocess.run([*evaluate, "--protocol=toy_gap"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert ev.returncode == 1 and "error: --protocol=toy_gap needs --eval_pairs." in ev.stderr, ev.stderr[-2000:]
+    ev = subprocess.run([*evaluate, "--protocol=nope"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert "error: --protocol=nope: no such protocol; choose discface, distribution, easy_hard" in ev.stderr

@@ -215,7 +215,7 @@ def _metric_task_augmenter(scheme="balanced"):
     from tfface.methods.standard import build_task
     from tfface.models.backbones import build_backbone
 
-    cfg = RunConfig(loss="ms", sampler="pk", feature_transform="sft", sft_scheme=scheme, sft_tail_threshold=10,
+    cfg = RunConfig.of(loss="ms", sampler="pk", feature_transform="sft", sft_scheme=scheme, sft_tail_threshold=10,
                     embedding_size=8, image_size=32)
     counts = np.where(np.arange(40) < 20, 20, 4)
     task = build_task(cfg, build_backbone("small_cnn", 32, 8), MarginHead(40, "arcface"), 40, counts)
@@ -252,7 +252,7 @@ def test_head_only_loss_keeps_per_sample_targets_and_the_choice_can_be_forced():
     labels = tf.constant(np.repeat(np.arange(16), 4))
     for loss, targets, per_identity in (("softmax", "auto", False), ("ms", "auto", True),
                                         ("ms", "sample", False), ("softmax", "identity", True)):
-        cfg = RunConfig(loss=loss, feature_transform="sft", sft_targets=targets, embedding_size=8, image_size=32)
+        cfg = RunConfig.of(loss=loss, feature_transform="sft", sft_targets=targets, embedding_size=8, image_size=32)
         aug = build_task(cfg, build_backbone("small_cnn", 32, 8), MarginHead(40, "arcface"), 40).modules["augment"]
         t = aug.targets(labels, tf.constant(3))[0].numpy().reshape(16, 4)
         assert np.all(t == t[:, :1]) == per_identity, (loss, targets)

@@ -1,4 +1,13 @@
-"""The frozen configuration of a run, built from the absl flags (or by hand in tests)."""
+"""The frozen configuration of a run: sections per concern and per method, addressed by flag name.
+
+``RunConfig`` nests one frozen dataclass per concern (``data``, ``model``, ``optim``, ``eval``, ``metric``) and
+per method (``discface``, ``sft``, ``ftl``, ``ddl``); the few settings of the run itself stay at the top. The
+code reads ``cfg.ddl.bins``; the user speaks flag names (``--ddl_bins``), and so do recipes, a run's
+``config.json`` of older versions, :meth:`RunConfig.of`, :meth:`RunConfig.replace` and
+:meth:`RunConfig.setting`. A field's flag is its section's prefix plus its name (``ddl_`` + ``bins``) unless
+the field says otherwise (``flag=`` in its metadata). Each default lives once, here; a test checks that every
+train.py flag has the same default and maps to exactly one field and back.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +15,94 @@ import dataclasses
 import json
 import os
 import pathlib
+from typing import Any, ClassVar
 
 from tfface.errors import ConfigError
 
 
+def _flag(default: Any, flag: str) -> Any:
+    """A field whose flag is not its section's prefix + its name."""
+    return dataclasses.field(default=default, metadata={"flag": flag})
+
+
+def _section(kind: type) -> Any:
+    return dataclasses.field(default_factory=kind)
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSettings:
+    """The training images (``--data`` and its sources' settings)."""
+
+    FLAG_PREFIX: ClassVar[str] = ""
+    source: str = _flag("synthfaces", "data")
+    root: str | None = _flag(None, "data_root")
+    list_file: str | None = None
+    tfrecords: str | None = None
+    image_size: int = 64
+    sampler: str = "uniform"
+    pk_k: int = 4
+    pk_strict: bool = False
+    flip: bool = True
+    synth_identities: int = 1000
+    synth_heldout: int = 300
+    synth_max_images: int = 120
+    synth_seed: int = 0
+    cache_dir: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSettings:
+    """Backbone, margin head and where their weights start."""
+
+    FLAG_PREFIX: ClassVar[str] = ""
+    backbone: str = "small_cnn"
+    embedding_size: int = 128
+    dropout: float = 0.0
+    sync_bn: bool = True
+    head: str = "arcface"
+    scale: float = 32.0
+    margin: float = 0.5
+    m1: float = 1.0
+    m3: float = 0.0
+    mlreg_weight: float = 0.0
+    scale_warmup_steps: int = 0
+    init_checkpoint: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimSettings:
+    """Steps, batch, optimiser and learning-rate schedule."""
+
+    FLAG_PREFIX: ClassVar[str] = ""
+    steps: int = 1500
+    batch_size: int = 128
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    lr_schedule: str = "cosine"
+    lr_boundaries: tuple[int, ...] = ()
+    lr_factor: float = 0.1
+    warmup_steps: int = 200
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalSettings:
+    """Verification on a pairs file (during and after training, and in evaluate.py)."""
+
+    FLAG_PREFIX: ClassVar[str] = "eval_"
+    pairs: str | None = None
+    root: str | None = None
+    flip: bool = True
+    batch: int = 256
+    every: int = 0
+
+
 @dataclasses.dataclass(frozen=True)
 class MetricLossParams:
-    """Hyper-parameters of the metric losses (defaults from the papers / their reference code);
-    each field is also the name of its flag."""
+    """Hyper-parameters of the metric losses (defaults from the papers / their reference code)."""
 
+    FLAG_PREFIX: ClassVar[str] = ""
     contrastive_margin: float = 1.0
     triplet_margin: float = 0.2
     triplet_mining: str = "batch_hard"
@@ -30,162 +118,233 @@ class MetricLossParams:
     hist_bins: int = 101
 
 
-_NESTED = {"metric": MetricLossParams}
+@dataclasses.dataclass(frozen=True)
+class DiscFaceSettings:
+    """DiscFace (Kim et al. 2020) on the margin head."""
+
+    FLAG_PREFIX: ClassVar[str] = "discface_"
+    weight: float = _flag(0.0, "discface_lambda")
+    basis_max_norm: float = 0.05
+    num_bases: int = 1
 
 
-def _coerce(field: dataclasses.Field, value):
-    """A JSON value as the field's type: lists as tuples, whole numbers as floats for float fields."""
-    if isinstance(value, list):
-        return tuple(value)
+@dataclasses.dataclass(frozen=True)
+class SFTSettings:
+    """SFT (Zhu et al. 2020) feature augmentation."""
+
+    FLAG_PREFIX: ClassVar[str] = "sft_"
+    transform: str = _flag("none", "feature_transform")
+    weight: float = _flag(0.2, "sft_lambda")
+    scheme: str = "balanced"
+    tail_threshold: int = 15
+    warmup_steps: int = 100
+    targets: str = "auto"
+
+
+@dataclasses.dataclass(frozen=True)
+class FTLSettings:
+    """FTL (Yin et al. 2019): the method's modules, stages and Eq. 4 weights."""
+
+    FLAG_PREFIX: ClassVar[str] = "ftl_"
+    head: str = "softmax"
+    stage1: str = "sequential"
+    rich_dim: int = 320
+    ur_max_images: int = 20
+    pretrain_steps: int = 1000
+    alternate_steps: int = 5000
+    lr_pretrain: float = 2e-4
+    lr_alternate: float = 1e-5
+    alpha_softmax: float = 1.0
+    alpha_recon: float = 1.0
+    alpha_reg: float = 0.25
+    pca_energy: float = 0.95
+    pca_components: int = 0
+    pose_attribute: str = ""
+    pose_threshold: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class DDLSettings:
+    """DDL (Huang et al. 2020): partitions, pair sampling and the loss of Eqs. 3–8."""
+
+    FLAG_PREFIX: ClassVar[str] = "ddl_"
+    attribute: str = ""
+    use_abs: bool = _flag(True, "ddl_abs")
+    ranges: tuple[str, ...] = ()
+    partition_lists: tuple[str, ...] = ()
+    pairs_per_replica: int = 8
+    pairs_per_identity: int = 20
+    weight: float = 1.0
+    bins: int = 101
+    gamma: float = 50.0
+    lambda_pos: float = 0.1
+    lambda_neg: float = 0.02
+    lambda_order: float = 0.5
+    outlier: float = 0.0
+    distance: str = "kl"
+    terms: str = "both"
+    negatives: str = "hard"
+    detach_teacher: bool = False
+
+
+def _coerce(field: dataclasses.Field, value: Any) -> Any:
+    """A JSON or flag value as the field's type: lists as tuples (of ints for int tuples), whole numbers as
+    floats for float fields."""
+    if isinstance(value, list | tuple):
+        return tuple(int(v) for v in value) if "int" in str(field.type) else tuple(value)
     if field.type == "float" and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
 
 
-@dataclasses.dataclass(frozen=True)
-class RunConfig:
-    """Every setting of a training run. Field names equal the flag names."""
+def _flag_name(kind: type, f: dataclasses.Field) -> str:
+    return f.metadata.get("flag", getattr(kind, "FLAG_PREFIX", "") + f.name)
 
-    # data
-    data: str = "synthfaces"
-    data_root: str | None = None
-    list_file: str | None = None
-    tfrecords: str | None = None
-    image_size: int = 64
-    sampler: str = "uniform"
-    pk_k: int = 4
-    pk_strict: bool = False
-    flip: bool = True
-    synth_identities: int = 1000
-    synth_heldout: int = 300
-    synth_max_images: int = 120
-    synth_seed: int = 0
-    cache_dir: str | None = None
-    # model and head
-    backbone: str = "small_cnn"
-    embedding_size: int = 128
-    dropout: float = 0.0
-    sync_bn: bool = True
-    head: str = "arcface"
-    scale: float = 32.0
-    margin: float = 0.5
-    m1: float = 1.0
-    m3: float = 0.0
-    mlreg_weight: float = 0.0
-    scale_warmup_steps: int = 0
-    # losses
-    loss: str = "softmax"
-    aux_loss: str = ""
-    metric: MetricLossParams = dataclasses.field(default_factory=lambda: MetricLossParams())
-    center_alpha: float = 0.5
-    # methods
+
+class _Sectioned:
+    """Settings addressed by flag name over a dataclass whose fields are settings or sections of settings."""
+
+    # --- flag names -------------------------------------------------------------------------------------------
+
+    @classmethod
+    def sections(cls) -> dict[str, type]:
+        """Section name → its dataclass."""
+        return {f.name: f.default_factory for f in dataclasses.fields(cls)
+                if f.default_factory is not dataclasses.MISSING}
+
+    @classmethod
+    def flag_paths(cls) -> dict[str, tuple[str | None, dataclasses.Field]]:
+        """Flag name → (section name or None for the top level, field)."""
+        out: dict[str, tuple[str | None, dataclasses.Field]] = {}
+        sections = cls.sections()
+        for f in dataclasses.fields(cls):
+            if f.name in sections:
+                for sf in dataclasses.fields(sections[f.name]):
+                    out[_flag_name(sections[f.name], sf)] = (f.name, sf)
+            else:
+                out[f.name] = (None, f)
+        return out
+
+    def setting(self, flag: str) -> Any:
+        """The value of the setting that flag ``flag`` sets (``cfg.setting("ddl_bins") == cfg.ddl.bins``)."""
+        section, f = self._path(flag)
+        return getattr(getattr(self, section) if section else self, f.name)
+
+    @classmethod
+    def _path(cls, flag: str) -> tuple[str | None, dataclasses.Field]:
+        paths = cls.flag_paths()
+        if flag not in paths:
+            raise ConfigError(f"{flag} is not a setting; names are the flags' (python train.py --helpfull).")
+        return paths[flag]
+
+    def replace(self, **changes: Any) -> Any:
+        """A copy with settings changed by flag name (``steps=20, ddl_bins=5``) or whole sections by section
+        name (``ddl=DDLSettings(...)``)."""
+        sections, top, by_section = self.sections(), {}, {}
+        for name, value in changes.items():
+            if name in sections and isinstance(value, sections[name]):
+                top[name] = value
+                continue
+            section, f = self._path(name)
+            if section is None:
+                top[f.name] = value
+            else:
+                by_section.setdefault(section, {})[f.name] = value
+        for section, values in by_section.items():
+            top[section] = dataclasses.replace(top.get(section, getattr(self, section)), **values)
+        return dataclasses.replace(self, **top)
+
+    @classmethod
+    def of(cls, **settings: Any) -> Any:
+        """The defaults with ``settings`` (by flag name) changed: ``RunConfig.of(steps=20, head="cosface")``."""
+        return cls().replace(**settings)
+
+    def changed(self, flags: Any) -> list[str]:
+        """Those of ``flags`` whose setting differs from the default (set by a flag or by the caller)."""
+        defaults = type(self)()
+        return [n for n in flags if self.setting(n) != defaults.setting(n)]
+
+    def section_flags(self, section: str) -> list[str]:
+        """The flag names of a section's settings (``section_flags("ddl")`` → ``["ddl_attribute", …]``)."""
+        return [flag for flag, (s, _) in self.flag_paths().items() if s == section]
+
+    # --- sources: flags, files, dicts ----------------------------------------------------------------------------
+
+    @classmethod
+    def from_flags(cls, flag_values: Any) -> Any:
+        """Every setting from the flag of its name (settings without a flag keep their defaults). With
+        ``--config=<file>`` the file's settings replace the flags' defaults and the flags given on the command
+        line override them."""
+        path = flag_values["config"].value if "config" in flag_values and hasattr(cls, "from_file") else None
+        base = cls.from_file(path) if path else cls()
+        changes = {}
+        for flag, (_, f) in cls.flag_paths().items():
+            if flag not in flag_values or (path and not flag_values[flag].present):
+                continue  # no flag, or the recipe's value stands
+            changes[flag] = _coerce(f, flag_values[flag].value)  # list flags → tuples, like a file's lists
+        return base.replace(**changes)
+
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig(_Sectioned):
+    """Every setting of a training run: the run's own settings and one section per concern and method."""
+
     method: str = "standard"
     imports: tuple[str, ...] = ()
-    discface_lambda: float = 0.0
-    discface_basis_max_norm: float = 0.05
-    discface_num_bases: int = 1
-    feature_transform: str = "none"
-    sft_lambda: float = 0.2
-    sft_scheme: str = "balanced"
-    sft_tail_threshold: int = 15
-    sft_warmup_steps: int = 100
-    sft_targets: str = "auto"
-    ftl_head: str = "softmax"
-    ftl_stage1: str = "sequential"
-    ftl_rich_dim: int = 320
-    ftl_ur_max_images: int = 20
-    ftl_pretrain_steps: int = 1000
-    ftl_alternate_steps: int = 5000
-    ftl_lr_pretrain: float = 2e-4
-    ftl_lr_alternate: float = 1e-5
-    ftl_alpha_softmax: float = 1.0
-    ftl_alpha_recon: float = 1.0
-    ftl_alpha_reg: float = 0.25
-    ftl_pca_energy: float = 0.95
-    ftl_pca_components: int = 0
-    ftl_pose_attribute: str = ""
-    ftl_pose_threshold: float = 0.0
-    init_checkpoint: str | None = None
-    ddl_attribute: str = ""
-    ddl_abs: bool = True
-    ddl_ranges: tuple[str, ...] = ()
-    ddl_partition_lists: tuple[str, ...] = ()
-    ddl_pairs_per_replica: int = 8
-    ddl_pairs_per_identity: int = 20
-    ddl_weight: float = 1.0
-    ddl_bins: int = 101
-    ddl_gamma: float = 50.0
-    ddl_lambda_pos: float = 0.1
-    ddl_lambda_neg: float = 0.02
-    ddl_lambda_order: float = 0.5
-    ddl_outlier: float = 0.0
-    ddl_distance: str = "kl"
-    ddl_terms: str = "both"
-    ddl_negatives: str = "hard"
-    ddl_detach_teacher: bool = False
-    # optimisation
     workdir: str | None = None
-    steps: int = 1500
-    batch_size: int = 128
-    optimizer: str = "sgd"
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    lr_schedule: str = "cosine"
-    lr_boundaries: tuple[int, ...] = ()
-    lr_factor: float = 0.1
-    warmup_steps: int = 200
     seed: int = 0
     log_every: int = 50
     checkpoint_every: int = 1000
-    # distribution
     cpu_replicas: int = 0
     mixed_precision: str = "none"
     jit_compile: bool = False
-    # evaluation
-    eval_pairs: str | None = None
-    eval_root: str | None = None
-    eval_flip: bool = True
-    eval_batch: int = 256
-    eval_every: int = 0
+    loss: str = "softmax"
+    aux_loss: str = ""
+    center_alpha: float = 0.5
+    data: DataSettings = _section(DataSettings)
+    model: ModelSettings = _section(ModelSettings)
+    optim: OptimSettings = _section(OptimSettings)
+    eval: EvalSettings = _section(EvalSettings)
+    metric: MetricLossParams = _section(MetricLossParams)
+    discface: DiscFaceSettings = _section(DiscFaceSettings)
+    sft: SFTSettings = _section(SFTSettings)
+    ftl: FTLSettings = _section(FTLSettings)
+    ddl: DDLSettings = _section(DDLSettings)
 
     @classmethod
-    def from_flags(cls, flag_values) -> RunConfig:
-        """Take every field from the flag of the same name (fields without a flag keep defaults); nested
-        sections (``metric``) take theirs from their own fields' flags. With ``--config=<file>`` the file's
-        settings replace the flags' defaults and the flags given on the command line override them."""
-        path = flag_values["config"].value if "config" in flag_values else None
-        base = cls.from_file(path) if path else cls()
-
-        def overrides(kind) -> dict:
-            out = {}
-            for f in dataclasses.fields(kind):
-                if f.name not in flag_values or (path and not flag_values[f.name].present):
-                    continue  # no flag, or the recipe's value stands
-                value = _coerce(f, flag_values[f.name].value)  # list flags → tuples, like a file's lists
-                out[f.name] = tuple(int(v) for v in value) if f.name == "lr_boundaries" else value
-            return out
-
-        nested = {name: dataclasses.replace(getattr(base, name), **overrides(kind)) for name, kind in _NESTED.items()}
-        return dataclasses.replace(base, **overrides(cls), **nested)
-
-    @classmethod
-    def from_dict(cls, raw: dict) -> RunConfig:
-        """Inverse of ``dataclasses.asdict`` (as saved in a workdir's config.json); unknown keys ignored."""
-        names = {f.name: f for f in dataclasses.fields(cls)}
-        kwargs = {k: _coerce(names[k], v) for k, v in raw.items() if k in names}
-        for name, kind in _NESTED.items():
-            if isinstance(kwargs.get(name), dict):
-                section = {f.name: f for f in dataclasses.fields(kind)}
-                kwargs[name] = kind(**{k: _coerce(section[k], v) for k, v in kwargs[name].items() if k in section})
-        return cls(**kwargs)
+    def from_dict(cls, raw: dict, source: str | None = None) -> RunConfig:
+        """Settings by flag name (a recipe; the config.json of runs before sections existed) and/or sections as
+        objects of their field names (``"ddl": {"bins": 51}``, as ``dataclasses.asdict`` writes config.json).
+        Keys that are not settings are an error naming ``source`` when it is given, else ignored."""
+        sections, paths = cls.sections(), cls.flag_paths()
+        changes, unknown = {}, []
+        for key, value in raw.items():
+            if key in sections and isinstance(value, dict):
+                fields = {f.name: f for f in dataclasses.fields(sections[key])}
+                for name, v in value.items():
+                    if name in fields:
+                        changes[_flag_name(sections[key], fields[name])] = _coerce(fields[name], v)
+                    elif name in paths and paths[name][0] == key:  # a section written with flag names
+                        changes[name] = _coerce(paths[name][1], v)
+                    else:
+                        unknown.append(f"{key}.{name}")
+            elif key in paths:
+                changes[key] = _coerce(paths[key][1], value)
+            else:
+                unknown.append(key)
+        if unknown and source is not None:
+            raise ConfigError(f"--config={source}: {', '.join(sorted(unknown))} "
+                              f"{'is' if len(unknown) == 1 else 'are'} not a setting; names are the flags' "
+                              "(python train.py --helpfull), or a section's fields inside it.")
+        return cls().replace(**changes)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> RunConfig:
-        """A recipe (``configs/*.json``) or a run's ``config.json``: settings by flag name, the nested sections
-        as objects (``"metric": {"ms_beta": 40}``) or by their fields' flag names; ``description`` is a comment.
-        ``workdir`` is not taken (a run's config.json names its own; give --workdir). A name that is not a
-        setting is an error naming it and the file."""
+        """A recipe (``configs/*.json``) or a run's ``config.json``: settings by flag name and/or sections as
+        objects (``"ddl": {"bins": 51}``); ``description`` is a comment. ``workdir`` is not taken (a run's
+        config.json names its own; give --workdir). A name that is not a setting is an error naming it and the
+        file."""
         try:
             raw = json.loads(pathlib.Path(path).read_text())
         except FileNotFoundError:
@@ -195,20 +354,58 @@ class RunConfig:
         if not isinstance(raw, dict):
             raise ConfigError(f"--config={path}: must hold a JSON object of settings by flag name.")
         raw = {k: v for k, v in raw.items() if k not in ("description", "num_classes", "workdir")}
-        for name, kind in _NESTED.items():
-            flat = {f.name: raw.pop(f.name) for f in dataclasses.fields(kind) if f.name in raw}
-            if flat:
-                raw[name] = {**raw.get(name, {}), **flat}
-        unknown = sorted(set(raw) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ConfigError(f"--config={path}: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not "
-                              "a setting; names are the flags' (python train.py --helpfull).")
-        return cls.from_dict(raw)
+        return cls.from_dict(raw, source=str(path))
 
-    def replace(self, **changes) -> RunConfig:
-        return dataclasses.replace(self, **changes)
+    def to_dict(self) -> dict:
+        """The nested form written to a workdir's config.json (read back by :meth:`from_dict`)."""
+        return dataclasses.asdict(self)
 
-    def changed(self, names) -> list[str]:
-        """Those of ``names`` whose value differs from the default (set by a flag or by the caller)."""
-        defaults = RunConfig()
-        return [n for n in names if getattr(self, n) != getattr(defaults, n)]
+
+@dataclasses.dataclass(frozen=True)
+class IDASettings:
+    """IDA (Liu et al. 2021) test-time scoring: the anchor set, DAO's k and τ, and the SSR of IDA-L."""
+
+    FLAG_PREFIX: ClassVar[str] = "ida_"
+    anchors: str = ""
+    anchors_per_identity: int = 1
+    k: int = 10
+    tau: float = 1.0
+    ssr: str = ""
+    ssr_steps: int = 30000
+    ssr_lr: float = 1e-3
+
+
+@dataclasses.dataclass(frozen=True)
+class ListProtocolSettings:
+    """The protocols over a labelled image list (identification, easy/hard)."""
+
+    FLAG_PREFIX: ClassVar[str] = ""
+    gallery_per_id: int = 1
+    open_set_fraction: float = 0.1
+    easy_hard_attribute: str = ""
+    easy_hard_ranges: tuple[str, ...] = ()
+    easy_hard_abs: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateConfig(_Sectioned):
+    """Every setting of an evaluate.py run: what to evaluate, the protocol and its sections."""
+
+    protocol: str = "verification"
+    model: str | None = None
+    checkpoint: str | None = None
+    out: str | None = None
+    imports: tuple[str, ...] = ()
+    eval_list: str | None = None
+    score: str = "cosine"
+    tflite_quantize: tuple[str, ...] = ("none", "float16", "int8")
+    eval: EvalSettings = _section(EvalSettings)
+    lists: ListProtocolSettings = _section(ListProtocolSettings)
+    ida: IDASettings = _section(IDASettings)
+
+    def out_dir(self, subfolder: str = "") -> str:
+        """--out, else the checkpoint's workdir or the model's parent folder (+ ``subfolder``)."""
+        if self.out:
+            return self.out
+        base = self.checkpoint or str(pathlib.Path(self.model).parent)
+        return os.path.join(base, subfolder) if subfolder else base

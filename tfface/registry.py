@@ -1,4 +1,4 @@
-"""Name → part registries: the programs look methods (and, later, protocols and loss terms) up by name.
+"""Name → part registries: the programs look methods and evaluation protocols up by name.
 
 A registry is a plain container at the bottom of the layers: the parts register themselves when their
 module is imported (``tfface.methods`` imports the built-in ones), and a user's own module joins them
@@ -112,3 +112,41 @@ LIST_PROTOCOLS = Registry("list protocol", "--protocol")
 
 def register_list_protocol(protocol: ListProtocol) -> ListProtocol:
     return LIST_PROTOCOLS.register(protocol.name, protocol)
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """An evaluation that evaluate.py runs by name (``--protocol=<name>``). The labelled-list protocols of
+    :data:`LIST_PROTOCOLS` are run through the same door.
+
+    Attributes:
+        name: the value of ``--protocol``.
+        run: ``run(cfg: EvaluateConfig) -> dict``: evaluates, writes its files under ``cfg.out_dir()`` and
+            returns the summary evaluate.py prints.
+        needs: ``"model"``: a SavedModel (``--checkpoint`` is exported first, ``cfg.model`` is set);
+            ``"checkpoint"``: a train.py workdir (the protocol reads more than the embedder).
+        check: ``check(cfg)``, raising a clear error for missing settings before any export or embedding.
+    """
+
+    name: str
+    run: Callable[[Any], dict]
+    needs: str = "model"
+    check: Callable[[Any], None] | None = None
+
+
+PROTOCOLS = Registry("protocol", "--protocol")
+
+
+def register_protocol(protocol: Protocol) -> Protocol:
+    return PROTOCOLS.register(protocol.name, protocol)
+
+
+def requires(*flags: str) -> Callable[[Any], None]:
+    """A :attr:`Protocol.check` refusing a run where any of ``flags`` is unset (naming the first such flag)."""
+
+    def check(cfg) -> None:
+        for flag in flags:
+            if not cfg.setting(flag):
+                raise ConfigError(f"--protocol={cfg.protocol} needs --{flag}.")
+
+    return check

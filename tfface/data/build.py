@@ -15,25 +15,26 @@ from tfface.errors import ConfigError
 
 
 def synth_config(cfg: RunConfig) -> SynthFacesConfig:
-    return SynthFacesConfig(train_identities=cfg.synth_identities, heldout_identities=cfg.synth_heldout,
-                            max_images=cfg.synth_max_images, image_size=cfg.image_size, seed=cfg.synth_seed)
+    d = cfg.data
+    return SynthFacesConfig(train_identities=d.synth_identities, heldout_identities=d.synth_heldout,
+                            max_images=d.synth_max_images, image_size=d.image_size, seed=d.synth_seed)
 
 
 def training_source(cfg: RunConfig, log=print) -> tuple[sources.Source, str | None]:
     """The training Source and, for SynthFaces, the held-out pairs file."""
-    if cfg.data == "synthfaces":
-        root = build_synthfaces(synth_config(cfg), cfg.cache_dir, log=log)
+    if cfg.data.source == "synthfaces":
+        root = build_synthfaces(synth_config(cfg), cfg.data.cache_dir, log=log)
         return sources.from_list_file(root / "meta.csv", where={"split": "train"}), str(root / "pairs.csv")
-    if cfg.data == "folder":
-        if not cfg.data_root:
+    if cfg.data.source == "folder":
+        if not cfg.data.root:
             raise ConfigError("--data=folder needs --data_root=<folder of identity folders>.")
-        src = sources.from_image_folder(cfg.data_root)
-    elif cfg.data == "list":
-        if not cfg.list_file:
+        src = sources.from_image_folder(cfg.data.root)
+    elif cfg.data.source == "list":
+        if not cfg.data.list_file:
             raise ConfigError("--data=list needs --list_file=<csv with path,identity>.")
-        src = sources.from_list_file(cfg.list_file, cfg.data_root)
+        src = sources.from_list_file(cfg.data.list_file, cfg.data.root)
     else:
-        raise ConfigError(f"--data={cfg.data!r} is unknown.")
+        raise ConfigError(f"--data={cfg.data.source!r} is unknown.")
     src.check_files_exist()
     return src, None
 
@@ -49,21 +50,26 @@ class TrainingData:
     source: sources.Source | None = None
 
 
+def train_input(cfg: RunConfig) -> pipeline.TrainInput:
+    """The input-pipeline settings of a RunConfig (batch, size, sampler, flip, seed)."""
+    d = cfg.data
+    return pipeline.TrainInput(cfg.optim.batch_size, d.image_size, d.sampler, d.pk_k, d.pk_strict, d.flip, cfg.seed)
+
+
 def training_data(cfg: RunConfig, log=print) -> TrainingData:
     """The training data a RunConfig names, with its per-replica dataset function."""
-    input_cfg = pipeline.TrainInput(cfg.batch_size, cfg.image_size, cfg.sampler, cfg.pk_k, cfg.pk_strict,
-                                    cfg.flip, cfg.seed)
-    if cfg.data == "tfrecord":
+    input_cfg = train_input(cfg)
+    if cfg.data.source == "tfrecord":
         from tfface.data.tfrecords import read_meta, tfrecord_train_dataset
 
-        if not cfg.tfrecords:
+        if not cfg.data.tfrecords:
             raise ConfigError("--data=tfrecord needs --tfrecords=<glob of shards>.")
-        meta = read_meta(cfg.tfrecords)
-        if cfg.sampler != "uniform":
-            raise ConfigError(f"--sampler={cfg.sampler} needs random access; with --data=tfrecord use "
+        meta = read_meta(cfg.data.tfrecords)
+        if cfg.data.sampler != "uniform":
+            raise ConfigError(f"--sampler={cfg.data.sampler} needs random access; with --data=tfrecord use "
                               "--sampler=uniform, or train from a list file.")
         return TrainingData(meta["images"], meta["num_classes"],
-                            lambda start, ctx: tfrecord_train_dataset(cfg.tfrecords, meta["num_classes"],
+                            lambda start, ctx: tfrecord_train_dataset(cfg.data.tfrecords, meta["num_classes"],
                                                                       input_cfg, start, ctx))
     source, pairs = training_source(cfg, log)
     return TrainingData(len(source), source.num_classes,

@@ -2,8 +2,12 @@
 
 from absl import flags
 
-flags.DEFINE_integer("cpu_replicas", 0, "Split the CPU into N logical devices and mirror over them "
-                     "(for trying distribution without GPUs). 0 = use the GPUs / one device.")
-flags.DEFINE_enum("mixed_precision", "none", ["none", "bf16", "fp16"],
+from tfface.config import RunConfig
+
+_D = RunConfig()  # every default lives in tfface.config
+
+flags.DEFINE_integer("cpu_replicas", _D.setting("cpu_replicas"), "Split the CPU into N logical devices and mirror over "
+                     "them (for trying distribution without GPUs). 0 = use the GPUs / one device.")
+flags.DEFINE_enum("mixed_precision", _D.setting("mixed_precision"), ["none", "bf16", "fp16"],
                   "Mixed precision; heads, margins and losses stay float32.")
-flags.DEFINE_bool("jit_compile", False, "XLA-compile the training step (slower on CPU here).")
+flags.DEFINE_bool("jit_compile", _D.setting("jit_compile"), "XLA-compile the training step (slower on CPU here).")

@@ -2,39 +2,50 @@
 
 from absl import flags
 
-flags.DEFINE_enum("protocol", "verification",
-                  ["verification", "retrieval", "identification", "distribution", "sft", "easy_hard", "discface",
-                   "ftl_nn", "ftl_visualize", "ida_ssr", "ida_sweep", "ida_export", "tflite"],
-                  "evaluate.py: verification on --eval_pairs (scored by --score); retrieval / identification / "
-                  "distribution statistics of the labelled images of --eval_list; sft: SFT's analysis of "
-                  "--eval_list (r_w, ‖Aσ − σ‖, divergence); easy_hard: DDL's easy-gallery / hard-probe "
-                  "identification and distributions (--easy_hard_attribute, --easy_hard_ranges); discface: "
-                  "DiscFace's displacement discrepancies of a --checkpoint; ftl_nn: FTL's nearest-centre rank-1 "
-                  "(regular / UR, g and f) and one-shot coverage for held-out --eval_list images of the training "
-                  "classes; ftl_visualize: FTL's decoded centres, transfers and interpolations (PNG); ida_ssr: "
-                  "train IDA-L's SSR on --eval_list embeddings; ida_sweep: IDA-R over k and τ on --eval_pairs; "
-                  "ida_export: the SavedModel with score_ida (and density) signatures; tflite: LiteRT files of the "
-                  "model (--tflite_quantize) with their agreement and, given --eval_pairs, verification accuracy "
-                  "beside the SavedModel's.")
-flags.DEFINE_string("eval_list", None, "CSV path,identity of test images (classes disjoint from training) for "
-                    "the retrieval, identification, distribution and sft protocols.")
-flags.DEFINE_integer("gallery_per_id", 1, "Identification: gallery images per identity (the rest are probes).")
-flags.DEFINE_float("open_set_fraction", 0.1, "Identification: share of identities left out of the gallery "
-                   "(their probes are non-mated, for TPIR@FPIR).")
-flags.DEFINE_string("easy_hard_attribute", "", "easy_hard protocol: attribute column of --eval_list splitting "
-                    "easy and hard images (e.g. light_azimuth, resolution).")
-flags.DEFINE_list("easy_hard_ranges", [], "easy_hard protocol: lo:hi ranges of |attribute|, easy first, then one per "
-                  "hard partition (e.g. 0:25,60:90,90:130).")
-flags.DEFINE_bool("easy_hard_abs", True, "easy_hard protocol: compare |attribute| with the ranges.")
-flags.DEFINE_enum("score", "cosine", ["cosine", "ida_r", "ida_l"], "Verification score: cosine, IDA with "
+from tfface.config import EvaluateConfig
+
+_D = EvaluateConfig()  # every default lives in tfface.config
+
+flags.DEFINE_string("model", _D.setting("model"), "SavedModel folder written by train.py (<workdir>/export).")
+flags.DEFINE_string("checkpoint", _D.setting("checkpoint"), "A train.py workdir: its latest checkpoint is exported "
+                    "first.")
+flags.DEFINE_string("out", _D.setting("out"), "Where the protocol's JSON and plots go (default: the --checkpoint "
+                    "workdir or the --model's parent folder).")
+flags.DEFINE_string("protocol", _D.setting("protocol"), "evaluate.py, by registered name: verification on --eval_pairs "
+                    "(scored by --score); retrieval / identification / distribution statistics of the labelled images "
+                    "of --eval_list; sft: SFT's analysis of --eval_list (r_w, ‖Aσ − σ‖, divergence); easy_hard: DDL's "
+                    "easy-gallery / hard-probe identification and distributions (--easy_hard_attribute, "
+                    "--easy_hard_ranges); discface: DiscFace's displacement discrepancies of a --checkpoint; ftl_nn: "
+                    "FTL's nearest-centre rank-1 (regular / UR, g and f) and one-shot coverage for held-out "
+                    "--eval_list images of the training classes; ftl_visualize: FTL's decoded centres, transfers and "
+                    "interpolations (PNG); ida_ssr: train IDA-L's SSR on --eval_list embeddings; ida_sweep: IDA-R over "
+                    "k and τ on --eval_pairs; ida_export: the SavedModel with score_ida (and density) signatures; "
+                    "tflite: LiteRT files of the model (--tflite_quantize) with their agreement and, given "
+                    "--eval_pairs, verification accuracy beside the SavedModel's; or one of yours, registered by a "
+                    "module named in --imports.")
+flags.DEFINE_string("eval_list", _D.setting("eval_list"), "CSV path,identity of test images (classes disjoint from "
+                    "training) for the retrieval, identification, distribution and sft protocols.")
+flags.DEFINE_integer("gallery_per_id", _D.setting("gallery_per_id"), "Identification: gallery images per identity (the "
+                     "rest are probes).")
+flags.DEFINE_float("open_set_fraction", _D.setting("open_set_fraction"), "Identification: share of identities left out "
+                   "of the gallery (their probes are non-mated, for TPIR@FPIR).")
+flags.DEFINE_string("easy_hard_attribute", _D.setting("easy_hard_attribute"), "easy_hard protocol: attribute column of "
+                    "--eval_list splitting easy and hard images (e.g. light_azimuth, resolution).")
+flags.DEFINE_list("easy_hard_ranges", list(_D.setting("easy_hard_ranges")), "easy_hard protocol: lo:hi ranges of "
+                  "|attribute|, easy first, then one per hard partition (e.g. 0:25,60:90,90:130).")
+flags.DEFINE_bool("easy_hard_abs", _D.setting("easy_hard_abs"), "easy_hard protocol: compare |attribute| with the "
+                  "ranges.")
+flags.DEFINE_enum("score", _D.setting("score"), ["cosine", "ida_r", "ida_l"], "Verification score: cosine, IDA with "
                   "reference-based support sets (--ida_anchors) or with the learned density (--ida_ssr).")
-flags.DEFINE_string("ida_anchors", "", "IDA anchor set: an embeddings .npy/.npz, a CSV image list (embedded with "
-                    "the model) or 'head' (the --checkpoint's class weights).")
-flags.DEFINE_integer("ida_anchors_per_identity", 1, "IDA: images per identity when --ida_anchors is a list (0 = all).")
-flags.DEFINE_integer("ida_k", 10, "IDA: support-set size k.")
-flags.DEFINE_float("ida_tau", 1.0, "IDA: τ of DAO (Eq. 4).")
-flags.DEFINE_string("ida_ssr", "", "IDA-L: the ssr.keras written by --protocol=ida_ssr.")
-flags.DEFINE_integer("ida_ssr_steps", 30000, "IDA-L: SSR training steps (paper 30k, lr ×0.1 at 50/67/83%).")
-flags.DEFINE_float("ida_ssr_lr", 1e-3, "IDA-L: SSR learning rate (paper 1e-3).")
-flags.DEFINE_list("tflite_quantize", ["none", "float16", "int8"], "tflite protocol: variants to write — none "
+flags.DEFINE_string("ida_anchors", _D.setting("ida_anchors"), "IDA anchor set: an embeddings .npy/.npz, a CSV image "
+                    "list (embedded with the model) or 'head' (the --checkpoint's class weights).")
+flags.DEFINE_integer("ida_anchors_per_identity", _D.setting("ida_anchors_per_identity"), "IDA: images per identity "
+                     "when --ida_anchors is a list (0 = all).")
+flags.DEFINE_integer("ida_k", _D.setting("ida_k"), "IDA: support-set size k.")
+flags.DEFINE_float("ida_tau", _D.setting("ida_tau"), "IDA: τ of DAO (Eq. 4).")
+flags.DEFINE_string("ida_ssr", _D.setting("ida_ssr"), "IDA-L: the ssr.keras written by --protocol=ida_ssr.")
+flags.DEFINE_integer("ida_ssr_steps", _D.setting("ida_ssr_steps"), "IDA-L: SSR training steps (paper 30k, lr ×0.1 at "
+                     "50/67/83%).")
+flags.DEFINE_float("ida_ssr_lr", _D.setting("ida_ssr_lr"), "IDA-L: SSR learning rate (paper 1e-3).")
+flags.DEFINE_list("tflite_quantize", list(_D.setting("tflite_quantize")), "tflite protocol: variants to write — none "
                   "(float32), float16 (float16 weights), int8 (dynamic range: int8 weights, float activations).")

@@ -1,4 +1,14 @@
-"""The training programs, one module per paper (plus the standard one); importing this package registers
-the built-in ones in :data:`tfface.registry.METHODS` and their list protocols (sft, easy_hard)."""
+"""The training programs, one module per paper (plus the standard one), and the paper methods' evaluation
+protocols; importing this package registers the built-in ones in :data:`tfface.registry.METHODS`,
+:data:`~tfface.registry.PROTOCOLS` and :data:`~tfface.registry.LIST_PROTOCOLS`."""
 
-from tfface.methods import ddl, ddl_eval, ftl, sft_analysis, standard  # noqa: F401  (they register themselves)
+from tfface.methods import (  # noqa: F401  (they register themselves)
+    ddl,
+    ddl_eval,
+    discface_eval,
+    ftl,
+    ftl_eval,
+    ida,
+    sft_analysis,
+    standard,
+)

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfface.config import RunConfig
-from tfface.data import pipeline
+from tfface.data.build import train_input
 from tfface.data.ddl_sampling import (
     attribute_partitions,
     ddl_dataset,
@@ -36,8 +36,8 @@ from tfface.training.terms import head_cross_entropy
 
 
 def ddl_params(cfg: RunConfig) -> DDLParams:
-    return DDLParams(cfg.ddl_bins, cfg.ddl_gamma, cfg.ddl_lambda_pos, cfg.ddl_lambda_neg, cfg.ddl_lambda_order,
-                     cfg.ddl_outlier, cfg.ddl_distance, cfg.ddl_terms, cfg.ddl_negatives, cfg.ddl_detach_teacher)
+    return DDLParams(cfg.ddl.bins, cfg.ddl.gamma, cfg.ddl.lambda_pos, cfg.ddl.lambda_neg, cfg.ddl.lambda_order,
+                     cfg.ddl.outlier, cfg.ddl.distance, cfg.ddl.terms, cfg.ddl.negatives, cfg.ddl.detach_teacher)
 
 
 class DDLTask(Task):
@@ -64,14 +64,14 @@ class DDLTask(Task):
 
 def partitions_of(cfg: RunConfig, source):
     """The teacher and student partitions the flags describe (attribute ranges or list files)."""
-    if cfg.ddl_partition_lists:
-        parts = list_partitions(source, list(cfg.ddl_partition_lists), cfg.data_root)
+    if cfg.ddl.partition_lists:
+        parts = list_partitions(source, list(cfg.ddl.partition_lists), cfg.data.root)
     else:
-        if not cfg.ddl_attribute or len(cfg.ddl_ranges) < 2:
+        if not cfg.ddl.attribute or len(cfg.ddl.ranges) < 2:
             raise ConfigError("--method=ddl needs --ddl_attribute and --ddl_ranges=teacher,student[,student…] "
                               "(e.g. --ddl_attribute=yaw --ddl_ranges=0:20,40:90), or --ddl_partition_lists.")
-        ranges = [parse_range(r, "--ddl_ranges") for r in cfg.ddl_ranges]
-        parts = attribute_partitions(source, cfg.ddl_attribute, ranges, cfg.ddl_abs)
+        ranges = [parse_range(r, "--ddl_ranges") for r in cfg.ddl.ranges]
+        parts = attribute_partitions(source, cfg.ddl.attribute, ranges, cfg.ddl.use_abs)
     if len(parts) < 2:
         raise ConfigError("DDL needs a teacher and at least one student partition.")
     return parts
@@ -85,7 +85,7 @@ def offline_pairs(cfg: RunConfig, source, parts, chief: bool) -> list[np.ndarray
         if os.path.isfile(path):
             out.append(load_pairs(path, source))
             continue
-        pairs = positive_pairs(source.labels, part.indices, cfg.ddl_pairs_per_identity, cfg.seed + k)
+        pairs = positive_pairs(source.labels, part.indices, cfg.ddl.pairs_per_identity, cfg.seed + k)
         if chief:
             save_pairs(path, source, pairs)
         out.append(pairs)
@@ -105,19 +105,18 @@ def train_ddl(cfg: RunConfig, printer=PRINT) -> dict:
     replicas = strategy.num_replicas_in_sync
     with strategy.scope():
         backbone, head = build_model(cfg, source.num_classes, replicas)
-        if cfg.init_checkpoint:
-            init_from(cfg.init_checkpoint, backbone, head, source.num_classes, printer)
+        if cfg.model.init_checkpoint:
+            init_from(cfg.model.init_checkpoint, backbone, head, source.num_classes, printer)
         optimizer = build_optimizer(cfg)
-        task = DDLTask(backbone, head, cfg.batch_size, ddl_params(cfg), cfg.ddl_weight)
-    input_cfg = pipeline.TrainInput(cfg.batch_size, cfg.image_size, cfg.sampler, cfg.pk_k, cfg.pk_strict,
-                                    cfg.flip, cfg.seed)
-    b = cfg.ddl_pairs_per_replica
+        task = DDLTask(backbone, head, cfg.optim.batch_size, ddl_params(cfg), cfg.ddl.weight)
+    input_cfg = train_input(cfg)
+    b = cfg.ddl.pairs_per_replica
     trainer = make_trainer(run, task, optimizer, lambda x: backbone(x, training=False), printer)
     t0 = time.time()
     trainer.fit(lambda start, ctx: ddl_dataset(source, parts, pairs, input_cfg, b, start, ctx))
     printer(f"training took {time.time() - t0:.0f} s")
-    return finish_run(run, backbone, {"method": "ddl", "backbone": cfg.backbone,
-                                      "embedding_size": cfg.embedding_size, "head": cfg.head}, printer)
+    return finish_run(run, backbone, {"method": "ddl", "backbone": cfg.model.backbone,
+                                      "embedding_size": cfg.model.embedding_size, "head": cfg.model.head}, printer)
 
 
 register_method(Method("ddl", train_ddl, restore_backbone))

@@ -11,6 +11,7 @@ from tfface.data.build import training_data
 from tfface.evaluation.verification import embed_paths
 from tfface.methods.discface import discrepancy_report
 from tfface.methods.standard import restore_workdir
+from tfface.registry import Protocol, register_protocol
 from tfface.runtime.run import random_access_source
 
 
@@ -20,10 +21,14 @@ def discface_diagnostics(workdir: str, out_dir: str, max_images: int = 2000, bat
     cfg, backbone, head, discface, latest = restore_workdir(workdir)
     source = random_access_source(training_data(cfg, log=lambda s: None), "--protocol=discface")
     pick = np.random.default_rng(0).permutation(len(source))[:max_images]
-    emb = embed_paths(lambda x: backbone(x, training=False), source.paths[pick], cfg.image_size, batch)
+    emb = embed_paths(lambda x: backbone(x, training=False), source.paths[pick], cfg.data.image_size, batch)
     report = {"checkpoint": latest, "images": int(len(pick)),
               **discrepancy_report(emb, head.kernel.numpy(), source.labels[pick], discface)}
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "discface.json"), "w") as fh:
         json.dump(report, fh, indent=1)
     return report
+
+
+register_protocol(Protocol("discface", lambda cfg: discface_diagnostics(cfg.checkpoint, cfg.out_dir()),
+                           needs="checkpoint"))

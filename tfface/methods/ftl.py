@@ -41,13 +41,13 @@ MODULES = ("encoder", "decoder", "filter", "head")
 def build_modules(cfg: RunConfig, num_classes: int, replicas: int = 1) -> dict:
     """Enc, Dec, R and FC (call inside the strategy scope). FC is ``--ftl_head`` (softmax by default)
     with the m-L2 regulariser weighted by ``--ftl_alpha_reg``."""
-    d = cfg.ftl_rich_dim
-    head = MarginHead(num_classes, cfg.ftl_head, s=cfg.scale, m=cfg.margin, m1=cfg.m1, m3=cfg.m3,
-                      reg_weight=cfg.ftl_alpha_reg)
-    refuse_mlreg_on_normalised_head(head, f"--ftl_alpha_reg={cfg.ftl_alpha_reg}", f"--ftl_head={cfg.ftl_head}")
+    d = cfg.ftl.rich_dim
+    m = cfg.model
+    head = MarginHead(num_classes, cfg.ftl.head, s=m.scale, m=m.margin, m1=m.m1, m3=m.m3, reg_weight=cfg.ftl.alpha_reg)
+    refuse_mlreg_on_normalised_head(head, f"--ftl_alpha_reg={cfg.ftl.alpha_reg}", f"--ftl_head={cfg.ftl.head}")
     head.build((None, d))
-    return {"encoder": build_encoder(cfg.backbone, cfg.image_size, d, cfg.dropout, cfg.sync_bn and replicas > 1),
-            "decoder": build_decoder(d, cfg.image_size), "filter": build_filter(d, d), "head": head}
+    return {"encoder": build_encoder(m.backbone, cfg.data.image_size, d, m.dropout, m.sync_bn and replicas > 1),
+            "decoder": build_decoder(d, cfg.data.image_size), "filter": build_filter(d, d), "head": head}
 
 
 def embedder(modules: dict) -> keras.Model:
@@ -175,12 +175,12 @@ def phases(total: int, pretrain: int, alternate: int) -> list[Phase]:
 
 def stage1_dataset(source, stats: FTLStats, regular: np.ndarray, cfg: RunConfig):
     """Per-replica ((hard regular images, labels), (UR images, labels)) batches for stage 1."""
-    if len(stats.hard) < cfg.batch_size:
+    if len(stats.hard) < cfg.optim.batch_size:
         raise ConfigError(f"FTL stage 1: only {len(stats.hard)} hard regular samples for --batch_size="
-                          f"{cfg.batch_size}; lower the batch or --ftl_ur_max_images.")
+                          f"{cfg.optim.batch_size}; lower the batch or --ftl_ur_max_images.")
     hard = source.subset(stats.hard)
     ur = source.subset(np.flatnonzero(~regular[source.labels]))
-    base = pipeline.TrainInput(cfg.batch_size, cfg.image_size, "uniform", flip=cfg.flip, seed=cfg.seed)
+    base = pipeline.TrainInput(cfg.optim.batch_size, cfg.data.image_size, "uniform", flip=cfg.data.flip, seed=cfg.seed)
     ur_cfg = dataclasses.replace(base, sampler="balanced", seed=cfg.seed + 1)
 
     def fn(start, ctx):
@@ -192,15 +192,15 @@ def stage1_dataset(source, stats: FTLStats, regular: np.ndarray, cfg: RunConfig)
 
 def compute_stats(run_strategy, modules: dict, source, regular: np.ndarray, cfg: RunConfig) -> FTLStats:
     """UpdateStats (Algorithm 1) over the whole training set."""
-    g, g_flip = encode_all(run_strategy, modules["encoder"], source.paths, cfg.image_size, cfg.eval_batch)
+    g, g_flip = encode_all(run_strategy, modules["encoder"], source.paths, cfg.data.image_size, cfg.eval.batch)
     pose = None
-    if cfg.ftl_pose_attribute:
-        if cfg.ftl_pose_attribute not in source.attributes:
-            raise ConfigError(f"--ftl_pose_attribute={cfg.ftl_pose_attribute}: no such column in the training "
+    if cfg.ftl.pose_attribute:
+        if cfg.ftl.pose_attribute not in source.attributes:
+            raise ConfigError(f"--ftl_pose_attribute={cfg.ftl.pose_attribute}: no such column in the training "
                               f"list (it has: {', '.join(source.attributes) or 'none'}).")
-        pose = source.attributes[cfg.ftl_pose_attribute].astype(np.float64)
-    return update_stats(g, g_flip, source.labels, source.num_classes, regular, cfg.ftl_pca_energy,
-                        cfg.ftl_pca_components, pose, cfg.ftl_pose_threshold if pose is not None else None)
+        pose = source.attributes[cfg.ftl.pose_attribute].astype(np.float64)
+    return update_stats(g, g_flip, source.labels, source.num_classes, regular, cfg.ftl.pca_energy,
+                        cfg.ftl.pca_components, pose, cfg.ftl.pose_threshold if pose is not None else None)
 
 
 # flags of the standard program that FTL does not use, and what it uses instead
@@ -210,23 +210,23 @@ IGNORED = {"loss": "", "aux_loss": "", "center_alpha": "", "discface_lambda": ""
            "mlreg_weight": "--ftl_alpha_reg", "head": "--ftl_head", "embedding_size": "--ftl_rich_dim",
            "optimizer": "Adam", "lr": "--ftl_lr_pretrain / --ftl_lr_alternate", "momentum": "Adam",
            "weight_decay": "", "lr_schedule": "", "lr_boundaries": "", "lr_factor": "", "warmup_steps": "",
-           "init_checkpoint": "", "metric": ""}
+           "init_checkpoint": ""}
 
 
 def check_ftl_config(cfg: RunConfig, printer=print) -> None:
     """Refuse the flags FTL would ignore (naming what it uses instead) and the FTL settings it cannot run;
     warn when --steps leaves no stage 2."""
-    ignored = cfg.changed([*IGNORED, *(f.name for f in dataclasses.fields(cfg) if f.name.startswith("ddl_"))])
+    ignored = cfg.changed([*IGNORED, *cfg.section_flags("ddl"), *cfg.section_flags("metric")])
     if ignored:
         hints = [f"--{n}" + (f" (FTL uses {IGNORED[n]})" if IGNORED.get(n) else "") for n in ignored]
         raise ConfigError(f"--method=ftl is its own program and does not use {', '.join(hints)}; remove "
                           f"{'it' if len(ignored) == 1 else 'them'}.")
-    if cfg.ftl_stage1 not in ("sequential", "joint"):
-        raise ConfigError(f"--ftl_stage1={cfg.ftl_stage1!r}: choose sequential or joint.")
-    kinds = [p.kind for p in phases(cfg.steps, cfg.ftl_pretrain_steps, cfg.ftl_alternate_steps)]
+    if cfg.ftl.stage1 not in ("sequential", "joint"):
+        raise ConfigError(f"--ftl_stage1={cfg.ftl.stage1!r}: choose sequential or joint.")
+    kinds = [p.kind for p in phases(cfg.optim.steps, cfg.ftl.pretrain_steps, cfg.ftl.alternate_steps)]
     if "stage2" not in kinds:
-        printer(f"warning: --steps={cfg.steps} with --ftl_pretrain_steps={cfg.ftl_pretrain_steps} and "
-                f"--ftl_alternate_steps={cfg.ftl_alternate_steps} never reaches stage 2 (phases: "
+        printer(f"warning: --steps={cfg.optim.steps} with --ftl_pretrain_steps={cfg.ftl.pretrain_steps} and "
+                f"--ftl_alternate_steps={cfg.ftl.alternate_steps} never reaches stage 2 (phases: "
                 f"{', '.join(kinds) or 'none'}); raise --steps or lower the other two for alternation cycles.")
 
 
@@ -241,23 +241,23 @@ def train_ftl(cfg: RunConfig, printer=PRINT) -> dict:
     run = start_run(cfg, printer)
     cfg, strategy, data = run.cfg, run.strategy, run.data
     source = random_access_source(data, "--method=ftl (UpdateStats visits every image)")
-    regular = regular_classes(source.class_counts, cfg.ftl_ur_max_images)
+    regular = regular_classes(source.class_counts, cfg.ftl.ur_max_images)
     printer(f"FTL: {int(regular.sum())} regular and {int((~regular).sum())} under-represented classes "
-            f"(≤ {cfg.ftl_ur_max_images} images)")
+            f"(≤ {cfg.ftl.ur_max_images} images)")
     if regular.all() or not regular.any():
-        raise ConfigError(f"--ftl_ur_max_images={cfg.ftl_ur_max_images} leaves no "
+        raise ConfigError(f"--ftl_ur_max_images={cfg.ftl.ur_max_images} leaves no "
                           f"{'UR' if regular.all() else 'regular'} class; FTL transfers from regular to UR "
                           "classes and needs both.")
     with strategy.scope():
         modules = build_modules(cfg, source.num_classes, strategy.num_replicas_in_sync)
         optim = {k: make_optimizer("adam", lr, weight_decay=0.0, mixed_precision=cfg.mixed_precision)
-                 for k, lr in (("opt_pretrain", cfg.ftl_lr_pretrain), ("opt_stage1", cfg.ftl_lr_alternate),
-                               ("opt_stage2", cfg.ftl_lr_alternate))}
-        a_sm, a_rec = cfg.ftl_alpha_softmax, cfg.ftl_alpha_recon
-        tasks = {"pretrain": FTLTask(modules, cfg.batch_size, a_sm, a_rec),
-                 "stage1": TransferTask(modules, cfg.batch_size, source.num_classes, cfg.ftl_rich_dim, a_sm,
-                                        sequential=cfg.ftl_stage1 == "sequential"),
-                 "stage2": FTLTask(modules, cfg.batch_size, a_sm, a_rec, train_head=False)}
+                 for k, lr in (("opt_pretrain", cfg.ftl.lr_pretrain), ("opt_stage1", cfg.ftl.lr_alternate),
+                               ("opt_stage2", cfg.ftl.lr_alternate))}
+        a_sm, a_rec = cfg.ftl.alpha_softmax, cfg.ftl.alpha_recon
+        tasks = {"pretrain": FTLTask(modules, cfg.optim.batch_size, a_sm, a_rec),
+                 "stage1": TransferTask(modules, cfg.optim.batch_size, source.num_classes, cfg.ftl.rich_dim, a_sm,
+                                        sequential=cfg.ftl.stage1 == "sequential"),
+                 "stage2": FTLTask(modules, cfg.optim.batch_size, a_sm, a_rec, train_head=False)}
     net = embedder(modules)
     hooks = verification_hook(run, lambda x: net(x, training=False), printer)  # read the pairs once, for all phases
     trainers = {kind: make_trainer(run, tasks[kind], optim[key], None, printer, hooks, optimizer_key=key,
@@ -265,7 +265,7 @@ def train_ftl(cfg: RunConfig, printer=PRINT) -> dict:
                 for kind, key in (("pretrain", "opt_pretrain"), ("stage1", "opt_stage1"), ("stage2", "opt_stage2"))}
     t0, done = time.time(), latest_step(cfg.workdir)
     resumed = done > 0
-    for phase in phases(cfg.steps, cfg.ftl_pretrain_steps, cfg.ftl_alternate_steps):
+    for phase in phases(cfg.optim.steps, cfg.ftl.pretrain_steps, cfg.ftl.alternate_steps):
         if phase.end <= done:
             continue
         trainer = trainers[phase.kind]
@@ -284,8 +284,8 @@ def train_ftl(cfg: RunConfig, printer=PRINT) -> dict:
         trainer.fit(dataset_fn)
         done = phase.end
     printer(f"training took {time.time() - t0:.0f} s")
-    return finish_run(run, net, {"method": "ftl", "backbone": cfg.backbone, "embedding_size": cfg.ftl_rich_dim,
-                                 "head": cfg.head}, printer)
+    return finish_run(run, net, {"method": "ftl", "backbone": cfg.model.backbone, "embedding_size": cfg.ftl.rich_dim,
+                                 "head": cfg.model.head}, printer)
 
 
 def restore_ftl(workdir: str) -> tuple[RunConfig, dict, str]:
@@ -302,7 +302,7 @@ def restore_ftl(workdir: str) -> tuple[RunConfig, dict, str]:
 def restore_embedder(workdir: str):
     """(f = R(Enc(x)), export info) of an FTL workdir's latest checkpoint."""
     cfg, modules, latest = restore_ftl(workdir)
-    return embedder(modules), {"method": "ftl", "backbone": cfg.backbone, "checkpoint": latest}
+    return embedder(modules), {"method": "ftl", "backbone": cfg.model.backbone, "checkpoint": latest}
 
 
 register_method(Method("ftl", train_ftl, restore_embedder))

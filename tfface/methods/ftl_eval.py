@@ -21,6 +21,7 @@ from tfface.data.build import training_source
 from tfface.data.sources import Source, from_list_file
 from tfface.errors import ConfigError
 from tfface.methods.ftl import compute_stats, regular_classes, restore_ftl
+from tfface.registry import Protocol, register_protocol
 from tfface.transforms.ftl import encode_all
 
 
@@ -159,7 +160,7 @@ def run_ftl_protocol(protocol: str, workdir: str, out_dir: str, eval_list: str |
     """``ftl_nn`` (needs a list of held-out images of training classes) or ``ftl_visualize`` on an FTL
     workdir; writes ``<protocol>.json`` (and the PNG grids) to ``out_dir``."""
     cfg, modules, source = restore_ftl_run(workdir)
-    regular = regular_classes(source.class_counts, cfg.ftl_ur_max_images)
+    regular = regular_classes(source.class_counts, cfg.ftl.ur_max_images)
     os.makedirs(out_dir, exist_ok=True)
     if protocol == "ftl_nn":
         if not eval_list:
@@ -167,13 +168,19 @@ def run_ftl_protocol(protocol: str, workdir: str, out_dir: str, eval_list: str |
                               "training classes>.")
         probes = from_list_file(eval_list, eval_root)
         probes.check_files_exist()
-        report = nn_report(modules, source, probes, regular, cfg.image_size)
+        report = nn_report(modules, source, probes, regular, cfg.data.image_size)
     elif protocol == "ftl_visualize":
         stats = compute_stats(tf.distribute.get_strategy(), modules, source, regular, cfg)
-        report = {"images": visualize(modules, source, regular, stats, cfg.image_size, out_dir, seed=cfg.seed)}
+        report = {"images": visualize(modules, source, regular, stats, cfg.data.image_size, out_dir, seed=cfg.seed)}
     else:
         raise ValueError(f"--protocol={protocol!r} is not an FTL protocol")
     report = {"protocol": protocol, "checkpoint": workdir, **report}
     with open(os.path.join(out_dir, f"{protocol}.json"), "w") as fh:
         json.dump(report, fh, indent=1)
     return report
+
+
+for _name in ("ftl_nn", "ftl_visualize"):
+    register_protocol(Protocol(
+        _name, lambda cfg: run_ftl_protocol(cfg.protocol, cfg.checkpoint, cfg.out_dir(), cfg.eval_list, cfg.eval.root),
+        needs="checkpoint"))

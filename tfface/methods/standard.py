@@ -37,7 +37,7 @@ def loss_plan(cfg: RunConfig) -> tuple[bool, list[tuple[str, float]], float]:
             raise ConfigError("--aux_loss: the margin head is part of --loss (e.g. --loss=triplet+head).")
         else:
             metrics.append((name, weight))
-    if cfg.discface_lambda and not use_head:
+    if cfg.discface.weight and not use_head:
         raise ConfigError("--discface_lambda needs the margin head: use --loss=softmax or --loss=<metric>+head.")
     for name, _ in metrics:
         if name not in METRIC_LOSSES:
@@ -51,45 +51,45 @@ def loss_terms(cfg: RunConfig, head, num_classes: int, class_counts=None) -> lis
     DiscFace, metric losses, centre loss, SFT's generated loss (call inside the strategy scope).
     ``class_counts`` (images per class) is needed by --sft_scheme=unbalanced."""
     use_head, metrics, center_weight = loss_plan(cfg)
-    head_term = HeadTerm(head, cfg.scale_warmup_steps) if use_head else None
+    head_term = HeadTerm(head, cfg.model.scale_warmup_steps) if use_head else None
     metric_terms = [MetricLossTerm(name, weight, metric_loss(name, cfg.metric)) for name, weight in metrics]
     terms = [] if head_term is None else [head_term]
     bases = discface_term(cfg)
     if bases is not None:
-        terms.append(DiscFaceLoss(bases, head, cfg.discface_lambda))
+        terms.append(DiscFaceLoss(bases, head, cfg.discface.weight))
     terms += metric_terms
     if center_weight:
-        terms.append(CenterTerm(CenterLoss(num_classes, cfg.embedding_size, cfg.center_alpha), center_weight))
+        terms.append(CenterTerm(CenterLoss(num_classes, cfg.model.embedding_size, cfg.center_alpha), center_weight))
     augment = feature_augmenter(cfg, num_classes, class_counts)
     if augment is not None:
-        terms.append(GeneratedLoss(augment, cfg.sft_lambda, head_term, metric_terms))
+        terms.append(GeneratedLoss(augment, cfg.sft.weight, head_term, metric_terms))
     return terms
 
 
 def build_task(cfg: RunConfig, backbone, head, num_classes: int, class_counts=None) -> EmbeddingTask:
     """The training task: the backbone and :func:`loss_terms` (call inside the strategy scope)."""
-    return EmbeddingTask(backbone, cfg.batch_size, loss_terms(cfg, head, num_classes, class_counts))
+    return EmbeddingTask(backbone, cfg.optim.batch_size, loss_terms(cfg, head, num_classes, class_counts))
 
 
 def feature_augmenter(cfg: RunConfig, num_classes: int, class_counts=None) -> FeatureAugmenter | None:
     """The SFT feature augmenter --feature_transform asks for (None for none)."""
-    if cfg.feature_transform == "none":
+    if cfg.sft.transform == "none":
         return None
-    if cfg.sft_scheme == "unbalanced" and class_counts is None:
+    if cfg.sft.scheme == "unbalanced" and class_counts is None:
         raise ConfigError("--sft_scheme=unbalanced needs the images per class: train from SynthFaces, a list "
                           "file or an image folder (TFRecord shards do not carry them), or use balanced.")
-    if cfg.sft_targets not in ("auto", "sample", "identity"):
-        raise ConfigError(f"--sft_targets={cfg.sft_targets!r}: choose auto, sample or identity.")
-    per_identity = cfg.sft_targets == "identity" or (cfg.sft_targets == "auto" and bool(loss_plan(cfg)[1]))
-    return FeatureAugmenter(cfg.feature_transform, num_classes, cfg.embedding_size, class_counts, cfg.sft_scheme,
-                            cfg.sft_tail_threshold, cfg.sft_warmup_steps, cfg.seed, per_identity)
+    if cfg.sft.targets not in ("auto", "sample", "identity"):
+        raise ConfigError(f"--sft_targets={cfg.sft.targets!r}: choose auto, sample or identity.")
+    per_identity = cfg.sft.targets == "identity" or (cfg.sft.targets == "auto" and bool(loss_plan(cfg)[1]))
+    return FeatureAugmenter(cfg.sft.transform, num_classes, cfg.model.embedding_size, class_counts, cfg.sft.scheme,
+                            cfg.sft.tail_threshold, cfg.sft.warmup_steps, cfg.seed, per_identity)
 
 
 def discface_term(cfg: RunConfig) -> DiscFaceTerm | None:
     """The DiscFace bases a config asks for (None when --discface_lambda is 0)."""
-    if not cfg.discface_lambda:
+    if not cfg.discface.weight:
         return None
-    return DiscFaceTerm(cfg.embedding_size, cfg.discface_num_bases, cfg.discface_basis_max_norm)
+    return DiscFaceTerm(cfg.model.embedding_size, cfg.discface.num_bases, cfg.discface.basis_max_norm)
 
 
 def train_standard(cfg: RunConfig, printer=PRINT) -> dict:
@@ -99,20 +99,20 @@ def train_standard(cfg: RunConfig, printer=PRINT) -> dict:
     cfg, strategy, data = run.cfg, run.strategy, run.data
     with strategy.scope():
         backbone, head = build_model(cfg, data.num_classes, strategy.num_replicas_in_sync)
-        if cfg.init_checkpoint:
-            init_from(cfg.init_checkpoint, backbone, head, data.num_classes, printer)
+        if cfg.model.init_checkpoint:
+            init_from(cfg.model.init_checkpoint, backbone, head, data.num_classes, printer)
         optimizer = build_optimizer(cfg)
         counts = None if data.source is None else data.source.class_counts
         task = build_task(cfg, backbone, head, data.num_classes, counts)
-    if metrics and cfg.sampler != "pk":
-        printer(f"warning: --loss={cfg.loss} mines pairs in the batch; --sampler={cfg.sampler} gives few "
+    if metrics and cfg.data.sampler != "pk":
+        printer(f"warning: --loss={cfg.loss} mines pairs in the batch; --sampler={cfg.data.sampler} gives few "
                 "positive pairs, --sampler=pk is what it is built for.")
     trainer = make_trainer(run, task, optimizer, lambda x: backbone(x, training=False), printer)
     t0 = time.time()
     trainer.fit(data.dataset_fn)
     printer(f"training took {time.time() - t0:.0f} s")
-    return finish_run(run, backbone, {"backbone": cfg.backbone, "embedding_size": cfg.embedding_size,
-                                      "head": cfg.head}, printer)
+    return finish_run(run, backbone, {"backbone": cfg.model.backbone, "embedding_size": cfg.model.embedding_size,
+                                      "head": cfg.model.head}, printer)
 
 
 def restore_workdir(workdir: str):
@@ -134,7 +134,7 @@ def restore_workdir(workdir: str):
 def restore_backbone(workdir: str):
     """(backbone, export info) of a backbone + head workdir's latest checkpoint."""
     cfg, backbone, _, _, latest = restore_workdir(workdir)
-    return backbone, {"backbone": cfg.backbone, "checkpoint": latest}
+    return backbone, {"backbone": cfg.model.backbone, "checkpoint": latest}
 
 
 def head_anchors(workdir: str) -> tuple[np.ndarray, np.ndarray | None]:

@@ -11,14 +11,7 @@ configure_tf_env()
 from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 
-import tfface.flags.data  # noqa: E402,F401
-import tfface.flags.distribute  # noqa: E402,F401
-import tfface.flags.eval  # noqa: E402,F401
-import tfface.flags.head  # noqa: E402,F401
-import tfface.flags.loss  # noqa: E402,F401
-import tfface.flags.method  # noqa: E402,F401
-import tfface.flags.model  # noqa: E402,F401
-import tfface.flags.train  # noqa: E402,F401
+import tfface.flags.training  # noqa: E402,F401
 
 FLAGS = absl_flags.FLAGS
 

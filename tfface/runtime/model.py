@@ -18,12 +18,11 @@ from tfface.training.optim import WarmupSchedule, make_optimizer
 def build_model(cfg: RunConfig, num_classes: int, replicas: int = 1):
     """Backbone and margin head (call inside the strategy scope). Batch norm is synchronised only
     when there is more than one replica (on one device it would cost ~12% for nothing)."""
-    sync = cfg.sync_bn and replicas > 1
-    backbone = build_backbone(cfg.backbone, cfg.image_size, cfg.embedding_size, cfg.dropout, sync)
-    head = MarginHead(num_classes, cfg.head, s=cfg.scale, m=cfg.margin, m1=cfg.m1, m3=cfg.m3,
-                      reg_weight=cfg.mlreg_weight)
-    refuse_mlreg_on_normalised_head(head, f"--mlreg_weight={cfg.mlreg_weight}", f"--head={cfg.head}")
-    head.build((None, cfg.embedding_size))
+    m = cfg.model
+    backbone = build_backbone(m.backbone, cfg.data.image_size, m.embedding_size, m.dropout, m.sync_bn and replicas > 1)
+    head = MarginHead(num_classes, m.head, s=m.scale, m=m.margin, m1=m.m1, m3=m.m3, reg_weight=m.mlreg_weight)
+    refuse_mlreg_on_normalised_head(head, f"--mlreg_weight={m.mlreg_weight}", f"--head={m.head}")
+    head.build((None, m.embedding_size))
     return backbone, head
 
 
@@ -50,5 +49,6 @@ def init_from(workdir: str, backbone, head, num_classes: int, printer=PRINT) -> 
 def build_optimizer(cfg: RunConfig):
     """--optimizer with --lr on the --lr_schedule (after --warmup_steps), --momentum and --weight_decay
     (call inside the strategy scope)."""
-    schedule = WarmupSchedule(cfg.lr, cfg.steps, cfg.lr_schedule, cfg.warmup_steps, cfg.lr_boundaries, cfg.lr_factor)
-    return make_optimizer(cfg.optimizer, schedule, cfg.momentum, cfg.weight_decay, cfg.mixed_precision)
+    o = cfg.optim
+    schedule = WarmupSchedule(o.lr, o.steps, o.lr_schedule, o.warmup_steps, o.lr_boundaries, o.lr_factor)
+    return make_optimizer(o.optimizer, schedule, o.momentum, o.weight_decay, cfg.mixed_precision)

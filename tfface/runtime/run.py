@@ -53,14 +53,14 @@ def start_run(cfg: RunConfig, printer=PRINT) -> Run:
     os.makedirs(cfg.workdir, exist_ok=True)
     keras.mixed_precision.set_global_policy(_POLICIES[cfg.mixed_precision])
     data = training_data(cfg, log=printer)
-    pipeline.check_batch_split(cfg.batch_size, strategy.num_replicas_in_sync)
+    pipeline.check_batch_split(cfg.optim.batch_size, strategy.num_replicas_in_sync)
     if chief:
         with open(os.path.join(cfg.workdir, "config.json"), "w") as fh:
-            json.dump({**dataclasses.asdict(cfg), "num_classes": data.num_classes}, fh, indent=1)
+            json.dump({**cfg.to_dict(), "num_classes": data.num_classes}, fh, indent=1)
     printer(f"{data.num_images} images of {data.num_classes} identities; {strategy.num_replicas_in_sync} "
-            f"replica(s); global batch {cfg.batch_size}; workdir {cfg.workdir}")
+            f"replica(s); global batch {cfg.optim.batch_size}; workdir {cfg.workdir}")
     keras.utils.set_random_seed(cfg.seed)
-    return Run(cfg, strategy, chief, data, cfg.eval_pairs or data.default_pairs)
+    return Run(cfg, strategy, chief, data, cfg.eval.pairs or data.default_pairs)
 
 
 def chief_printer(run: Run, printer=PRINT):
@@ -72,26 +72,26 @@ def finish_run(run: Run, embedder: keras.Model, info: dict, printer=PRINT) -> di
     """Export the embedding model (chief only) and evaluate verification on the run's pairs file."""
     cfg = run.cfg
     export_dir = worker_path(cfg.workdir, "export", run.strategy)
-    export_saved_model(embedder, export_dir, cfg.image_size, info)
+    export_saved_model(embedder, export_dir, cfg.data.image_size, info)
     if not run.chief:
         shutil.rmtree(export_dir, ignore_errors=True)
         return {}
     printer(f"exported SavedModel to {export_dir}")
     if not run.pairs_file:
         return {}
-    return verify_saved_model(export_dir, run.pairs_file, cfg.eval_root, cfg.workdir, cfg.eval_flip, cfg.eval_batch,
+    return verify_saved_model(export_dir, run.pairs_file, cfg.eval.root, cfg.workdir, cfg.eval.flip, cfg.eval.batch,
                               printer)
 
 
 def verification_hook(run: Run, embed, printer=PRINT) -> list:
     """The in-training verification hook (--eval_every) on the chief, if asked for."""
     cfg = run.cfg
-    if not (cfg.eval_every and run.pairs_file and run.chief):
+    if not (cfg.eval.every and run.pairs_file and run.chief):
         return []
-    pairs = read_pairs(run.pairs_file, cfg.eval_root)
+    pairs = read_pairs(run.pairs_file, cfg.eval.root)
 
     def hook(step):
-        report, _ = evaluate_pairs(embed, pairs, cfg.image_size, cfg.eval_batch, flip=False)
+        report, _ = evaluate_pairs(embed, pairs, cfg.data.image_size, cfg.eval.batch, flip=False)
         printer(f"step {step}: verification accuracy {report['accuracy'] * 100:.2f}%")
         return {"eval/accuracy": report["accuracy"], "eval/auc": report["auc"]}
 
@@ -100,8 +100,8 @@ def verification_hook(run: Run, embed, printer=PRINT) -> list:
 
 def trainer_config(cfg: RunConfig, **overrides) -> TrainerConfig:
     """The loop settings (--steps, --batch_size, --log_every, --checkpoint_every, --eval_every, --jit_compile)."""
-    return TrainerConfig(cfg.steps, cfg.batch_size, cfg.workdir, cfg.log_every, cfg.checkpoint_every,
-                         hook_every=cfg.eval_every, jit_compile=cfg.jit_compile, **overrides)
+    return TrainerConfig(cfg.optim.steps, cfg.optim.batch_size, cfg.workdir, cfg.log_every, cfg.checkpoint_every,
+                         hook_every=cfg.eval.every, jit_compile=cfg.jit_compile, **overrides)
 
 
 def make_trainer(run: Run, task: Task, optimizer, embed, printer=PRINT, hooks: list | None = None,

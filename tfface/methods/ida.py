@@ -1,0 +1,59 @@
+"""IDA (Liu et al. 2021) in evaluate.py: IDA-scored verification (``--score=ida_r|ida_l``) and the
+``ida_ssr`` / ``ida_sweep`` / ``ida_export`` protocols, over the scoring kit in :mod:`tfface.scoring`."""
+
+from __future__ import annotations
+
+from tfface.config import EvaluateConfig
+from tfface.export.saved_model import export_ida, load_embedder
+from tfface.methods.standard import head_anchors
+from tfface.registry import Protocol, register_protocol, requires
+from tfface.runtime.verify import verify_saved_model
+from tfface.scoring import protocols as scoring
+
+
+def _anchors(cfg: EvaluateConfig, embed, size: int):
+    """The anchor set of --ida_anchors (a 'head' needs --checkpoint)."""
+    head = (lambda: head_anchors(cfg.checkpoint)) if cfg.checkpoint else None
+    return scoring.anchor_set(cfg.ida.anchors, embed, size, cfg.eval.root, cfg.ida.anchors_per_identity, head)
+
+
+def ida_verification(cfg: EvaluateConfig) -> dict:
+    """Verification on --eval_pairs scored by DAO (Eq. 4) with reference-based (ida_r) or learned (ida_l)
+    support-set densities."""
+    embed, size = load_embedder(cfg.model)
+    anchors = _anchors(cfg, embed, size)[0] if cfg.score == "ida_r" else None
+    ssr = scoring.load_ssr(cfg.ida.ssr) if cfg.score == "ida_l" else None
+    density = scoring.density_fn(cfg.score, anchors, cfg.ida.k, cfg.ida.tau, ssr)
+    rep = verify_saved_model(cfg.model, cfg.eval.pairs, cfg.eval.root, cfg.out_dir(), cfg.eval.flip, cfg.eval.batch,
+                             density=density, tau=cfg.ida.tau, score=cfg.score)
+    return {"score": cfg.score, "accuracy": rep["accuracy"], "tar_at_far": rep["tar_at_far"]}
+
+
+def train_ssr(cfg: EvaluateConfig) -> dict:
+    """Fit IDA-L's SSR on the --eval_list embeddings (Sec. 3.3), writing ssr.keras to the out folder."""
+    embed, size = load_embedder(cfg.model)
+    anchors, labels = _anchors(cfg, embed, size)
+    return scoring.train_ssr_protocol(embed, size, cfg.eval_list, cfg.eval.root, anchors, labels, cfg.ida.k,
+                                      cfg.ida.tau, cfg.ida.ssr_steps, cfg.ida.ssr_lr, cfg.out_dir(), cfg.eval.flip)
+
+
+def sweep(cfg: EvaluateConfig) -> dict:
+    """IDA-R verification over k and τ."""
+    embed, size = load_embedder(cfg.model)
+    rep = scoring.sweep(embed, size, cfg.eval.pairs, cfg.eval.root, _anchors(cfg, embed, size)[0], cfg.out_dir(),
+                        flip=cfg.eval.flip)
+    return {k: v for k, v in rep.items() if k not in ("over_k", "over_tau")}
+
+
+def export(cfg: EvaluateConfig) -> dict:
+    """The SavedModel with the score_ida (and density) signatures."""
+    embed, size = load_embedder(cfg.model)
+    anchors = _anchors(cfg, embed, size)[0]
+    ssr = scoring.load_ssr(cfg.ida.ssr) if cfg.ida.ssr else None
+    path = export_ida(cfg.model, f"{cfg.out_dir()}/export_ida", anchors, cfg.ida.k, cfg.ida.tau, ssr, cfg.eval.flip)
+    return {"protocol": "ida_export", "export": path, "anchors": int(len(anchors))}
+
+
+register_protocol(Protocol("ida_ssr", train_ssr, check=requires("eval_list")))
+register_protocol(Protocol("ida_sweep", sweep, check=requires("eval_pairs")))
+register_protocol(Protocol("ida_export", export))
