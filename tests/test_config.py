@@ -33,7 +33,7 @@ def test_replace_and_of_speak_flag_names():
     assert cfg.replace(ddl=DDLSettings()).ddl.bins == 101 and cfg.replace(ddl_gamma=2.0).ddl.bins == 5
     assert cfg.changed(["steps", "lr", "ddl_bins", "ddl_gamma"]) == ["steps", "ddl_bins"]
     assert cfg.section_flags("ddl")[:2] == ["ddl_attribute", "ddl_abs"]
-    with pytest.raises(ConfigError, match="bins is not a setting"):
+    with pytest.raises(ConfigError, match="`bins` is not a setting"):
         cfg.replace(bins=3)
 
 
@@ -70,7 +70,7 @@ def test_a_runs_config_json_reproduces_its_config(tmp_path):
 def test_bad_recipes_name_the_file_and_the_setting(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"heda": "cosface", "steps": 3}))
-    with pytest.raises(ConfigError, match=r"--config=.*bad.json: heda is not a setting"):
+    with pytest.raises(ConfigError, match=r"`config=.*bad.json`: heda is not a setting"):
         train_config(f"--config={bad}")
     bad.write_text(json.dumps({"ddl": {"binz": 3}}))
     with pytest.raises(ConfigError, match=r"ddl.binz is not a setting"):

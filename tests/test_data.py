@@ -63,7 +63,7 @@ def test_bad_list_header_and_label_out_of_range(tmp_path):
 
 
 def test_batch_must_split_over_replicas():
-    with pytest.raises(ConfigError, match="--batch_size=10 does not split over 4 replicas"):
+    with pytest.raises(ConfigError, match="`batch_size=10` does not split over 4 replicas"):
         pipeline.check_batch_split(10, 4)
 
 

@@ -218,10 +218,10 @@ def test_ftl_classifier_is_softmax_by_default_and_m_l2_is_refused_on_a_normalise
 
     cfg = RunConfig.of(image_size=32, ftl_rich_dim=8)
     assert build_modules(cfg, 5)["head"].margin_name == "softmax"  # Eq. 2: a linear softmax classifier
-    with pytest.raises(ConfigError, match="--ftl_alpha_reg"):
+    with pytest.raises(ConfigError, match="`ftl_alpha_reg=0.25` with `ftl_head=arcface`"):
         build_modules(cfg.replace(ftl_head="arcface"), 5)  # m-L2 cannot change a cosine logit
     build_modules(cfg.replace(ftl_head="arcface", ftl_alpha_reg=0.0), 5)
-    with pytest.raises(ConfigError, match="--mlreg_weight"):
+    with pytest.raises(ConfigError, match="`mlreg_weight=0.1`"):
         build_model(RunConfig.of(image_size=32, embedding_size=8, head="cosface", mlreg_weight=0.1), 5)
     build_model(RunConfig.of(image_size=32, embedding_size=8, head="softmax", mlreg_weight=0.1), 5)
 
@@ -286,11 +286,11 @@ def test_stage1_in_the_papers_order_is_three_successive_updates(ftl_setup, tiny_
     reset()
 
 
-@pytest.mark.parametrize("change,flag", [({"loss": "ms"}, "--loss"), ({"aux_loss": "center:0.1"}, "--aux_loss"),
-                                         ({"discface_lambda": 0.2}, "--discface_lambda"),
-                                         ({"feature_transform": "sft"}, "--feature_transform"),
-                                         ({"mlreg_weight": 0.1}, "--ftl_alpha_reg"),
-                                         ({"head": "cosface"}, "--ftl_head"), ({"lr": 0.5}, "--ftl_lr_pretrain")])
+@pytest.mark.parametrize("change,flag", [({"loss": "ms"}, "`loss`"), ({"aux_loss": "center:0.1"}, "`aux_loss`"),
+                                         ({"discface_lambda": 0.2}, "`discface_lambda`"),
+                                         ({"feature_transform": "sft"}, "`feature_transform`"),
+                                         ({"mlreg_weight": 0.1}, "`ftl_alpha_reg`"),
+                                         ({"head": "cosface"}, "`ftl_head`"), ({"lr": 0.5}, "`ftl_lr_pretrain`")])
 def test_ftl_refuses_the_flags_it_ignores(tiny_synth, tmp_path, change, flag):
     from tfface.errors import ConfigError
     from tfface.programs.training import train
@@ -306,7 +306,7 @@ def test_ftl_warns_when_the_steps_never_reach_stage2():
 
     said = []
     check_ftl_config(RunConfig.of(method="ftl"), said.append)  # defaults: 1500 steps, 1000 pre-training, N_iter 5000
-    assert said and "never reaches stage 2" in said[0] and "--ftl_alternate_steps=5000" in said[0]
+    assert said and "never reaches stage 2" in said[0] and "`ftl_alternate_steps=5000`" in said[0]
     said.clear()
     check_ftl_config(RunConfig.of(method="ftl", steps=1600, ftl_pretrain_steps=1000, ftl_alternate_steps=200),
                      said.append)

@@ -198,7 +198,7 @@ def test_ssr_fit_refuses_overlapping_anchors_without_identities(tmp_path):
     np.save(tmp_path / "a.npy", table[::3])  # the list's own first images, no labels
     anchors, ids = P.anchor_set(str(tmp_path / "a.npy"), embed, 16)
     assert ids is None
-    with pytest.raises(ConfigError, match="--ida_anchors"):
+    with pytest.raises(ConfigError, match="`ida_anchors"):
         P.train_ssr_protocol(embed, 16, str(list_file), None, anchors, ids, 3, 1.0, 10, 1e-3, str(tmp_path / "o"))
     # the same anchors with identity names (an .npz with labels) are accepted and excluded by name
     np.savez(tmp_path / "a.npz", anchors=table[::3], labels=np.array([f"person{i:03d}" for i in range(10)]))

@@ -72,7 +72,7 @@ def test_float32_under_bfloat16_inputs():
 
 
 def test_unknown_head_names_flag():
-    with pytest.raises(ValueError, match="--head"):
+    with pytest.raises(ValueError, match="`head="):
         make_margin("sphereface2")
 
 

@@ -24,9 +24,9 @@ def test_backbones(name, size, params):
 
 
 def test_bad_backbone_flags():
-    with pytest.raises(ValueError, match="--backbone"):
+    with pytest.raises(ValueError, match="`backbone="):
         build_backbone("resnet7", 64)
-    with pytest.raises(ValueError, match="--image_size=60"):
+    with pytest.raises(ValueError, match="`image_size=60`"):
         build_backbone("small_cnn", 60)
 
 

@@ -27,7 +27,7 @@ def test_cosine_reaches_final_fraction():
 def test_optimizer_names():
     assert type(make_optimizer("adamw", 1e-3)).__name__ == "AdamW"
     assert type(make_optimizer("sgd", 1e-3, mixed_precision="fp16")).__name__ == "LossScaleOptimizer"
-    with pytest.raises(ConfigError, match="--optimizer"):
+    with pytest.raises(ConfigError, match="`optimizer="):
         make_optimizer("lamb", 1e-3)
-    with pytest.raises(ConfigError, match="--lr_schedule"):
+    with pytest.raises(ConfigError, match="`lr_schedule="):
         WarmupSchedule(0.1, 10, "exponential")

@@ -13,23 +13,23 @@ from tfface.registry import Registry, import_modules
 
 
 def test_registry_refuses_a_taken_name_and_names_the_choices():
-    reg = Registry("thing", "--thing")
+    reg = Registry("thing", "thing")
     reg.register("a", 1)
     reg.register("a", 1)  # the same part again (a module imported twice) is fine
     with pytest.raises(ConfigError, match="'a' is registered twice"):
         reg.register("a", 2)
-    with pytest.raises(ConfigError, match="--thing=b: no such thing; choose a, or register"):
+    with pytest.raises(ConfigError, match="`thing=b`: no such thing; choose a, or register"):
         reg.get("b")
 
 
 def test_unknown_method_and_missing_import_get_clear_errors(tmp_path):
     from tfface.programs.training import train
 
-    with pytest.raises(ConfigError, match="--method=nope: no such method; choose ddl, ftl, standard"):
+    with pytest.raises(ConfigError, match="`method=nope`: no such method; choose ddl, ftl, standard"):
         train(RunConfig.of(method="nope", workdir=str(tmp_path)))
-    with pytest.raises(ConfigError, match="--imports=.*missing.py: file not found"):
+    with pytest.raises(ConfigError, match="`imports=.*missing.py`: file not found"):
         import_modules([str(tmp_path / "missing.py")])
-    with pytest.raises(ConfigError, match="--imports=no_such_module_xyz: no module 'no_such_module_xyz'"):
+    with pytest.raises(ConfigError, match="`imports=no_such_module_xyz`: no module 'no_such_module_xyz'"):
         import_modules(["no_such_module_xyz"])
 
 

@@ -42,11 +42,11 @@ def test_pk_small_classes_repeat_with_warning_or_refuse():
     assert "2 of 5 classes have fewer than K=4" in messages[0]
     labels = np.repeat(np.arange(5), counts)
     assert len(set(labels[b])) == 5
-    with pytest.raises(DataError, match="--pk_strict"):
+    with pytest.raises(DataError, match="`pk_strict`"):
         samplers.pk(counts, 5, 4, strict=True)
     with pytest.raises(DataError, match="only 5 classes"):
         samplers.pk(counts, 6, 2)
-    with pytest.raises(DataError, match="--pk_k"):
+    with pytest.raises(DataError, match="not a multiple of `pk_k=4`"):
         samplers.make_sampler("pk", counts, 10, 0, pk_k=4)
 
 
@@ -56,7 +56,7 @@ def test_uniform_is_a_permutation_per_epoch_and_resumes_exactly():
     assert not np.array_equal(full[:50], full[50:])
     resumed = np.concatenate(_take(samplers.uniform(50, 10, seed=4, start_step=7), 3))
     np.testing.assert_array_equal(resumed, full[70:100])
-    with pytest.raises(DataError, match="--batch_size"):
+    with pytest.raises(DataError, match="`batch_size="):
         samplers.uniform(5, 10)
 
 

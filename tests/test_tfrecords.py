@@ -41,7 +41,7 @@ def test_label_out_of_range_and_sampler(tiny_source, tmp_path):
     cfg = TrainInput(global_batch=8, image_size=32)
     with pytest.raises(tf.errors.InvalidArgumentError, match="label out of range"):
         list(tfrecord_train_dataset(str(tmp_path / "tr-*.tfrecord"), 3, cfg).take(2))
-    with pytest.raises(ConfigError, match="--sampler=pk"):
+    with pytest.raises(ConfigError, match="`sampler=pk`"):
         tfrecord_train_dataset(str(tmp_path / "tr-*.tfrecord"), 40, dataclasses.replace(cfg, sampler="pk"))
 
 

@@ -234,7 +234,7 @@ class _Sectioned:
     def _path(cls, flag: str) -> tuple[str | None, dataclasses.Field]:
         paths = cls.flag_paths()
         if flag not in paths:
-            raise ConfigError(f"{flag} is not a setting; names are the flags' (python train.py --helpfull).")
+            raise ConfigError(f"`{flag}` is not a setting; names are the flags' (python train.py --helpfull).")
         return paths[flag]
 
     def replace(self, **changes: Any) -> Any:
@@ -334,7 +334,7 @@ class RunConfig(_Sectioned):
             else:
                 unknown.append(key)
         if unknown and source is not None:
-            raise ConfigError(f"--config={source}: {', '.join(sorted(unknown))} "
+            raise ConfigError(f"`config={source}`: {', '.join(sorted(unknown))} "
                               f"{'is' if len(unknown) == 1 else 'are'} not a setting; names are the flags' "
                               "(python train.py --helpfull), or a section's fields inside it.")
         return cls().replace(**changes)
@@ -348,11 +348,11 @@ class RunConfig(_Sectioned):
         try:
             raw = json.loads(pathlib.Path(path).read_text())
         except FileNotFoundError:
-            raise ConfigError(f"--config={path}: file not found.") from None
+            raise ConfigError(f"`config={path}`: file not found.") from None
         except json.JSONDecodeError as err:
-            raise ConfigError(f"--config={path}: not valid JSON ({err}).") from None
+            raise ConfigError(f"`config={path}`: not valid JSON ({err}).") from None
         if not isinstance(raw, dict):
-            raise ConfigError(f"--config={path}: must hold a JSON object of settings by flag name.")
+            raise ConfigError(f"`config={path}`: must hold a JSON object of settings by flag name.")
         raw = {k: v for k, v in raw.items() if k not in ("description", "num_classes", "workdir")}
         return cls.from_dict(raw, source=str(path))
 

@@ -31,9 +31,13 @@ def require_tensorflow():
 
 def start_program(flag_values) -> None:
     """What every absl program does first in ``main``: TensorFlow's INFO chatter off unless asked for with
-    --verbosity, and TensorFlow itself, or a clear message naming the extras that install it."""
+    --verbosity, tfface's messages on stdout with settings written as the program's flags, and TensorFlow
+    itself, or a clear message naming the extras that install it."""
     from absl import logging
+
+    from tfface.messages import show_on_stdout
 
     if not flag_values["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
+    show_on_stdout(flag_values)
     require_tensorflow()

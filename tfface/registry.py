@@ -33,8 +33,8 @@ class Registry:
 
     def get(self, name: str) -> Any:
         if name not in self._parts:
-            raise ConfigError(f"{self.flag}={name}: no such {self.kind}; choose {', '.join(self.names())}, or "
-                              f"register your own and load it with --imports=<module or file.py>.")
+            raise ConfigError(f"`{self.flag}={name}`: no such {self.kind}; choose {', '.join(self.names())}, or "
+                              f"register your own and load it with `imports=<module or file.py>`.")
         return self._parts[name]
 
     def names(self) -> list[str]:
@@ -60,7 +60,7 @@ class Method:
     restore_embedder: Callable[[str], tuple[Any, dict]]
 
 
-METHODS = Registry("method", "--method")
+METHODS = Registry("method", "method")
 
 
 def register_method(method: Method) -> Method:
@@ -74,7 +74,7 @@ def import_modules(specs) -> None:
         path = pathlib.Path(spec)
         if spec.endswith(".py"):
             if not path.is_file():
-                raise ConfigError(f"--imports={spec}: file not found.")
+                raise ConfigError(f"`imports={spec}`: file not found.")
             name = f"tfface_user_{path.stem}"
             if name in sys.modules:
                 continue
@@ -86,7 +86,7 @@ def import_modules(specs) -> None:
             try:
                 importlib.import_module(spec)
             except ModuleNotFoundError as err:
-                raise ConfigError(f"--imports={spec}: no module {err.name!r} on the Python path; give a dotted "
+                raise ConfigError(f"`imports={spec}`: no module {err.name!r} on the Python path; give a dotted "
                                   "module name or the path of a .py file.") from None
 
 
@@ -107,7 +107,7 @@ class ListProtocol:
     check: Callable[..., None] | None = None
 
 
-LIST_PROTOCOLS = Registry("list protocol", "--protocol")
+LIST_PROTOCOLS = Registry("list protocol", "protocol")
 
 
 def register_list_protocol(protocol: ListProtocol) -> ListProtocol:
@@ -134,7 +134,7 @@ class Protocol:
     check: Callable[[Any], None] | None = None
 
 
-PROTOCOLS = Registry("protocol", "--protocol")
+PROTOCOLS = Registry("protocol", "protocol")
 
 
 def register_protocol(protocol: Protocol) -> Protocol:
@@ -147,6 +147,6 @@ def requires(*flags: str) -> Callable[[Any], None]:
     def check(cfg) -> None:
         for flag in flags:
             if not cfg.setting(flag):
-                raise ConfigError(f"--protocol={cfg.protocol} needs --{flag}.")
+                raise ConfigError(f"`protocol={cfg.protocol}` needs `{flag}`.")
 
     return check

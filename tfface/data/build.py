@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
+from tfface import messages
 from tfface.config import RunConfig
 from tfface.data import pipeline, sources
 from tfface.data.synthfaces import SynthFacesConfig, build_synthfaces
@@ -20,21 +21,21 @@ def synth_config(cfg: RunConfig) -> SynthFacesConfig:
                             max_images=d.synth_max_images, image_size=d.image_size, seed=d.synth_seed)
 
 
-def training_source(cfg: RunConfig, log=print) -> tuple[sources.Source, str | None]:
+def training_source(cfg: RunConfig, log=messages.info) -> tuple[sources.Source, str | None]:
     """The training Source and, for SynthFaces, the held-out pairs file."""
     if cfg.data.source == "synthfaces":
         root = build_synthfaces(synth_config(cfg), cfg.data.cache_dir, log=log)
         return sources.from_list_file(root / "meta.csv", where={"split": "train"}), str(root / "pairs.csv")
     if cfg.data.source == "folder":
         if not cfg.data.root:
-            raise ConfigError("--data=folder needs --data_root=<folder of identity folders>.")
+            raise ConfigError("`data=folder` needs `data_root=<folder of identity folders>`.")
         src = sources.from_image_folder(cfg.data.root)
     elif cfg.data.source == "list":
         if not cfg.data.list_file:
-            raise ConfigError("--data=list needs --list_file=<csv with path,identity>.")
+            raise ConfigError("`data=list` needs `list_file=<csv with path,identity>`.")
         src = sources.from_list_file(cfg.data.list_file, cfg.data.root)
     else:
-        raise ConfigError(f"--data={cfg.data.source!r} is unknown.")
+        raise ConfigError(f"`data={cfg.data.source!r}` is unknown.")
     src.check_files_exist()
     return src, None
 
@@ -56,18 +57,18 @@ def train_input(cfg: RunConfig) -> pipeline.TrainInput:
     return pipeline.TrainInput(cfg.optim.batch_size, d.image_size, d.sampler, d.pk_k, d.pk_strict, d.flip, cfg.seed)
 
 
-def training_data(cfg: RunConfig, log=print) -> TrainingData:
+def training_data(cfg: RunConfig, log=messages.info) -> TrainingData:
     """The training data a RunConfig names, with its per-replica dataset function."""
     input_cfg = train_input(cfg)
     if cfg.data.source == "tfrecord":
         from tfface.data.tfrecords import read_meta, tfrecord_train_dataset
 
         if not cfg.data.tfrecords:
-            raise ConfigError("--data=tfrecord needs --tfrecords=<glob of shards>.")
+            raise ConfigError("`data=tfrecord` needs `tfrecords=<glob of shards>`.")
         meta = read_meta(cfg.data.tfrecords)
         if cfg.data.sampler != "uniform":
-            raise ConfigError(f"--sampler={cfg.data.sampler} needs random access; with --data=tfrecord use "
-                              "--sampler=uniform, or train from a list file.")
+            raise ConfigError(f"`sampler={cfg.data.sampler}` needs random access; with `data=tfrecord` use "
+                              "`sampler=uniform`, or train from a list file.")
         return TrainingData(meta["images"], meta["num_classes"],
                             lambda start, ctx: tfrecord_train_dataset(cfg.data.tfrecords, meta["num_classes"],
                                                                       input_cfg, start, ctx))

@@ -44,11 +44,11 @@ def attribute_partitions(source: Source, attribute: str, ranges: list[tuple[floa
                          use_abs: bool = True) -> list[Partition]:
     """One partition per range of ``attribute`` (its absolute value if ``use_abs``); teacher first."""
     if attribute not in source.attributes:
-        raise ConfigError(f"--ddl_attribute={attribute}: the training list has no such column (it has: "
+        raise ConfigError(f"`ddl_attribute={attribute}`: the training list has no such column (it has: "
                           f"{', '.join(source.attributes) or 'none'}).")
     values = np.asarray(source.attributes[attribute])
     if values.dtype.kind not in "fiu":
-        raise DataError(f"{source.origin}: column {attribute!r} must be numeric for --ddl_attribute.")
+        raise DataError(f"{source.origin}: column {attribute!r} must be numeric for `ddl_attribute`.")
     values = np.abs(values) if use_abs else values
     names = ["teacher"] + [f"student{k}" for k in range(1, len(ranges))]
     return [Partition(n, np.flatnonzero((values >= lo) & (values <= hi))) for n, (lo, hi) in zip(names, ranges)]
@@ -109,8 +109,8 @@ def check_partition(source: Source, part: Partition, pairs: np.ndarray, b_global
     ids = len(np.unique(source.labels[part.indices])) if len(part.indices) else 0
     if ids < b_global:
         raise DataError(f"DDL partition {part.name}: {len(part.indices)} images of {ids} identities, but each "
-                        f"step needs {b_global} distinct identities (--ddl_pairs_per_replica × replicas); widen "
-                        "its range or lower --ddl_pairs_per_replica.")
+                        f"step needs {b_global} distinct identities (`ddl_pairs_per_replica` × replicas); widen "
+                        "its range or lower `ddl_pairs_per_replica`.")
     if len(pairs) == 0:
         raise DataError(f"DDL partition {part.name}: no identity has two images in it, so there are no positive "
                         "pairs; widen its range.")

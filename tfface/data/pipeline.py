@@ -37,7 +37,7 @@ class TrainInput:
 def check_batch_split(global_batch: int, replicas: int) -> int:
     """Per-replica batch size, or a clear error when the global batch does not split evenly."""
     if global_batch % replicas:
-        raise ConfigError(f"--batch_size={global_batch} does not split over {replicas} replicas; use a "
+        raise ConfigError(f"`batch_size={global_batch}` does not split over {replicas} replicas; use a "
                           f"multiple of {replicas} (e.g. {global_batch - global_batch % replicas or replicas}).")
     return global_batch // replicas
 

@@ -38,7 +38,7 @@ def _epoch_groups(num_items: int, group: int, seed: int, start_step: int) -> tf.
 def uniform(num_images: int, batch: int, seed: int = 0, start_step: int = 0) -> tf.data.Dataset:
     """Shuffled epochs over all images."""
     if num_images < batch:
-        raise DataError(f"--batch_size={batch} is larger than the {num_images} training images.")
+        raise DataError(f"`batch_size={batch}` is larger than the {num_images} training images.")
     return _epoch_groups(num_images, batch, seed, start_step)
 
 
@@ -77,14 +77,14 @@ def pk(counts: np.ndarray, p: int, k: int, seed: int = 0, start_step: int = 0, s
     num_classes = len(counts)
     if p > num_classes:
         raise DataError(f"P×K sampler: P={p} identities per batch but only {num_classes} classes; lower "
-                        "--batch_size or raise --pk_k.")
+                        "`batch_size` or raise `pk_k`.")
     small = int((counts < k).sum())
     if small:
         msg = (f"P×K sampler: {small} of {num_classes} classes have fewer than K={k} images")
         if strict:
-            raise DataError(msg + "; --pk_strict refuses them. Drop those classes, lower --pk_k, or "
-                            "leave out --pk_strict to repeat their images.")
-        log(msg + "; their images repeat inside a batch (--pk_strict refuses instead).")
+            raise DataError(msg + "; `pk_strict` refuses them. Drop those classes, lower `pk_k`, or "
+                            "leave out `pk_strict` to repeat their images.")
+        log(msg + "; their images repeat inside a batch (`pk_strict` refuses instead).")
     counts_t = tf.constant(counts, tf.int64)
     offsets = tf.constant(np.concatenate([[0], np.cumsum(counts)[:-1]]), tf.int64)
     j = tf.range(k, dtype=tf.int64)
@@ -117,6 +117,6 @@ def make_sampler(name: str, counts: np.ndarray, batch: int, seed: int, start_ste
         return class_balanced(counts, batch, seed, start_step)
     if name == "pk":
         if batch % pk_k:
-            raise DataError(f"--sampler=pk: --batch_size={batch} is not a multiple of --pk_k={pk_k}.")
+            raise DataError(f"`sampler=pk`: `batch_size={batch}` is not a multiple of `pk_k={pk_k}`.")
         return pk(counts, batch // pk_k, pk_k, seed, start_step, pk_strict)
-    raise DataError(f"--sampler={name!r} is unknown; choose one of {SAMPLERS}.")
+    raise DataError(f"`sampler={name!r}` is unknown; choose one of {SAMPLERS}.")

@@ -65,7 +65,7 @@ class Source:
         missing = [p for p in self.paths if not os.path.isfile(p)]
         if missing:
             raise DataError(f"{self.origin}: image file not found: {missing[0]} ({len(missing)} of "
-                            f"{len(self.paths)} missing). Fix the paths or the --data_root they are "
+                            f"{len(self.paths)} missing). Fix the paths or the `data_root` they are "
                             "relative to.")
 
 
@@ -92,7 +92,7 @@ def from_image_folder(root: str | os.PathLike) -> Source:
     """``root/<identity>/<image>``: every image file under an identity folder."""
     root = pathlib.Path(root)
     if not root.is_dir():
-        raise DataError(f"--data_root={root}: not a folder. Expected root/<identity>/<image> files.")
+        raise DataError(f"`data_root={root}`: not a folder. Expected root/<identity>/<image> files.")
     paths, ids = [], []
     for ident in sorted(d for d in os.listdir(root) if (root / d).is_dir()):
         for name in sorted(os.listdir(root / ident)):
@@ -109,7 +109,7 @@ def from_list_file(list_file: str | os.PathLike, root: str | os.PathLike | None 
     """
     list_file = pathlib.Path(list_file)
     if not list_file.is_file():
-        raise DataError(f"--list_file={list_file}: file not found.")
+        raise DataError(f"`list_file={list_file}`: file not found.")
     base = pathlib.Path(root) if root else list_file.parent
     with open(list_file, newline="") as fh:
         reader = csv.DictReader(fh)
@@ -128,4 +128,4 @@ def open_source(list_file: str | None = None, data_root: str | None = None) -> S
         return from_list_file(list_file, data_root)
     if data_root:
         return from_image_folder(data_root)
-    raise DataError("give --list_file=<csv with path,identity> or --data_root=<folder of identity folders>.")
+    raise DataError("give `list_file=<csv with path,identity>` or `data_root=<folder of identity folders>`.")

@@ -24,6 +24,8 @@ import tempfile
 
 import numpy as np
 
+from tfface import messages
+
 RENDERER_VERSION = 3
 
 
@@ -228,7 +230,7 @@ def default_cache_dir() -> pathlib.Path:
 
 
 def build_synthfaces(cfg: SynthFacesConfig, cache_dir: str | os.PathLike | None = None,
-                     chunk: int = 512, log=print) -> pathlib.Path:
+                     chunk: int = 512, log=messages.info) -> pathlib.Path:
     """Render SynthFaces into ``cache_dir/synthfaces-<key>`` once; return that folder.
 
     The folder holds ``images/<identity>/<n>.png``, ``meta.csv`` and ``pairs.csv``.

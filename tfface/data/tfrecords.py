@@ -54,10 +54,10 @@ def read_meta(pattern: str) -> dict:
     """The ``-meta.json`` written with the shards that ``pattern`` matches."""
     files = sorted(glob.glob(pattern))
     if not files:
-        raise DataError(f"--tfrecords={pattern}: no files match.")
+        raise DataError(f"`tfrecords={pattern}`: no files match.")
     meta = files[0].rsplit("-", 3)[0] + "-meta.json"
     if not os.path.isfile(meta):
-        raise DataError(f"--tfrecords={pattern}: {meta} is missing; write shards with "
+        raise DataError(f"`tfrecords={pattern}`: {meta} is missing; write shards with "
                         "`tfface-make-tfrecords`.")
     with open(meta) as fh:
         return {**json.load(fh), "files": files}
@@ -68,11 +68,11 @@ def tfrecord_train_dataset(pattern: str, num_classes: int, cfg: TrainInput, star
                            shuffle_buffer: int = 10000) -> tf.data.Dataset:
     """Per-replica batches from shards: shuffled global batches, sliced per worker and replica."""
     if cfg.sampler != "uniform":
-        raise ConfigError(f"--sampler={cfg.sampler} needs random access; with --data=tfrecord use "
-                          "--sampler=uniform, or train from a list file.")
+        raise ConfigError(f"`sampler={cfg.sampler}` needs random access; with `data=tfrecord` use "
+                          "`sampler=uniform`, or train from a list file.")
     files = sorted(glob.glob(pattern))
     if not files:
-        raise DataError(f"--tfrecords={pattern}: no files match.")
+        raise DataError(f"`tfrecords={pattern}`: no files match.")
     lo, hi, per_replica = worker_slice(cfg.global_batch, input_context)
     spec = {"image": tf.io.FixedLenFeature([], tf.string), "label": tf.io.FixedLenFeature([], tf.int64),
             "path": tf.io.FixedLenFeature([], tf.string, default_value="")}
@@ -81,8 +81,8 @@ def tfrecord_train_dataset(pattern: str, num_classes: int, cfg: TrainInput, star
         ex = tf.io.parse_single_example(record, spec)
         label = tf.cast(ex["label"], tf.int32)
         tf.debugging.assert_less(label, num_classes, message=f"label out of range: a record's label is >= "
-                                 f"{num_classes} classes; check --tfrecords and its -meta.json")
-        tf.debugging.assert_non_negative(label, message="negative label in --tfrecords")
+                                 f"{num_classes} classes; check `tfrecords` and its -meta.json")
+        tf.debugging.assert_non_negative(label, message="negative label in `tfrecords`")
         return ex["image"], ex["path"], label
 
     ds = tf.data.Dataset.from_tensor_slices(files).repeat()

@@ -26,7 +26,7 @@ class Pairs:
         for p in (*self.path1, *self.path2):
             if not os.path.isfile(p):
                 raise DataError(f"{self.origin}: names an image that does not exist: {p}. Fix the pairs "
-                                "file or the root folder its paths are relative to (--eval_root).")
+                                "file or the root folder its paths are relative to (`eval_root`).")
 
 
 def _lfw_path(root: pathlib.Path, name: str, num: str) -> str:
@@ -92,7 +92,7 @@ def read_pairs(path: str | os.PathLike, root: str | os.PathLike | None = None) -
     """Read either format (CSV by its ``.csv`` suffix, else LFW) and check that every file exists."""
     path = pathlib.Path(path)
     if not path.is_file():
-        raise DataError(f"--eval_pairs={path}: file not found.")
+        raise DataError(f"`eval_pairs={path}`: file not found.")
     if path.suffix.lower() == ".csv":
         pairs = read_csv_pairs(path, root)
     else:

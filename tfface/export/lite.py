@@ -39,7 +39,7 @@ def convert(backbone: keras.Model, quantize: str = "none") -> bytes:
     Converted from the Keras model: from a ``tf.function`` of it, or from the exported SavedModel's signature,
     TF 2.21's converter gave a model whose every output was NaN here."""
     if quantize not in QUANTIZATIONS:
-        raise ConfigError(f"--tflite_quantize={quantize!r}: choose from {', '.join(QUANTIZATIONS)}.")
+        raise ConfigError(f"`tflite_quantize={quantize!r}`: choose from {', '.join(QUANTIZATIONS)}.")
     converter = tf.lite.TFLiteConverter.from_keras_model(serving_model(backbone))
     if quantize != "none":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -73,7 +73,7 @@ def load_tflite_embedder(path: str | os.PathLike):
     """(embed_fn uint8 images → normalised float32 embeddings, image_size) of a ``.tflite`` export."""
     path = str(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"--model={path}: no such .tflite file.")
+        raise FileNotFoundError(f"`model={path}`: no such .tflite file.")
     interpreter = _interpreter(path)
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     size = int(inp["shape_signature"][1])

@@ -60,8 +60,8 @@ def load_keras_backbone(path: str | os.PathLike) -> keras.Model:
     """The ``backbone.keras`` that :func:`export_saved_model` writes beside the SavedModel."""
     file = os.path.join(str(path), KERAS_FILE)
     if not os.path.isfile(file):
-        raise FileNotFoundError(f"--model={path}: no {KERAS_FILE} beside the SavedModel (exports written before it "
-                                "existed lack it); pass --checkpoint=<train.py workdir> instead.")
+        raise FileNotFoundError(f"`model={path}`: no {KERAS_FILE} beside the SavedModel (exports written before it "
+                                "existed lack it); pass `checkpoint=<train.py workdir>` instead.")
     return keras.models.load_model(file)
 
 
@@ -73,7 +73,7 @@ def load_embedder(path: str | os.PathLike):
         return load_tflite_embedder(path)
     meta_file = os.path.join(path, "tfface.json")
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
-        raise FileNotFoundError(f"--model={path}: no saved_model.pb there; point it at a folder written "
+        raise FileNotFoundError(f"`model={path}`: no saved_model.pb there; point it at a folder written "
                                 "by train.py (<workdir>/export).")
     loaded = tf.saved_model.load(path)
     serve = loaded.signatures["serving_default"]

@@ -96,7 +96,7 @@ def triplet(emb, labels, ref=None, ref_labels=None, self_index=None, margin: flo
         valid = tf.logical_and(pos, tf.reduce_any(neg, 1, keepdims=True))
         terms = tf.where(valid, tf.nn.relu(d - chosen + margin), 0.0)
         return tf.reduce_sum(terms), tf.reduce_sum(tf.cast(valid, tf.float32))
-    raise ValueError(f"--triplet_mining={mining!r}: choose batch_all, batch_hard or semi_hard.")
+    raise ValueError(f"`triplet_mining={mining!r}`: choose batch_all, batch_hard or semi_hard.")
 
 
 def npair(emb, labels, ref=None, ref_labels=None, self_index=None):

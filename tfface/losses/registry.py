@@ -58,7 +58,7 @@ def metric_loss(name: str, params: MetricLossParams | None = None) -> LossFn:
         raise ConfigError(f"metric loss {name!r} is unknown; choose one of {', '.join(METRIC_LOSSES)}.")
     if name == "triplet" and (params or MetricLossParams()).triplet_mining not in (
             "batch_all", "batch_hard", "semi_hard"):
-        raise ConfigError("--triplet_mining: choose batch_all, batch_hard or semi_hard.")
+        raise ConfigError("`triplet_mining`: choose batch_all, batch_hard or semi_hard.")
     return _BUILDERS[name](params or MetricLossParams())
 
 

@@ -68,9 +68,9 @@ def partitions_of(cfg: RunConfig, source):
         parts = list_partitions(source, list(cfg.ddl.partition_lists), cfg.data.root)
     else:
         if not cfg.ddl.attribute or len(cfg.ddl.ranges) < 2:
-            raise ConfigError("--method=ddl needs --ddl_attribute and --ddl_ranges=teacher,student[,student…] "
-                              "(e.g. --ddl_attribute=yaw --ddl_ranges=0:20,40:90), or --ddl_partition_lists.")
-        ranges = [parse_range(r, "--ddl_ranges") for r in cfg.ddl.ranges]
+            raise ConfigError("`method=ddl` needs `ddl_attribute` and `ddl_ranges=teacher,student[,student…]` "
+                              "(e.g. `ddl_attribute=yaw` `ddl_ranges=0:20,40:90`), or `ddl_partition_lists`.")
+        ranges = [parse_range(r, "`ddl_ranges`") for r in cfg.ddl.ranges]
         parts = attribute_partitions(source, cfg.ddl.attribute, ranges, cfg.ddl.use_abs)
     if len(parts) < 2:
         raise ConfigError("DDL needs a teacher and at least one student partition.")
@@ -96,7 +96,7 @@ def train_ddl(cfg: RunConfig, printer=PRINT) -> dict:
     """Fine-tune with L_DDL + head loss (Eq. 8), export and evaluate verification."""
     run = start_run(cfg, printer)
     cfg, strategy, data = run.cfg, run.strategy, run.data
-    source = random_access_source(data, "--method=ddl")
+    source = random_access_source(data, "`method=ddl`")
     parts = partitions_of(cfg, source)
     pairs = offline_pairs(cfg, source, parts, run.chief)
     for part, p in zip(parts, pairs):

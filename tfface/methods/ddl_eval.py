@@ -47,7 +47,7 @@ def easy_hard_report(emb: np.ndarray, labels: np.ndarray, split: EasyHardSplit, 
     dists = {"easy": distribution.distribution_report(emb[split.easy], labels[split.easy], bins)}
     for k, probes in enumerate(split.probes, 1):
         if len(probes) == 0:
-            raise ConfigError(f"student partition {k} has no images of gallery identities in --eval_list.")
+            raise ConfigError(f"student partition {k} has no images of gallery identities in `eval_list`.")
         curve = identification.cmc(emb[split.gallery], labels[split.gallery], emb[probes], labels[probes])
         out["students"].append({"partition": k, "probes": int(len(probes)), "rank1": float(curve[0]),
                                 "rank5": float(curve[min(4, len(curve) - 1)])})
@@ -88,14 +88,14 @@ def check_easy_hard(source, options: dict) -> None:
     """--easy_hard_attribute must be a column of the list and --easy_hard_ranges give easy and ≥ 1 hard range."""
     if options.get("attribute") not in source.attributes or len(options.get("ranges", ())) < 2:
         columns = ", ".join(source.attributes) or "none"
-        raise ConfigError(f"--protocol=easy_hard needs --easy_hard_attribute (a column of "
+        raise ConfigError(f"`protocol=easy_hard` needs `easy_hard_attribute` (a column of "
                           f"{options.get('list_file', 'the list')}; it has {columns}) and "
-                          "--easy_hard_ranges=easy,hard[,hard…].")
+                          "`easy_hard_ranges=easy,hard[,hard…]`.")
 
 
 def easy_hard_protocol_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: str, options: dict) -> dict:
     """``--protocol=easy_hard``: easy-gallery / hard-probe identification and distributions, ``easy_hard.png``."""
-    ranges = [parse_range(r, "--easy_hard_ranges") for r in options["ranges"]]
+    ranges = [parse_range(r, "`easy_hard_ranges`") for r in options["ranges"]]
     split = easy_hard_split(labels, np.asarray(source.attributes[options["attribute"]], float), ranges,
                             options.get("use_abs", True))
     report = easy_hard_report(emb, labels, split)

@@ -19,7 +19,7 @@ def discface_diagnostics(workdir: str, out_dir: str, max_images: int = 2000, bat
     """DiscFace Sec. 3.2 diagnostics of a trained workdir on (up to ``max_images`` of) its training data:
     directional and radial displacement discrepancy and ‖ξ_eff‖; writes ``discface.json``."""
     cfg, backbone, head, discface, latest = restore_workdir(workdir)
-    source = random_access_source(training_data(cfg, log=lambda s: None), "--protocol=discface")
+    source = random_access_source(training_data(cfg, log=lambda s: None), "`protocol=discface`")
     pick = np.random.default_rng(0).permutation(len(source))[:max_images]
     emb = embed_paths(lambda x: backbone(x, training=False), source.paths[pick], cfg.data.image_size, batch)
     report = {"checkpoint": latest, "images": int(len(pick)),

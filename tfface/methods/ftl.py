@@ -44,7 +44,7 @@ def build_modules(cfg: RunConfig, num_classes: int, replicas: int = 1) -> dict:
     d = cfg.ftl.rich_dim
     m = cfg.model
     head = MarginHead(num_classes, cfg.ftl.head, s=m.scale, m=m.margin, m1=m.m1, m3=m.m3, reg_weight=cfg.ftl.alpha_reg)
-    refuse_mlreg_on_normalised_head(head, f"--ftl_alpha_reg={cfg.ftl.alpha_reg}", f"--ftl_head={cfg.ftl.head}")
+    refuse_mlreg_on_normalised_head(head, f"`ftl_alpha_reg={cfg.ftl.alpha_reg}`", f"`ftl_head={cfg.ftl.head}`")
     head.build((None, d))
     return {"encoder": build_encoder(m.backbone, cfg.data.image_size, d, m.dropout, m.sync_bn and replicas > 1),
             "decoder": build_decoder(d, cfg.data.image_size), "filter": build_filter(d, d), "head": head}
@@ -163,7 +163,7 @@ class Phase:
 def phases(total: int, pretrain: int, alternate: int) -> list[Phase]:
     """The step ranges of pre-training and the alternating stages 1, 2, 1, 2, … up to ``total``."""
     if alternate < 1:
-        raise ConfigError("--ftl_alternate_steps must be at least 1.")
+        raise ConfigError("`ftl_alternate_steps` must be at least 1.")
     out = [Phase("pretrain", 0, min(pretrain, total))] if pretrain > 0 else []
     step, k = min(pretrain, total), 0
     while step < total:
@@ -176,8 +176,8 @@ def phases(total: int, pretrain: int, alternate: int) -> list[Phase]:
 def stage1_dataset(source, stats: FTLStats, regular: np.ndarray, cfg: RunConfig):
     """Per-replica ((hard regular images, labels), (UR images, labels)) batches for stage 1."""
     if len(stats.hard) < cfg.optim.batch_size:
-        raise ConfigError(f"FTL stage 1: only {len(stats.hard)} hard regular samples for --batch_size="
-                          f"{cfg.optim.batch_size}; lower the batch or --ftl_ur_max_images.")
+        raise ConfigError(f"FTL stage 1: only {len(stats.hard)} hard regular samples for "
+                          f"`batch_size={cfg.optim.batch_size}`; lower the batch or `ftl_ur_max_images`.")
     hard = source.subset(stats.hard)
     ur = source.subset(np.flatnonzero(~regular[source.labels]))
     base = pipeline.TrainInput(cfg.optim.batch_size, cfg.data.image_size, "uniform", flip=cfg.data.flip, seed=cfg.seed)
@@ -196,7 +196,7 @@ def compute_stats(run_strategy, modules: dict, source, regular: np.ndarray, cfg:
     pose = None
     if cfg.ftl.pose_attribute:
         if cfg.ftl.pose_attribute not in source.attributes:
-            raise ConfigError(f"--ftl_pose_attribute={cfg.ftl.pose_attribute}: no such column in the training "
+            raise ConfigError(f"`ftl_pose_attribute={cfg.ftl.pose_attribute}`: no such column in the training "
                               f"list (it has: {', '.join(source.attributes) or 'none'}).")
         pose = source.attributes[cfg.ftl.pose_attribute].astype(np.float64)
     return update_stats(g, g_flip, source.labels, source.num_classes, regular, cfg.ftl.pca_energy,
@@ -207,8 +207,8 @@ def compute_stats(run_strategy, modules: dict, source, regular: np.ndarray, cfg:
 IGNORED = {"loss": "", "aux_loss": "", "center_alpha": "", "discface_lambda": "", "discface_num_bases": "",
            "discface_basis_max_norm": "", "feature_transform": "", "sft_lambda": "", "sft_scheme": "",
            "sft_tail_threshold": "", "sft_warmup_steps": "", "sft_targets": "", "scale_warmup_steps": "",
-           "mlreg_weight": "--ftl_alpha_reg", "head": "--ftl_head", "embedding_size": "--ftl_rich_dim",
-           "optimizer": "Adam", "lr": "--ftl_lr_pretrain / --ftl_lr_alternate", "momentum": "Adam",
+           "mlreg_weight": "`ftl_alpha_reg`", "head": "`ftl_head`", "embedding_size": "`ftl_rich_dim`",
+           "optimizer": "Adam", "lr": "`ftl_lr_pretrain` / `ftl_lr_alternate`", "momentum": "Adam",
            "weight_decay": "", "lr_schedule": "", "lr_boundaries": "", "lr_factor": "", "warmup_steps": "",
            "init_checkpoint": ""}
 
@@ -218,16 +218,16 @@ def check_ftl_config(cfg: RunConfig, printer=print) -> None:
     warn when --steps leaves no stage 2."""
     ignored = cfg.changed([*IGNORED, *cfg.section_flags("ddl"), *cfg.section_flags("metric")])
     if ignored:
-        hints = [f"--{n}" + (f" (FTL uses {IGNORED[n]})" if IGNORED.get(n) else "") for n in ignored]
-        raise ConfigError(f"--method=ftl is its own program and does not use {', '.join(hints)}; remove "
+        hints = [f"`{n}`" + (f" (FTL uses {IGNORED[n]})" if IGNORED.get(n) else "") for n in ignored]
+        raise ConfigError(f"`method=ftl` is its own program and does not use {', '.join(hints)}; remove "
                           f"{'it' if len(ignored) == 1 else 'them'}.")
     if cfg.ftl.stage1 not in ("sequential", "joint"):
-        raise ConfigError(f"--ftl_stage1={cfg.ftl.stage1!r}: choose sequential or joint.")
+        raise ConfigError(f"`ftl_stage1={cfg.ftl.stage1!r}`: choose sequential or joint.")
     kinds = [p.kind for p in phases(cfg.optim.steps, cfg.ftl.pretrain_steps, cfg.ftl.alternate_steps)]
     if "stage2" not in kinds:
-        printer(f"warning: --steps={cfg.optim.steps} with --ftl_pretrain_steps={cfg.ftl.pretrain_steps} and "
-                f"--ftl_alternate_steps={cfg.ftl.alternate_steps} never reaches stage 2 (phases: "
-                f"{', '.join(kinds) or 'none'}); raise --steps or lower the other two for alternation cycles.")
+        printer(f"warning: `steps={cfg.optim.steps}` with `ftl_pretrain_steps={cfg.ftl.pretrain_steps}` and "
+                f"`ftl_alternate_steps={cfg.ftl.alternate_steps}` never reaches stage 2 (phases: "
+                f"{', '.join(kinds) or 'none'}); raise `steps` or lower the other two for alternation cycles.")
 
 
 def latest_step(workdir: str) -> int:
@@ -240,12 +240,12 @@ def train_ftl(cfg: RunConfig, printer=PRINT) -> dict:
     check_ftl_config(cfg, printer)
     run = start_run(cfg, printer)
     cfg, strategy, data = run.cfg, run.strategy, run.data
-    source = random_access_source(data, "--method=ftl (UpdateStats visits every image)")
+    source = random_access_source(data, "`method=ftl` (UpdateStats visits every image)")
     regular = regular_classes(source.class_counts, cfg.ftl.ur_max_images)
     printer(f"FTL: {int(regular.sum())} regular and {int((~regular).sum())} under-represented classes "
             f"(≤ {cfg.ftl.ur_max_images} images)")
     if regular.all() or not regular.any():
-        raise ConfigError(f"--ftl_ur_max_images={cfg.ftl.ur_max_images} leaves no "
+        raise ConfigError(f"`ftl_ur_max_images={cfg.ftl.ur_max_images}` leaves no "
                           f"{'UR' if regular.all() else 'regular'} class; FTL transfers from regular to UR "
                           "classes and needs both.")
     with strategy.scope():
@@ -292,8 +292,8 @@ def restore_ftl(workdir: str) -> tuple[RunConfig, dict, str]:
     """(cfg, modules, checkpoint path) of an FTL workdir's latest checkpoint."""
     cfg, num_classes, latest = read_workdir(workdir)
     if cfg.method != "ftl":
-        raise ConfigError(f"--checkpoint={workdir} was trained with --method={cfg.method}; this protocol needs "
-                          "an FTL run (--method=ftl).")
+        raise ConfigError(f"`checkpoint={workdir}` was trained with `method={cfg.method}`; this protocol needs "
+                          "an FTL run (`method=ftl`).")
     modules = build_modules(cfg, num_classes)
     tf.train.Checkpoint(**modules).restore(latest).expect_partial()
     return cfg, modules, latest

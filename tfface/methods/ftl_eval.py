@@ -91,7 +91,7 @@ def _relabel(probes: Source, source: Source) -> Source:
     names = [probes.class_names[y] for y in probes.labels]
     unknown = sorted({n for n in names if n not in index})
     if unknown:
-        raise ConfigError(f"--eval_list: identities not in the training set, e.g. {unknown[0]!r}; the nearest-"
+        raise ConfigError(f"`eval_list`: identities not in the training set, e.g. {unknown[0]!r}; the nearest-"
                           "neighbour protocol probes held-out images of training classes.")
     labels = np.array([index[n] for n in names])
     order = np.argsort(labels, kind="stable")
@@ -164,8 +164,8 @@ def run_ftl_protocol(protocol: str, workdir: str, out_dir: str, eval_list: str |
     os.makedirs(out_dir, exist_ok=True)
     if protocol == "ftl_nn":
         if not eval_list:
-            raise ConfigError("--protocol=ftl_nn needs --eval_list=<csv path,identity of held-out images of the "
-                              "training classes>.")
+            raise ConfigError("`protocol=ftl_nn` needs `eval_list=<csv path,identity of held-out images of the "
+                              "training classes>`.")
         probes = from_list_file(eval_list, eval_root)
         probes.check_files_exist()
         report = nn_report(modules, source, probes, regular, cfg.data.image_size)
@@ -173,7 +173,7 @@ def run_ftl_protocol(protocol: str, workdir: str, out_dir: str, eval_list: str |
         stats = compute_stats(tf.distribute.get_strategy(), modules, source, regular, cfg)
         report = {"images": visualize(modules, source, regular, stats, cfg.data.image_size, out_dir, seed=cfg.seed)}
     else:
-        raise ValueError(f"--protocol={protocol!r} is not an FTL protocol")
+        raise ValueError(f"`protocol={protocol!r}` is not an FTL protocol")
     report = {"protocol": protocol, "checkpoint": workdir, **report}
     with open(os.path.join(out_dir, f"{protocol}.json"), "w") as fh:
         json.dump(report, fh, indent=1)

@@ -46,11 +46,11 @@ class FeatureAugmenter(keras.layers.Layer):
                  **kwargs):
         super().__init__(**kwargs)
         if kind not in TRANSFORMS:
-            raise ConfigError(f"--feature_transform={kind!r}: choose none or one of {', '.join(TRANSFORMS)}.")
+            raise ConfigError(f"`feature_transform={kind!r}`: choose none or one of {', '.join(TRANSFORMS)}.")
         if scheme not in SCHEMES:
-            raise ConfigError(f"--sft_scheme={scheme!r}: choose balanced or unbalanced.")
+            raise ConfigError(f"`sft_scheme={scheme!r}`: choose balanced or unbalanced.")
         if num_classes < 2:
-            raise ConfigError("--feature_transform needs at least 2 training classes.")
+            raise ConfigError("`feature_transform` needs at least 2 training classes.")
         self.kind, self.scheme, self.seed, self.per_identity = kind, scheme, int(seed), bool(per_identity)
         self.num_classes, self.dim, self.warmup_steps = int(num_classes), int(dim), int(warmup_steps)
         self.tail_threshold = int(tail_threshold)
@@ -61,9 +61,9 @@ class FeatureAugmenter(keras.layers.Layer):
         self.is_head = counts >= tail_threshold
         self.tail_classes = np.flatnonzero(~self.is_head).astype(np.int32)
         if scheme == "unbalanced" and (len(self.tail_classes) == 0 or not self.is_head.any()):
-            raise ConfigError(f"--sft_scheme=unbalanced: with --sft_tail_threshold={tail_threshold} there are "
+            raise ConfigError(f"`sft_scheme=unbalanced`: with `sft_tail_threshold={tail_threshold}` there are "
                               f"{int(self.is_head.sum())} head and {len(self.tail_classes)} tail classes; both "
-                              "must be non-empty (change the threshold or use --sft_scheme=balanced).")
+                              "must be non-empty (change the threshold or use `sft_scheme=balanced`).")
         self.centres = ClassCentres(num_classes, dim, alpha=1.0, name="centres")
         self.built = True  # all state lives in the centre tracker, created above
 

@@ -30,18 +30,18 @@ def loss_plan(cfg: RunConfig) -> tuple[bool, list[tuple[str, float]], float]:
     use_head = "softmax" in main or "head" in main
     metrics = [(m, 1.0) for m in main if m not in ("softmax", "head")]
     center = 0.0
-    for name, weight in parse_weighted(cfg.aux_loss, "--aux_loss"):
+    for name, weight in parse_weighted(cfg.aux_loss, "`aux_loss`"):
         if name == "center":
             center = weight
         elif name in ("softmax", "head"):
-            raise ConfigError("--aux_loss: the margin head is part of --loss (e.g. --loss=triplet+head).")
+            raise ConfigError("`aux_loss`: the margin head is part of `loss` (e.g. `loss=triplet+head`).")
         else:
             metrics.append((name, weight))
     if cfg.discface.weight and not use_head:
-        raise ConfigError("--discface_lambda needs the margin head: use --loss=softmax or --loss=<metric>+head.")
+        raise ConfigError("`discface_lambda` needs the margin head: use `loss=softmax` or `loss=<metric>+head`.")
     for name, _ in metrics:
         if name not in METRIC_LOSSES:
-            raise ConfigError(f"--loss/--aux_loss: {name!r} is unknown; choose softmax, head, center or one of "
+            raise ConfigError(f"`loss`/`aux_loss`: {name!r} is unknown; choose softmax, head, center or one of "
                               f"{', '.join(METRIC_LOSSES)}.")
     return use_head, metrics, center
 
@@ -76,10 +76,10 @@ def feature_augmenter(cfg: RunConfig, num_classes: int, class_counts=None) -> Fe
     if cfg.sft.transform == "none":
         return None
     if cfg.sft.scheme == "unbalanced" and class_counts is None:
-        raise ConfigError("--sft_scheme=unbalanced needs the images per class: train from SynthFaces, a list "
+        raise ConfigError("`sft_scheme=unbalanced` needs the images per class: train from SynthFaces, a list "
                           "file or an image folder (TFRecord shards do not carry them), or use balanced.")
     if cfg.sft.targets not in ("auto", "sample", "identity"):
-        raise ConfigError(f"--sft_targets={cfg.sft.targets!r}: choose auto, sample or identity.")
+        raise ConfigError(f"`sft_targets={cfg.sft.targets!r}`: choose auto, sample or identity.")
     per_identity = cfg.sft.targets == "identity" or (cfg.sft.targets == "auto" and bool(loss_plan(cfg)[1]))
     return FeatureAugmenter(cfg.sft.transform, num_classes, cfg.model.embedding_size, class_counts, cfg.sft.scheme,
                             cfg.sft.tail_threshold, cfg.sft.warmup_steps, cfg.seed, per_identity)
@@ -105,8 +105,8 @@ def train_standard(cfg: RunConfig, printer=PRINT) -> dict:
         counts = None if data.source is None else data.source.class_counts
         task = build_task(cfg, backbone, head, data.num_classes, counts)
     if metrics and cfg.data.sampler != "pk":
-        printer(f"warning: --loss={cfg.loss} mines pairs in the batch; --sampler={cfg.data.sampler} gives few "
-                "positive pairs, --sampler=pk is what it is built for.")
+        printer(f"warning: `loss={cfg.loss}` mines pairs in the batch; `sampler={cfg.data.sampler}` gives few "
+                "positive pairs, `sampler=pk` is what it is built for.")
     trainer = make_trainer(run, task, optimizer, lambda x: backbone(x, training=False), printer)
     t0 = time.time()
     trainer.fit(data.dataset_fn)
@@ -126,7 +126,7 @@ def restore_workdir(workdir: str):
     try:
         tf.train.Checkpoint(**parts).restore(latest).assert_existing_objects_matched().expect_partial()
     except (AssertionError, ValueError) as err:  # missing objects, or shapes that differ
-        raise ConfigError(f"{workdir} (--method={cfg.method}) holds no backbone + margin head matching its "
+        raise ConfigError(f"{workdir} (`method={cfg.method}`) holds no backbone + margin head matching its "
                           f"config.json: {str(err).splitlines()[0][:200]}") from None
     return cfg, backbone, head, discface, latest
 
@@ -145,7 +145,7 @@ def head_anchors(workdir: str) -> tuple[np.ndarray, np.ndarray | None]:
     source = training_data(cfg, log=lambda s: None).source
     names = None if source is None else np.asarray(source.class_names, dtype=str)
     if names is not None and len(names) != len(w):
-        raise DataError(f"--ida_anchors=head: {workdir} has {len(w)} classes but its training data now lists "
+        raise DataError(f"`ida_anchors=head`: {workdir} has {len(w)} classes but its training data now lists "
                         f"{len(names)} identities; the class names cannot be matched.")
     return w.astype(np.float32), names
 

@@ -50,7 +50,7 @@ def _ibasic(x, filters: int, stride: int, sync: bool, name: str):
 
 def iresnet(x, depth: int, embedding_size: int, dropout: float, sync: bool):
     if depth not in IRESNET_LAYERS:
-        raise ValueError(f"--backbone=iresnet{depth}: depth must be one of {sorted(IRESNET_LAYERS)}.")
+        raise ValueError(f"`backbone=iresnet{depth}`: depth must be one of {sorted(IRESNET_LAYERS)}.")
     x = layers.Conv2D(64, 3, padding="same", use_bias=False, name="stem")(x)
     x = _bn(sync)(x)
     x = layers.PReLU(shared_axes=[1, 2])(x)
@@ -111,9 +111,9 @@ def build_backbone(name: str, input_size: int = 112, embedding_size: int = 512, 
                    sync_bn: bool = True) -> keras.Model:
     """uint8 images [N, input_size, input_size, 3] -> float32 embeddings [N, embedding_size]."""
     if name not in BACKBONES:
-        raise ValueError(f"--backbone={name!r} is unknown; choose one of {sorted(BACKBONES)}.")
+        raise ValueError(f"`backbone={name!r}` is unknown; choose one of {sorted(BACKBONES)}.")
     if input_size % 16:
-        raise ValueError(f"--image_size={input_size}: must be a multiple of 16 (four stride-2 stages).")
+        raise ValueError(f"`image_size={input_size}`: must be a multiple of 16 (four stride-2 stages).")
     inputs = keras.Input((input_size, input_size, 3), name="images")
     x = layers.Rescaling(1.0 / 128.0, offset=-127.5 / 128.0, name="normalize")(inputs)
     out = BACKBONES[name](x, embedding_size=embedding_size, dropout=dropout, sync=sync_bn)

@@ -20,7 +20,7 @@ def build_encoder(backbone: str, image_size: int, rich_dim: int = 320, dropout: 
 def build_decoder(rich_dim: int, image_size: int, width: int = 64) -> keras.Model:
     """Dec: g → image in [0, 1] of ``image_size`` (a multiple of 8): linear, 3 stride-2 deconvolutions."""
     if image_size % 8:
-        raise ValueError(f"FTL's decoder needs --image_size divisible by 8 (got {image_size}).")
+        raise ValueError(f"FTL's decoder needs `image_size` divisible by 8 (got {image_size}).")
     s = image_size // 8
     g = keras.Input((rich_dim,), name="g")
     x = keras.layers.Dense(s * s * width, activation="relu")(g)

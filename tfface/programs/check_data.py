@@ -18,6 +18,7 @@ from absl import app, flags  # noqa: E402
 from tfface.data import sources  # noqa: E402
 from tfface.data.check import find_bad_images  # noqa: E402
 from tfface.errors import DataError  # noqa: E402
+from tfface.messages import program_error  # noqa: E402
 
 flags.DEFINE_string("list_file", None, "CSV list file (path,identity,…).")
 flags.DEFINE_string("data_root", None, "Image folder tree, or the root of the list file's paths.")
@@ -28,7 +29,7 @@ def main(argv):
     try:
         src = sources.open_source(f.list_file, f.data_root)
     except DataError as err:
-        raise SystemExit(f"error: {err}") from None
+        raise program_error(err, f) from None
     bad = find_bad_images(src.paths)
     for path, reason in bad:
         print(f"{path}: {reason}")

@@ -23,12 +23,13 @@ def main(argv):
 
     from tfface.config import EvaluateConfig
     from tfface.errors import TfFaceError
+    from tfface.messages import program_error
     from tfface.programs.evaluation import evaluate
 
     try:
         print(json.dumps(evaluate(EvaluateConfig.from_flags(FLAGS))))
     except (TfFaceError, FileNotFoundError) as err:
-        raise SystemExit(f"error: {err}") from None
+        raise program_error(err, FLAGS) from None
 
 
 def run():

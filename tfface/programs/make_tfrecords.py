@@ -14,6 +14,7 @@ from absl import app, flags  # noqa: E402
 from tfface.data import sources  # noqa: E402
 from tfface.data.tfrecords import write_tfrecords  # noqa: E402
 from tfface.errors import DataError  # noqa: E402
+from tfface.messages import program_error  # noqa: E402
 
 flags.DEFINE_string("list_file", None, "CSV list file (path,identity[,attributes]).")
 flags.DEFINE_string("data_root", None, "Image folder tree, or the root of the list file's paths.")
@@ -30,7 +31,7 @@ def main(argv):
     try:
         src = sources.open_source(FLAGS.list_file, FLAGS.data_root)
     except DataError as err:
-        raise SystemExit(f"error: {err}") from None
+        raise program_error(err, FLAGS) from None
     src.check_files_exist()
     files = write_tfrecords(src, FLAGS.out, FLAGS.shards, FLAGS.seed)
     print(f"wrote {len(src)} images of {src.num_classes} identities into {len(files)} shards at {FLAGS.out}-*")

@@ -21,12 +21,13 @@ def main(argv):
     start_program(FLAGS)
     from tfface.config import RunConfig
     from tfface.errors import NonFiniteLossError, TfFaceError
+    from tfface.messages import program_error
     from tfface.programs.training import train
 
     try:
         train(RunConfig.from_flags(FLAGS))
     except (TfFaceError, NonFiniteLossError) as err:
-        raise SystemExit(f"error: {err}") from None
+        raise program_error(err, FLAGS) from None
 
 
 def run():

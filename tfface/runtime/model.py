@@ -21,7 +21,7 @@ def build_model(cfg: RunConfig, num_classes: int, replicas: int = 1):
     m = cfg.model
     backbone = build_backbone(m.backbone, cfg.data.image_size, m.embedding_size, m.dropout, m.sync_bn and replicas > 1)
     head = MarginHead(num_classes, m.head, s=m.scale, m=m.margin, m1=m.m1, m3=m.m3, reg_weight=m.mlreg_weight)
-    refuse_mlreg_on_normalised_head(head, f"--mlreg_weight={m.mlreg_weight}", f"--head={m.head}")
+    refuse_mlreg_on_normalised_head(head, f"`mlreg_weight={m.mlreg_weight}`", f"`head={m.head}`")
     head.build((None, m.embedding_size))
     return backbone, head
 
@@ -35,8 +35,8 @@ def init_from(workdir: str, backbone, head, num_classes: int, printer=PRINT) -> 
             tf.train.Checkpoint(backbone=backbone).read(os.path.join(workdir, "variables", "variables")) \
                 .assert_existing_objects_matched()
         except (ValueError, AssertionError) as err:
-            raise ConfigError(f"--init_checkpoint={workdir}: its backbone does not match this run's --backbone / "
-                              f"--embedding_size / --image_size ({str(err).splitlines()[0][:200]}).") from None
+            raise ConfigError(f"`init_checkpoint={workdir}`: its backbone does not match this run's `backbone` / "
+                              f"`embedding_size` / `image_size` ({str(err).splitlines()[0][:200]}).") from None
         printer(f"initialised backbone from the SavedModel {workdir} (head freshly initialised)")
         return
     _, classes, latest = read_workdir(workdir)

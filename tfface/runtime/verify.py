@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-
+from tfface import messages
 from tfface.evaluation.pairs import read_pairs
 from tfface.evaluation.verification import evaluate_pairs, save_report
 from tfface.export.saved_model import load_embedder
 
-PRINT = functools.partial(print, flush=True)
+PRINT = messages.info  # the default printer: the tfface logger
 
 
 def verify_saved_model(model: str, pairs_file: str, root: str | None, out_dir: str, flip: bool = True,

@@ -14,10 +14,10 @@ def read_workdir(workdir: str) -> tuple[RunConfig, int, str]:
     """(cfg, number of classes, latest checkpoint path) of a train.py workdir, or a clear error."""
     cfg_file = pathlib.Path(workdir) / "config.json"
     if not cfg_file.is_file():
-        raise FileNotFoundError(f"--checkpoint={workdir}: no config.json; point it at a train.py workdir.")
+        raise FileNotFoundError(f"`checkpoint={workdir}`: no config.json; point it at a train.py workdir.")
     raw = json.loads(cfg_file.read_text())
     num_classes = raw.pop("num_classes")
     latest = tf.train.latest_checkpoint(str(pathlib.Path(workdir) / "checkpoints"))
     if not latest:
-        raise FileNotFoundError(f"--checkpoint={workdir}: no checkpoint in {workdir}/checkpoints.")
+        raise FileNotFoundError(f"`checkpoint={workdir}`: no checkpoint in {workdir}/checkpoints.")
     return RunConfig.from_dict(raw), num_classes, latest

@@ -20,17 +20,17 @@ def load_anchor_file(path: str) -> tuple[np.ndarray, np.ndarray | None]:
     """(embeddings [A, D], labels or None) from ``.npy`` (the array) or ``.npz`` (one of the keys
     anchors / embeddings / features, and ``labels`` if present)."""
     if not os.path.isfile(path):
-        raise DataError(f"--ida_anchors={path}: file not found.")
+        raise DataError(f"`ida_anchors={path}`: file not found.")
     if path.endswith(".npy"):
         return np.load(path).astype(np.float32), None
     if path.endswith(".npz"):
         data = np.load(path, allow_pickle=False)
         key = next((k for k in _KEYS if k in data.files), None)
         if key is None:
-            raise DataError(f"--ida_anchors={path}: no array named {', '.join(_KEYS)} in it (has {data.files}).")
+            raise DataError(f"`ida_anchors={path}`: no array named {', '.join(_KEYS)} in it (has {data.files}).")
         labels = data["labels"].astype(str) if "labels" in data.files else None
         return data[key].astype(np.float32), labels
-    raise DataError(f"--ida_anchors={path}: use a .npy or .npz embeddings file, a CSV image list or 'head'.")
+    raise DataError(f"`ida_anchors={path}`: use a .npy or .npz embeddings file, a CSV image list or 'head'.")
 
 
 def save_anchors(path: str, emb: np.ndarray, labels: np.ndarray | None = None) -> str:

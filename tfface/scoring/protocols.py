@@ -20,10 +20,10 @@ def anchor_set(spec: str, embed, image_size: int, root: str | None = None, per_i
     """--ida_anchors: ``head`` (``head_anchors()``, the class weights of the --checkpoint's head), a CSV image
     list, or a .npy/.npz file."""
     if not spec:
-        raise ConfigError("IDA needs --ida_anchors=<embeddings .npy/.npz | image list .csv | head>.")
+        raise ConfigError("IDA needs `ida_anchors=<embeddings .npy/.npz | image list .csv | head>`.")
     if spec == "head":
         if head_anchors is None:
-            raise ConfigError("--ida_anchors=head needs --checkpoint=<train.py workdir> (its head's class weights).")
+            raise ConfigError("`ida_anchors=head` needs `checkpoint=<train.py workdir>` (its head's class weights).")
         return head_anchors()
     if spec.endswith(".csv"):
         return anchors_from_images(embed, spec, root, image_size, per_identity)
@@ -34,7 +34,7 @@ def load_ssr(path: str):
     import keras
 
     if not path or not os.path.isfile(path):
-        raise ConfigError(f"--score=ida_l needs --ida_ssr=<ssr.keras written by --protocol=ida_ssr> (got {path!r}).")
+        raise ConfigError(f"`score=ida_l` needs `ida_ssr=<ssr.keras>` (written by `protocol=ida_ssr`; got {path!r}).")
     return keras.models.load_model(path)
 
 
@@ -46,7 +46,7 @@ def density_fn(score: str, anchors: np.ndarray | None, k: int, tau: float, ssr=N
         return lambda emb: ida_r_log_density(emb, anchors, k, tau)
     if score == "ida_l":
         return lambda emb: ssr.predict(emb, batch_size=4096, verbose=0)
-    raise ConfigError(f"--score={score!r}: choose cosine, ida_r or ida_l.")
+    raise ConfigError(f"`score={score!r}`: choose cosine, ida_r or ida_l.")
 
 
 def inter_class_target(emb: np.ndarray, identities, anchors: np.ndarray, anchor_identities, k: int,
@@ -60,13 +60,13 @@ def inter_class_target(emb: np.ndarray, identities, anchors: np.ndarray, anchor_
         a = np.array([vocab[str(n)] for n in anchor_identities], np.int64)
         sims, _ = topk_similarities(emb, anchors, k, q, a)
         if not np.isfinite(sims).all():
-            raise ConfigError(f"--ida_k={k}: some queries have fewer than {k} anchors of other identities; "
-                              "lower --ida_k or add anchors.")
+            raise ConfigError(f"`ida_k={k}`: some queries have fewer than {k} anchors of other identities; "
+                              "lower `ida_k` or add anchors.")
         return log_density(tf.constant(sims), tau).numpy()
     top1, _ = topk_similarities(emb, anchors, 1)
     same = int(np.sum(top1[:, 0] >= 1 - 1e-5))
     if same:
-        raise ConfigError(f"--ida_anchors: {same} of the {len(emb)} images to fit SSR on are themselves anchors, and "
+        raise ConfigError(f"`ida_anchors`: {same} of the {len(emb)} images to fit SSR on are themselves anchors, and "
                           "the anchors carry no identities, so a query's own identity cannot be left out of its "
                           "support set. Use anchors with identities (a CSV image list, an .npz with 'labels' naming "
                           "the identities, or 'head') or anchors of other identities.")

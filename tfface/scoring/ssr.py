@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfface import messages
+
 
 def build_ssr(dim: int, hidden: int = 512, mean: float = 0.0, std: float = 1.0) -> keras.Model:
     """f (normalised, [D]) → predicted log F = mean + std·z, z from two FC layers (ReLU between). The
@@ -25,7 +27,7 @@ def build_ssr(dim: int, hidden: int = 512, mean: float = 0.0, std: float = 1.0) 
 
 def train_ssr(emb: np.ndarray, target: np.ndarray, steps: int = 30000, lr: float = 1e-3, batch: int = 256,
               boundaries: tuple[int, ...] | None = None, held_out: float = 0.1, seed: int = 0,
-              hidden: int = 512, log=print) -> tuple[keras.Model, dict]:
+              hidden: int = 512, log=messages.info) -> tuple[keras.Model, dict]:
     """Train SSR with SGD (momentum 0.9), lr × 0.1 at ``boundaries`` (default 50/67/83% of the steps, the
     paper's 15k/20k/25k of 30k); report the MSE on a held-out share before and after."""
     rng = np.random.default_rng(seed)

@@ -21,7 +21,7 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
     def __init__(self, lr: float, total_steps: int, kind: str = "cosine", warmup: int = 0,
                  boundaries: tuple[int, ...] = (), factor: float = 0.1, final_fraction: float = 0.0):
         if kind not in ("constant", "piecewise", "cosine"):
-            raise ConfigError(f"--lr_schedule={kind!r}: choose constant, piecewise or cosine.")
+            raise ConfigError(f"`lr_schedule={kind!r}`: choose constant, piecewise or cosine.")
         self.lr, self.total, self.kind, self.warmup = float(lr), int(total_steps), kind, int(warmup)
         self.boundaries, self.factor, self.final_fraction = tuple(boundaries), float(factor), final_fraction
 
@@ -55,7 +55,7 @@ def make_optimizer(name: str, schedule, momentum: float = 0.9, weight_decay: flo
     elif name == "adamw":
         opt = keras.optimizers.AdamW(schedule, weight_decay=weight_decay)
     else:
-        raise ConfigError(f"--optimizer={name!r}: choose sgd, adam or adamw.")
+        raise ConfigError(f"`optimizer={name!r}`: choose sgd, adam or adamw.")
     if mixed_precision == "fp16":
         opt = keras.optimizers.LossScaleOptimizer(opt)
     return opt

@@ -20,7 +20,7 @@ def split_cpu(replicas: int) -> None:
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
     except RuntimeError as err:
-        raise ConfigError(f"--cpu_replicas={replicas}: TensorFlow's devices were already initialised "
+        raise ConfigError(f"`cpu_replicas={replicas}`: TensorFlow's devices were already initialised "
                           "with another layout; set it before any TensorFlow op runs.") from err
 
 

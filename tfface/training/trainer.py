@@ -87,7 +87,7 @@ class Trainer:
         start = self.restore()
         cfg = self.cfg
         if start >= cfg.total_steps:
-            self.print(f"nothing to do: step {start} >= --steps={cfg.total_steps}")
+            self.print(f"nothing to do: step {start} >= `steps={cfg.total_steps}`")
             return {}
         dist = self.strategy.distribute_datasets_from_function(lambda ctx: dataset_fn(start, ctx))
         iterator = iter(dist)
@@ -101,8 +101,8 @@ class Trainer:
             except tf.errors.InvalidArgumentError as err:
                 if "non-finite training loss" in str(err):
                     raise NonFiniteLossError(
-                        f"training loss became NaN or Inf at step {step + 1}. Lower --lr, add --warmup_steps "
-                        f"or --scale_warmup_steps; the last good checkpoint is in {self.manager.directory}."
+                        f"training loss became NaN or Inf at step {step + 1}. Lower `lr`, add `warmup_steps` "
+                        f"or `scale_warmup_steps`; the last good checkpoint is in {self.manager.directory}."
                     ) from None
                 raise
             step += 1

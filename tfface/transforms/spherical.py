@@ -80,4 +80,4 @@ def transform(kind: str, x_raw: tf.Tensor, mu1: tf.Tensor, mu2: tf.Tensor) -> tf
         return rotate(x, mu1, mu2)
     if kind == "translation":
         return translate(x, mu1, mu2)
-    raise ValueError(f"--feature_transform={kind!r}: choose one of none, {', '.join(TRANSFORMS)}")
+    raise ValueError(f"`feature_transform={kind!r}`: choose one of none, {', '.join(TRANSFORMS)}")
