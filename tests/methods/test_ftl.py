@@ -1,5 +1,5 @@
-"""FTL (Yin et al. 2019): m-L2 (Eq. 3), centres with flip and τ (Eq. 5), covariance (Eq. 6), the PCA
-energy cut, transfer (Eq. 7), the hard list, the phase schedule, and which weights each stage moves."""
+"""FTL (Yin et al. 2019) as a training program: the phase schedule, which weights each stage moves, Eq. 1,
+Algorithm 1's order, resume, export, and the flags it refuses."""
 
 import keras
 import numpy as np
@@ -8,78 +8,13 @@ import tensorflow as tf
 
 from tfface.config import RunConfig
 from tfface.data import pipeline
-from tfface.heads.classifier import metric_l2
 from tfface.methods.ftl import FTLTask, TransferTask, build_modules, phases, regular_classes, stage1_dataset
 from tfface.training.trainer import Trainer, TrainerConfig
 from tfface.transforms.ftl import (
-    centres,
     encode_all,
-    hard_samples,
-    pca_basis,
-    regular_covariance,
     transfer,
     update_stats,
 )
-
-
-def test_metric_l2_eq3_by_hand():
-    w = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]])  # [D=2, C=3]
-    f = np.array([[1.0, 2.0], [0.5, 0.0]])
-    # Wᵀf: (1, 2, 0) → 5;  (0.5, 0, 1) → 1.25
-    np.testing.assert_allclose(metric_l2(tf.constant(f), tf.constant(w)).numpy(), [5.0, 1.25], atol=1e-6)
-
-
-def test_centres_eq5_with_flip_and_pose_bound():
-    g = np.array([[1.0, 0.0], [3.0, 2.0], [10.0, 10.0], [0.0, 4.0]])
-    g_flip = np.array([[1.0, 2.0], [1.0, 0.0], [10.0, 10.0], [2.0, 0.0]])
-    y = np.array([0, 0, 0, 1])
-    # all images: class 0 = (1+1+3+1+10+10, 0+2+2+0+10+10)/6 = (26, 24)/6; class 1 = (2, 4)/2
-    np.testing.assert_allclose(centres(g, g_flip, y, 3), [[26 / 6, 4.0], [1.0, 2.0], [0.0, 0.0]])
-    # τ = 40 with yaw (0, 15, 30, 25): Ω₀ = {0, 1} (2|p| ≤ 40); class 1's only image is beyond → falls back to it
-    yaw = np.array([0.0, -15.0, 30.0, 25.0])
-    np.testing.assert_allclose(centres(g, g_flip, y, 3, yaw, 40.0), [[1.5, 1.0], [1.0, 2.0], [0.0, 0.0]])
-
-
-def test_covariance_eq6_pca_energy_and_hard_list():
-    g = np.array([[1.0, 0.0], [3.0, 0.0], [2.0, 1.0], [2.0, -1.0], [9.0, 9.0]])
-    y = np.array([0, 0, 0, 0, 1])
-    regular = np.array([True, False])
-    c = np.array([[2.0, 0.0], [9.0, 9.0]])
-    v = regular_covariance(g, y, c, regular)
-    # deviations (−1,0), (1,0), (0,1), (0,−1): V = [[2, 0], [0, 2]]; class 1 (UR) left out
-    np.testing.assert_allclose(v, [[2.0, 0.0], [0.0, 2.0]])
-    v = np.diag([6.0, 3.0, 1.0])
-    q, kept = pca_basis(v, energy=0.6)
-    assert q.shape == (3, 1) and kept == pytest.approx(0.6)  # 6/10 is enough
-    q, kept = pca_basis(v, energy=0.61)
-    assert q.shape == (3, 2) and kept == pytest.approx(0.9)
-    np.testing.assert_allclose(np.abs(q), [[1, 0], [0, 1], [0, 0]])
-    assert pca_basis(v, components=3)[0].shape == (3, 3)
-    # hard list: class 0 distances 1, 3, 1, 1 (mean 1.5) → index 1 only; UR samples never
-    g2 = np.array([[1.0, 0.0], [5.0, 0.0], [2.0, 1.0], [2.0, -1.0], [30.0, 9.0]])
-    np.testing.assert_array_equal(hard_samples(g2, y, c, regular), [1])
-
-
-def test_transfer_eq7():
-    q = np.array([[1.0], [0.0]])  # keep only the first axis of the variation
-    g_j, c_j, c_i = np.array([[3.0, 5.0]]), np.array([[1.0, 1.0]]), np.array([[10.0, 20.0]])
-    out = transfer(tf.constant(g_j), tf.constant(c_j), tf.constant(c_i), tf.constant(q @ q.T)).numpy()
-    np.testing.assert_allclose(out, [[12.0, 20.0]])  # c_i + QQᵀ(g_j − c_j) = (10, 20) + (2, 0)
-
-
-def test_update_stats_matches_the_pieces():
-    rng = np.random.default_rng(0)
-    y = np.repeat(np.arange(4), [6, 6, 2, 1])
-    g, gf = rng.normal(size=(2, 15, 5))
-    regular = regular_classes(np.bincount(y), 3)
-    np.testing.assert_array_equal(regular, [True, True, False, False])
-    stats = update_stats(g, gf, y, 4, regular, energy=0.9)
-    c = centres(g, gf, y, 4)
-    np.testing.assert_allclose(stats.centres, c)
-    np.testing.assert_array_equal(stats.hard, hard_samples(g, y, c, regular))
-    q, kept = pca_basis(regular_covariance(g, y, c, regular), 0.9)
-    np.testing.assert_allclose(stats.projection, q @ q.T, atol=1e-12)
-    assert kept >= 0.9
 
 
 def test_phase_schedule():
@@ -133,18 +68,6 @@ def test_stage1_moves_only_r_and_fc_and_stage2_never_fc(ftl_setup, tiny_source, 
         assert _moved(before[name], modules[name]) > 1e-4
 
 
-def test_encode_all_on_two_replicas_equals_one_device(ftl_setup, tiny_source):
-    cfg, strategy, modules = ftl_setup
-    one = encode_all(strategy, modules["encoder"], tiny_source.paths[:37], cfg.data.image_size, 16)
-    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"],
-                                              cross_device_ops=tf.distribute.ReductionToOneDevice())
-    two = encode_all(mirrored, modules["encoder"], tiny_source.paths[:37], cfg.data.image_size, 16)
-    for a, b in zip(one, two):
-        assert a.shape == (37, cfg.ftl.rich_dim)
-        np.testing.assert_allclose(a, b, atol=1e-4)
-    assert np.abs(one[0] - one[1]).max() > 1e-4  # the mirror image gives another feature
-
-
 def _checkpoint_values(workdir):
     reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(workdir / "checkpoints")))
     names = [n for n in reader.get_variable_to_shape_map() if "/.ATTRIBUTES/VARIABLE_VALUE" in n
@@ -193,24 +116,6 @@ def test_a_checkpoint_exports_the_same_embedder_as_training(tiny_synth, tmp_path
     with pytest.raises(ConfigError, match="holds no backbone"):
         restore_workdir(str(work))
 
-
-def test_centre_rank1_and_coverage_by_hand():
-    from tfface.methods.ftl_eval import centre_rank1, coverage_at_precision
-
-    train = np.array([[1.0, 0.0], [2.0, 0.1], [0.0, 1.0], [0.1, 3.0]])
-    ty = np.array([0, 0, 1, 1])
-    probes = np.array([[1.0, 0.2], [0.3, 1.0], [1.0, 0.9]])
-    np.testing.assert_array_equal(centre_rank1(train, ty, probes, np.array([0, 1, 1]), 2), [True, True, False])
-    conf = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
-    # by confidence: right, right, wrong, right, right → precision 1, 1, 2/3, 3/4, 4/5
-    assert coverage_at_precision(conf, np.array([1, 1, 0, 1, 1]), 0.99) == pytest.approx(0.4)
-    # six probes, the last wrong: precision 1, 1, 2/3, 3/4, 4/5, 2/3 → ≥ 0.75 up to the 5th
-    six = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
-    assert coverage_at_precision(six, np.array([1, 1, 0, 1, 1, 0]), 0.75) == pytest.approx(5 / 6)
-    assert coverage_at_precision(conf, np.array([0, 1, 1, 1, 1]), 0.99) == 0.0
-
-
-# ---- issue 13.6: defaults and flags that contradicted the paper -------------------------------------------
 
 def test_ftl_classifier_is_softmax_by_default_and_m_l2_is_refused_on_a_normalised_head():
     from tfface.errors import ConfigError
@@ -311,3 +216,15 @@ def test_ftl_warns_when_the_steps_never_reach_stage2():
     check_ftl_config(RunConfig.of(method="ftl", steps=1600, ftl_pretrain_steps=1000, ftl_alternate_steps=200),
                      said.append)
     assert not said
+
+
+def test_encode_all_on_two_replicas_equals_one_device(ftl_setup, tiny_source):
+    cfg, strategy, modules = ftl_setup
+    one = encode_all(strategy, modules["encoder"], tiny_source.paths[:37], cfg.data.image_size, 16)
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"],
+                                              cross_device_ops=tf.distribute.ReductionToOneDevice())
+    two = encode_all(mirrored, modules["encoder"], tiny_source.paths[:37], cfg.data.image_size, 16)
+    for a, b in zip(one, two):
+        assert a.shape == (37, cfg.ftl.rich_dim)
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    assert np.abs(one[0] - one[1]).max() > 1e-4  # the mirror image gives another feature
