@@ -385,6 +385,7 @@ class ListProtocolSettings:
     easy_hard_attribute: str = ""
     easy_hard_ranges: tuple[str, ...] = ()
     easy_hard_abs: bool = True
+    bootstrap: int = 200
 
 
 @dataclasses.dataclass(frozen=True)

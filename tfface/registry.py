@@ -100,11 +100,14 @@ class ListProtocol:
         report: ``report(emb, labels, source, out_dir, options) -> dict``; writes its plots to ``out_dir``.
         check: ``check(source, options)``, run before any image is embedded, raising a clear error for
             settings the list cannot serve (None: nothing to check).
+        scores: whether it scores pairs by ``options["density"]`` (embeddings → IDA log densities) and
+            ``options["tau"]`` when a score other than the cosine is asked for; if not, asking is an error.
     """
 
     name: str
     report: Callable[..., dict]
     check: Callable[..., None] | None = None
+    scores: bool = False
 
 
 LIST_PROTOCOLS = Registry("list protocol", "protocol")

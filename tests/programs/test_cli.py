@@ -44,6 +44,17 @@ def test_train_then_evaluate(tiny_synth, tmp_path):
     sft = json.loads((tmp_path / "ev_list" / "sft.json").read_text())
     assert 0 <= sft["orthogonality"][-1]["r_w"] <= 1 and sft["divergence"]["std"] >= 0
     assert (tmp_path / "ev_list" / "sft.png").stat().st_size > 1000
+    ev = _run([str(REPO / "evaluate.py"), f"--model={work / 'export'}", "--protocol=all_pairs", "--bootstrap=20",
+               f"--eval_list={tiny_synth / 'meta.csv'}", f"--out={tmp_path / 'ev_list'}"], tmp_path)
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    every = json.loads((tmp_path / "ev_list" / "all_pairs.json").read_text())
+    n = every["images"]
+    assert every["genuine_pairs"] + every["impostor_pairs"] == n * (n - 1) // 2 and "0.0001" in every["tar_at_far"]
+    assert "ci95" in every["tar_at_far"]["0.01"] and f"all pairs: {n}/{n} rows scored" in ev.stdout
+    assert (tmp_path / "ev_list" / "all_pairs.png").stat().st_size > 10_000
+    ev = _run([str(REPO / "evaluate.py"), f"--model={work / 'export'}", "--protocol=retrieval", "--score=ida_r",
+               f"--eval_list={tiny_synth / 'meta.csv'}", f"--out={tmp_path / 'ev_list'}"], tmp_path)
+    assert ev.returncode == 1 and "error: --score=ida_r does not apply to --protocol=retrieval" in ev.stderr
 
     ev2 = _run([str(REPO / "evaluate.py"), f"--checkpoint={work}", f"--eval_pairs={tiny_synth / 'pairs.csv'}",
                 f"--out={tmp_path / 'ev2'}"], tmp_path)

@@ -8,8 +8,9 @@ import os
 
 import numpy as np
 
+from tfface import messages
 from tfface.data.sources import from_list_file
-from tfface.evaluation import distribution, identification, retrieval
+from tfface.evaluation import all_pairs, distribution, identification, retrieval
 from tfface.evaluation.verification import EmbedFn, embed_paths
 from tfface.registry import LIST_PROTOCOLS, ListProtocol, register_list_protocol
 
@@ -46,6 +47,28 @@ def distribution_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: st
     return report
 
 
+def all_pairs_protocol_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: str, options: dict) -> dict:
+    """Every pair of the list's images: TAR@FAR down to the impostor count's support, with identity-bootstrap
+    intervals, and the ROC / DET plot (``all_pairs.png``); IDA's log DAO when ``options["density"]`` is given."""
+    density, tau = options.get("density"), float(options.get("tau", 1.0))
+    score, score_range = None, (-1.0, 1.0)
+    if density is not None:
+        lf = np.asarray(density(emb), np.float32)
+        score = all_pairs.ida_blocks(emb, lf, tau)
+        score_range = (-tau + float(lf.min()), tau + float(lf.max()) + float(np.log(2)))
+    step = max(1, len(labels) // 10)
+
+    def progress(done: int, total: int) -> None:
+        if done % step < options.get("block", 1024) or done == total:
+            messages.info(f"all pairs: {done}/{total} rows scored")
+
+    report = all_pairs.all_pairs_report(emb, labels, options.get("bootstrap", 200), options.get("block", 1024),
+                                        score, score_range, progress=progress)
+    all_pairs.plot_all_pairs(report, os.path.join(out_dir, "all_pairs.png"), options.get("score", "cosine"))
+    return {"score": options.get("score", "cosine"), **report}
+
+
+register_list_protocol(ListProtocol("all_pairs", all_pairs_protocol_report, scores=True))
 register_list_protocol(ListProtocol("retrieval", lambda emb, labels, *_: retrieval.retrieval_report(emb, labels)))
 register_list_protocol(ListProtocol("identification", identification_report))
 register_list_protocol(ListProtocol("distribution", distribution_report))

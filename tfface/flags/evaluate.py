@@ -12,17 +12,18 @@ flags.DEFINE_string("checkpoint", _D.setting("checkpoint"), "A train.py workdir:
 flags.DEFINE_string("out", _D.setting("out"), "Where the protocol's JSON and plots go (default: the --checkpoint "
                     "workdir or the --model's parent folder).")
 flags.DEFINE_string("protocol", _D.setting("protocol"), "evaluate.py, by registered name: verification on --eval_pairs "
-                    "(scored by --score); retrieval / identification / distribution statistics of the labelled images "
-                    "of --eval_list; sft: SFT's analysis of --eval_list (r_w, ‖Aσ − σ‖, divergence); easy_hard: DDL's "
-                    "easy-gallery / hard-probe identification and distributions (--easy_hard_attribute, "
-                    "--easy_hard_ranges); discface: DiscFace's displacement discrepancies of a --checkpoint; ftl_nn: "
-                    "FTL's nearest-centre rank-1 (regular / UR, g and f) and one-shot coverage for held-out "
-                    "--eval_list images of the training classes; ftl_visualize: FTL's decoded centres, transfers and "
-                    "interpolations (PNG); ida_ssr: train IDA-L's SSR on --eval_list embeddings; ida_sweep: IDA-R over "
-                    "k and τ on --eval_pairs; ida_export: the SavedModel with score_ida (and density) signatures; "
-                    "tflite: LiteRT files of the model (--tflite_quantize) with their agreement and, given "
-                    "--eval_pairs, verification accuracy beside the SavedModel's; or one of yours, registered by a "
-                    "module named in --imports.")
+                    "(scored by --score); all_pairs: every pair of the --eval_list images, TAR@FAR down to 1e-6 with "
+                    "bootstrap intervals (--bootstrap) and ROC / DET plots (scored by --score); retrieval / "
+                    "identification / distribution statistics of the labelled images of --eval_list; sft: SFT's "
+                    "analysis of --eval_list (r_w, ‖Aσ − σ‖, divergence); easy_hard: DDL's easy-gallery / hard-probe "
+                    "identification and distributions (--easy_hard_attribute, --easy_hard_ranges); discface: "
+                    "DiscFace's displacement discrepancies of a --checkpoint; ftl_nn: FTL's nearest-centre rank-1 "
+                    "(regular / UR, g and f) and one-shot coverage for held-out --eval_list images of the training "
+                    "classes; ftl_visualize: FTL's decoded centres, transfers and interpolations (PNG); ida_ssr: train "
+                    "IDA-L's SSR on --eval_list embeddings; ida_sweep: IDA-R over k and τ on --eval_pairs; ida_export: "
+                    "the SavedModel with score_ida (and density) signatures; tflite: LiteRT files of the model "
+                    "(--tflite_quantize) with their agreement and, given --eval_pairs, verification accuracy beside "
+                    "the SavedModel's; or one of yours, registered by a module named in --imports.")
 flags.DEFINE_string("eval_list", _D.setting("eval_list"), "CSV path,identity of test images (classes disjoint from "
                     "training) for the retrieval, identification, distribution and sft protocols.")
 flags.DEFINE_integer("gallery_per_id", _D.setting("gallery_per_id"), "Identification: gallery images per identity (the "
@@ -49,3 +50,5 @@ flags.DEFINE_integer("ida_ssr_steps", _D.setting("ida_ssr_steps"), "IDA-L: SSR t
 flags.DEFINE_float("ida_ssr_lr", _D.setting("ida_ssr_lr"), "IDA-L: SSR learning rate (paper 1e-3).")
 flags.DEFINE_list("tflite_quantize", list(_D.setting("tflite_quantize")), "tflite protocol: variants to write — none "
                   "(float32), float16 (float16 weights), int8 (dynamic range: int8 weights, float activations).")
+flags.DEFINE_integer("bootstrap", _D.setting("bootstrap"), "all_pairs protocol: identity-bootstrap replicates for the "
+                     "95% intervals of TAR@FAR (0 = none).")

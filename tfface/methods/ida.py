@@ -17,13 +17,17 @@ def _anchors(cfg: EvaluateConfig, embed, size: int):
     return scoring.anchor_set(cfg.ida.anchors, embed, size, cfg.eval.root, cfg.ida.anchors_per_identity, head)
 
 
+def score_density(cfg: EvaluateConfig, embed, size: int):
+    """``--score``'s density (embeddings → log F): IDA-R from the anchor set, IDA-L from the SSR."""
+    anchors = _anchors(cfg, embed, size)[0] if cfg.score == "ida_r" else None
+    ssr = scoring.load_ssr(cfg.ida.ssr) if cfg.score == "ida_l" else None
+    return scoring.density_fn(cfg.score, anchors, cfg.ida.k, cfg.ida.tau, ssr)
+
+
 def ida_verification(cfg: EvaluateConfig) -> dict:
     """Verification on --eval_pairs scored by DAO (Eq. 4) with reference-based (ida_r) or learned (ida_l)
     support-set densities."""
-    embed, size = load_embedder(cfg.model)
-    anchors = _anchors(cfg, embed, size)[0] if cfg.score == "ida_r" else None
-    ssr = scoring.load_ssr(cfg.ida.ssr) if cfg.score == "ida_l" else None
-    density = scoring.density_fn(cfg.score, anchors, cfg.ida.k, cfg.ida.tau, ssr)
+    density = score_density(cfg, *load_embedder(cfg.model))
     rep = verify_saved_model(cfg.model, cfg.eval.pairs, cfg.eval.root, cfg.out_dir(), cfg.eval.flip, cfg.eval.batch,
                              density=density, tau=cfg.ida.tau, score=cfg.score)
     return {"score": cfg.score, "accuracy": rep["accuracy"], "tar_at_far": rep["tar_at_far"]}

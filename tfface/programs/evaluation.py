@@ -10,7 +10,7 @@ from tfface.config import EvaluateConfig
 from tfface.errors import ConfigError
 from tfface.evaluation.protocols import run_protocol
 from tfface.export.saved_model import load_embedder, load_keras_backbone
-from tfface.methods.ida import ida_verification
+from tfface.methods.ida import ida_verification, score_density
 from tfface.programs.tflite import tflite_report
 from tfface.programs.training import checkpoint_to_saved_model
 from tfface.registry import LIST_PROTOCOLS, PROTOCOLS, Protocol, import_modules, register_protocol, requires
@@ -55,10 +55,15 @@ def verification(cfg: EvaluateConfig) -> dict:
 
 def run_list_protocol(name: str, cfg: EvaluateConfig) -> dict:
     """A labelled-list protocol on the --eval_list images (its report file holds the curves)."""
-    lists = cfg.lists
+    lists, (embed, size) = cfg.lists, load_embedder(cfg.model)
     options = {"gallery_per_id": lists.gallery_per_id, "open_set_fraction": lists.open_set_fraction,
-               "attribute": lists.easy_hard_attribute, "ranges": lists.easy_hard_ranges, "use_abs": lists.easy_hard_abs}
-    report = run_protocol(name, *load_embedder(cfg.model), cfg.eval_list, cfg.eval.root, cfg.out_dir(), cfg.eval.flip,
+               "attribute": lists.easy_hard_attribute, "ranges": lists.easy_hard_ranges, "use_abs": lists.easy_hard_abs,
+               "bootstrap": lists.bootstrap, "score": cfg.score}
+    if cfg.score != "cosine":
+        if not LIST_PROTOCOLS.get(name).scores:
+            raise ConfigError(f"`score={cfg.score}` does not apply to `protocol={name}` (it scores by cosine).")
+        options.update(density=score_density(cfg, embed, size), tau=cfg.ida.tau)
+    report = run_protocol(name, embed, size, cfg.eval_list, cfg.eval.root, cfg.out_dir(), cfg.eval.flip,
                           cfg.eval.batch, options)
     return {k: v for k, v in report.items() if not isinstance(v, list) and k != "histograms"}
 
