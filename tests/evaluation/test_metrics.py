@@ -76,3 +76,18 @@ def test_pairs_file_naming_missing_image(tmp_path):
     (tmp_path / "bad.txt").write_text("10 300\nP0 1 2\n")
     with pytest.raises(DataError, match="6000 pairs, found 1"):
         read_pairs(tmp_path / "bad.txt", tmp_path)
+
+
+def test_roc_agrees_with_sklearn_and_tar_at_far_with_a_full_sort():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics", reason="scikit-learn is in the test extra")
+    rng = np.random.default_rng(0)
+    same = rng.random(20000) < 0.1
+    scores = np.round(np.where(same, rng.normal(0.5, 0.2, same.size), rng.normal(0, 0.2, same.size)), 3)  # ties
+    far, tar = metrics.roc(scores, same)
+    fpr, tpr, _ = sklearn_metrics.roc_curve(same, scores, drop_intermediate=False)
+    np.testing.assert_allclose(far, fpr)
+    np.testing.assert_allclose(tar, tpr)
+    neg = np.sort(scores[~same])[::-1]
+    for key, value in metrics.tar_at_far(scores, same).items():
+        thr = neg[int(np.floor(float(key) * len(neg)))]
+        assert value == np.mean(scores[same] > thr), key

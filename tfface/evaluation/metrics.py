@@ -34,7 +34,7 @@ def kfold_accuracy(scores: np.ndarray, same: np.ndarray, folds: np.ndarray) -> t
 
 def roc(scores: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(FAR, TAR) at every distinct threshold, from accept-nothing to accept-everything."""
-    order = np.argsort(-scores, kind="stable")
+    order = np.argsort(-scores)  # the order inside a run of tied scores does not matter: runs are collapsed
     s, y = scores[order], same[order].astype(bool)
     tp, fp = np.cumsum(y), np.cumsum(~y)
     last = np.concatenate([s[:-1] != s[1:], [True]])  # end of each run of tied scores
@@ -61,14 +61,14 @@ def eer(far: np.ndarray, tar: np.ndarray) -> float:
 def tar_at_far(scores: np.ndarray, same: np.ndarray, fars=FARS) -> dict[str, float]:
     """TAR at each FAR the negative count supports (n_neg ≥ 1/FAR); accepts score > threshold,
     the threshold letting at most ⌊FAR·n_neg⌋ negatives through."""
-    neg = np.sort(scores[~same])[::-1]
-    pos = scores[same]
+    neg, pos = -scores[~same], scores[same]
+    supported = [far for far in fars if len(neg) * far >= 1]
+    ks = sorted({int(np.floor(far * len(neg))) for far in supported} - {len(neg)})
+    part = np.partition(neg, ks) if ks else neg  # −neg[k] is then the (k+1)-th highest negative, no full sort
     out = {}
-    for far in fars:
-        if len(neg) * far < 1:
-            continue
+    for far in supported:
         k = int(np.floor(far * len(neg)))
-        thr = neg[k] if k < len(neg) else -np.inf
+        thr = -part[k] if k < len(neg) else -np.inf
         out[f"{far:g}"] = float(np.mean(pos > thr))
     return out
 
