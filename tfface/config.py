@@ -389,6 +389,17 @@ class ListProtocolSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class TemplateSettings:
+    """The IJB-style template protocols: metadata CSVs (TEMPLATE_ID, SUBJECT_ID, FILENAME, MEDIA_ID) and pairs."""
+
+    FLAG_PREFIX: ClassVar[str] = ""
+    templates: str | None = None
+    template_pairs: str | None = None
+    gallery_templates: str | None = None
+    probe_templates: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class EvaluateConfig(_Sectioned):
     """Every setting of an evaluate.py run: what to evaluate, the protocol and its sections."""
 
@@ -402,6 +413,7 @@ class EvaluateConfig(_Sectioned):
     tflite_quantize: tuple[str, ...] = ("none", "float16", "int8")
     eval: EvalSettings = _section(EvalSettings)
     lists: ListProtocolSettings = _section(ListProtocolSettings)
+    templates: TemplateSettings = _section(TemplateSettings)
     ida: IDASettings = _section(IDASettings)
 
     def out_dir(self, subfolder: str = "") -> str:

@@ -52,6 +52,21 @@ def test_train_then_evaluate(tiny_synth, tmp_path):
     assert every["genuine_pairs"] + every["impostor_pairs"] == n * (n - 1) // 2 and "0.0001" in every["tar_at_far"]
     assert "ci95" in every["tar_at_far"]["0.01"] and f"all pairs: {n}/{n} rows scored" in ev.stdout
     assert (tmp_path / "ev_list" / "all_pairs.png").stat().st_size > 10_000
+    ijb = tmp_path / "ijb"
+    made = _run(["-m", "tfface.programs.make_templates", f"--list_file={tiny_synth / 'meta.csv'}", f"--out={ijb}",
+                 "--images_per_template=4"], tmp_path)
+    assert made.returncode == 0 and "templates" in made.stdout, made.stderr[-2000:]
+    for protocol, args in (("ijb_1to1", [f"--templates={ijb / 'templates.csv'}",
+                                         f"--template_pairs={ijb / 'matches.csv'}"]),
+                           ("ijb_1toN", [f"--gallery_templates={ijb / 'gallery.csv'}",
+                                         f"--probe_templates={ijb / 'probes.csv'}"])):
+        ev = _run([str(REPO / "evaluate.py"), f"--model={work / 'export'}", f"--protocol={protocol}", *args,
+                   f"--out={tmp_path / 'ev_ijb'}"], tmp_path)
+        assert ev.returncode == 0, ev.stderr[-3000:]
+    one = json.loads((tmp_path / "ev_ijb" / "ijb_1to1.json").read_text())
+    many = json.loads((tmp_path / "ev_ijb" / "ijb_1toN.json").read_text())
+    assert one["genuine"] > 0 and one["impostor"] > one["genuine"] and 0.5 < one["auc"] <= 1
+    assert many["non_mated_probes"] > 0 and 0 <= many["rank1"] <= 1 and "0.1" in many["tpir_at_fpir"]
     ev = _run([str(REPO / "evaluate.py"), f"--model={work / 'export'}", "--protocol=retrieval", "--score=ida_r",
                f"--eval_list={tiny_synth / 'meta.csv'}", f"--out={tmp_path / 'ev_list'}"], tmp_path)
     assert ev.returncode == 1 and "error: --score=ida_r does not apply to --protocol=retrieval" in ev.stderr

@@ -12,8 +12,10 @@ flags.DEFINE_string("checkpoint", _D.setting("checkpoint"), "A train.py workdir:
 flags.DEFINE_string("out", _D.setting("out"), "Where the protocol's JSON and plots go (default: the --checkpoint "
                     "workdir or the --model's parent folder).")
 flags.DEFINE_string("protocol", _D.setting("protocol"), "evaluate.py, by registered name: verification on --eval_pairs "
-                    "(scored by --score); all_pairs: every pair of the --eval_list images, TAR@FAR down to 1e-6 with "
-                    "bootstrap intervals (--bootstrap) and ROC / DET plots (scored by --score); retrieval / "
+                    "(scored by --score); ijb_1to1 / ijb_1toN: IJB-style template verification over --template_pairs / "
+                    "identification of --probe_templates against --gallery_templates (write a set with "
+                    "tfface-make-templates); all_pairs: every pair of the --eval_list images, TAR@FAR down to 1e-6 "
+                    "with bootstrap intervals (--bootstrap) and ROC / DET plots (scored by --score); retrieval / "
                     "identification / distribution statistics of the labelled images of --eval_list; sft: SFT's "
                     "analysis of --eval_list (r_w, ‖Aσ − σ‖, divergence); easy_hard: DDL's easy-gallery / hard-probe "
                     "identification and distributions (--easy_hard_attribute, --easy_hard_ranges); discface: "
@@ -52,3 +54,11 @@ flags.DEFINE_list("tflite_quantize", list(_D.setting("tflite_quantize")), "tflit
                   "(float32), float16 (float16 weights), int8 (dynamic range: int8 weights, float activations).")
 flags.DEFINE_integer("bootstrap", _D.setting("bootstrap"), "all_pairs protocol: identity-bootstrap replicates for the "
                      "95% intervals of TAR@FAR (0 = none).")
+flags.DEFINE_string("templates", _D.setting("templates"), "ijb_1to1 protocol: IJB-style metadata CSV (TEMPLATE_ID, "
+                    "SUBJECT_ID, FILENAME, MEDIA_ID; FILENAME relative to --eval_root, default the CSV's folder).")
+flags.DEFINE_string("template_pairs", _D.setting("template_pairs"), "ijb_1to1 protocol: template pairs, an IJB match "
+                    "file (ENROLL_TEMPLATE_ID, VERIF_TEMPLATE_ID) or 't1 t2 label' lines.")
+flags.DEFINE_string("gallery_templates", _D.setting("gallery_templates"), "ijb_1toN protocol: the gallery's metadata "
+                    "CSV (same columns as --templates).")
+flags.DEFINE_string("probe_templates", _D.setting("probe_templates"), "ijb_1toN protocol: the probes' metadata CSV; "
+                    "probes of subjects without a gallery template are the non-mated ones.")

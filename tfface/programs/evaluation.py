@@ -4,11 +4,17 @@ registered here, the paper methods' in :mod:`tfface.methods`, a user's through `
 from __future__ import annotations
 
 import functools
+import json
+import os
+
+import numpy as np
 
 import tfface.methods  # noqa: F401  (registers the methods' protocols)
 from tfface.config import EvaluateConfig
-from tfface.errors import ConfigError
+from tfface.errors import ConfigError, DataError
+from tfface.evaluation import identification, templates
 from tfface.evaluation.protocols import run_protocol
+from tfface.evaluation.verification import embed_paths
 from tfface.export.saved_model import load_embedder, load_keras_backbone
 from tfface.methods.ida import ida_verification, score_density
 from tfface.programs.tflite import tflite_report
@@ -68,6 +74,49 @@ def run_list_protocol(name: str, cfg: EvaluateConfig) -> dict:
     return {k: v for k, v in report.items() if not isinstance(v, list) and k != "histograms"}
 
 
+def _pooled(cfg: EvaluateConfig, embed, size: int, metadata: str):
+    """(template ids, pooled features, template → subject) of an IJB-style metadata CSV's images."""
+    images = templates.read_template_images(metadata, cfg.eval.root)
+    missing = [p for p in images.paths if not os.path.isfile(p)]
+    if missing:
+        raise DataError(f"{metadata}: {len(missing)} of its images are missing, e.g. {missing[0]}; check "
+                        "`eval_root`.")
+    emb = embed_paths(embed, images.paths, size, cfg.eval.batch, cfg.eval.flip)
+    tids, feats = templates.pool_templates(emb, images.templates, images.media)
+    return tids, feats, templates.template_subjects(images)
+
+
+def _write(cfg: EvaluateConfig, name: str, report: dict) -> dict:
+    os.makedirs(cfg.out_dir(), exist_ok=True)
+    with open(os.path.join(cfg.out_dir(), f"{name}.json"), "w") as fh:
+        json.dump({"protocol": name, **report}, fh, indent=1)
+    return {"protocol": name, **{k: v for k, v in report.items() if not isinstance(v, list)}}
+
+
+def ijb_1to1(cfg: EvaluateConfig) -> dict:
+    """1:1 verification of IJB-style templates (pooled image features) over --template_pairs."""
+    tids, feats, subject_of = _pooled(cfg, *load_embedder(cfg.model), cfg.templates.templates)
+    t1, t2, same = templates.read_template_pairs(cfg.templates.template_pairs, subject_of)
+    return _write(cfg, "ijb_1to1", templates.verification_report(tids, feats, t1, t2, same))
+
+
+def ijb_1ton(cfg: EvaluateConfig) -> dict:
+    """1:N identification of probe templates against gallery templates: rank-k, CMC, TPIR@FPIR."""
+    embed, size = load_embedder(cfg.model)
+    g_ids, g_feats, g_subject = _pooled(cfg, embed, size, cfg.templates.gallery_templates)
+    p_ids, p_feats, p_subject = _pooled(cfg, embed, size, cfg.templates.probe_templates)
+    report = templates.identification_report(g_feats, np.array([g_subject[t] for t in g_ids]), p_feats,
+                                             np.array([p_subject[t] for t in p_ids]))
+    summary = _write(cfg, "ijb_1toN", report)
+    identification.plot_cmc(np.array(report["cmc"]), os.path.join(cfg.out_dir(), "ijb_1toN_cmc.png"))
+    return summary
+
+
+def _cosine_only(cfg: EvaluateConfig) -> None:
+    if cfg.score != "cosine":
+        raise ConfigError(f"`score={cfg.score}` is not available for `protocol={cfg.protocol}` yet (cosine only).")
+
+
 def tflite(cfg: EvaluateConfig) -> dict:
     """LiteRT variants of the model with their size and, given --eval_pairs, agreement and accuracy."""
     report = tflite_report(load_keras_backbone(cfg.model), cfg.model, cfg.out_dir("tflite"), cfg.tflite_quantize,
@@ -78,3 +127,8 @@ def tflite(cfg: EvaluateConfig) -> dict:
 
 register_protocol(Protocol("verification", verification, check=requires("eval_pairs")))
 register_protocol(Protocol("tflite", tflite))
+register_protocol(Protocol("ijb_1to1", ijb_1to1,
+                           check=lambda cfg: (requires("templates", "template_pairs")(cfg), _cosine_only(cfg))))
+register_protocol(Protocol("ijb_1toN", ijb_1ton,
+                           check=lambda cfg: (requires("gallery_templates", "probe_templates")(cfg),
+                                              _cosine_only(cfg))))

@@ -1,0 +1,187 @@
+"""IJB-style templates: the metadata layout, the official pooling, and 1:1 / 1:N evaluation of templates.
+
+A template is a set of images (from one or several media — a video's frames share a media id) of one
+subject. Pooling, as the IJB-B/C evaluation of insightface does it: average the image features within a
+media, sum the media averages, normalise — so a 200-frame video counts as much as one still. With
+``weights`` (e.g. the raw feature norms, a detector's score) each image's feature is weighted before the
+media average.
+
+Metadata: a CSV with a header naming (in any case, among other columns) TEMPLATE_ID, SUBJECT_ID, FILENAME and
+MEDIA_ID, FILENAME relative to ``root`` (default: the CSV's folder). Template pairs: a CSV with
+ENROLL_TEMPLATE_ID and VERIF_TEMPLATE_ID (IJB's match files; the label comes from the subjects), or
+whitespace-separated ``t1 t2 label`` lines (insightface's ``*_template_pair_label.txt``).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+import pathlib
+
+import numpy as np
+
+from tfface.errors import DataError
+from tfface.evaluation import identification, metrics
+
+COLUMNS = ("TEMPLATE_ID", "SUBJECT_ID", "FILENAME", "MEDIA_ID")
+
+
+@dataclasses.dataclass(frozen=True)
+class TemplateImages:
+    """One row per image: its path and the template, subject and media it belongs to."""
+
+    paths: np.ndarray
+    templates: np.ndarray
+    subjects: np.ndarray
+    media: np.ndarray
+    origin: str = ""
+
+
+def read_template_images(path: str | os.PathLike, root: str | None = None) -> TemplateImages:
+    """The images of an IJB-style metadata CSV (see the module docstring), or an error naming the file."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found.")
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        header = {name.strip().upper(): name for name in (reader.fieldnames or [])}
+        missing = [c for c in COLUMNS if c not in header]
+        if missing:
+            raise DataError(f"{path}: the header needs {', '.join(COLUMNS)} (missing {', '.join(missing)}).")
+        rows = [[row[header[c]].strip() for c in COLUMNS] for row in reader]
+    if not rows:
+        raise DataError(f"{path}: no images listed.")
+    t, s, f, m = (np.array(col) for col in zip(*rows))
+    base = pathlib.Path(root) if root else path.parent
+    return TemplateImages(np.array([str(base / p) for p in f]), t, s, m, str(path))
+
+
+def pool_templates(emb: np.ndarray, templates: np.ndarray, media: np.ndarray,
+                   weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(template ids sorted, [T, d] normalised template features): per template, the mean of each media's
+    (weighted) image features, summed over its media and L2-normalised."""
+    emb = np.asarray(emb, np.float64)
+    if weights is not None:
+        emb = emb * np.asarray(weights, np.float64)[:, None]
+    tids, t_index = np.unique(np.asarray(templates, str), return_inverse=True)
+    keys = np.char.add(np.char.add(t_index.astype(str), "\x00"), np.asarray(media, str))
+    _, tm_index = np.unique(keys, return_inverse=True)
+    n_groups = int(tm_index.max()) + 1
+    sums = np.zeros((n_groups, emb.shape[1]))
+    np.add.at(sums, tm_index, emb)
+    media_mean = sums / np.bincount(tm_index, minlength=n_groups)[:, None]
+    group_template = np.zeros(n_groups, np.int64)
+    group_template[tm_index] = t_index
+    pooled = np.zeros((len(tids), emb.shape[1]))
+    np.add.at(pooled, group_template, media_mean)
+    return tids, pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
+def template_subjects(images: TemplateImages) -> dict[str, str]:
+    """Template id → subject id (a template naming two subjects is an error)."""
+    out: dict[str, str] = {}
+    for t, s in zip(images.templates, images.subjects):
+        if out.setdefault(t, s) != s:
+            raise DataError(f"{images.origin}: template {t} lists two subjects ({out[t]} and {s}).")
+    return out
+
+
+def read_template_pairs(path: str | os.PathLike, subject_of: dict[str, str]) -> tuple[np.ndarray, np.ndarray,
+                                                                                      np.ndarray]:
+    """(enroll ids, verify ids, same subject) of a template-pair file; templates not in the metadata are an
+    error naming the first."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found.")
+    text = path.read_text().splitlines()
+    first = text[0].upper() if text else ""
+    if "ENROLL_TEMPLATE_ID" in first:
+        reader = csv.DictReader(text)
+        header = {n.strip().upper(): n for n in reader.fieldnames}
+        if "VERIF_TEMPLATE_ID" not in header:
+            raise DataError(f"{path}: a match file needs ENROLL_TEMPLATE_ID and VERIF_TEMPLATE_ID columns.")
+        pairs = [(r[header["ENROLL_TEMPLATE_ID"]].strip(), r[header["VERIF_TEMPLATE_ID"]].strip()) for r in reader]
+        labels = None
+    else:
+        rows = [line.split() for line in text if line.strip()]
+        if any(len(r) != 3 for r in rows):
+            raise DataError(f"{path}: expected 't1 t2 label' lines or an ENROLL_TEMPLATE_ID,VERIF_TEMPLATE_ID CSV.")
+        pairs, labels = [(a, b) for a, b, _ in rows], np.array([int(r[2]) for r in rows], bool)
+    unknown = [t for pair in pairs for t in pair if t not in subject_of]
+    if unknown:
+        raise DataError(f"{path}: template {unknown[0]} is not in the template metadata ({len(unknown)} unknown).")
+    t1, t2 = (np.array(col) for col in zip(*pairs))
+    same = np.array([subject_of[a] == subject_of[b] for a, b in pairs])
+    if labels is not None and not np.array_equal(labels, same):
+        raise DataError(f"{path}: {int(np.sum(labels != same))} labels disagree with the templates' subjects.")
+    return t1, t2, same
+
+
+def verification_report(tids: np.ndarray, feats: np.ndarray, t1: np.ndarray, t2: np.ndarray,
+                        same: np.ndarray) -> dict:
+    """1:1 template verification: TAR@FAR (where supported), AUC and EER over the listed template pairs."""
+    i1, i2 = np.searchsorted(tids, t1), np.searchsorted(tids, t2)
+    scores = np.sum(feats[i1] * feats[i2], axis=1)
+    far, tar = metrics.roc(scores, same)
+    return {"pairs": int(len(same)), "genuine": int(same.sum()), "impostor": int((~same).sum()),
+            "tar_at_far": metrics.tar_at_far(scores, same), "auc": metrics.auc(far, tar),
+            "eer": metrics.eer(far, tar)}
+
+
+def identification_report(gallery: np.ndarray, gallery_subjects: np.ndarray, probes: np.ndarray,
+                          probe_subjects: np.ndarray) -> dict:
+    """1:N: closed-set rank-1/5/10 and CMC of the mated probe templates, open-set TPIR@FPIR 1e-1 / 1e-2 with
+    the probes whose subject has no gallery template as the non-mated ones."""
+    curve = identification.cmc(gallery, gallery_subjects, probes, probe_subjects)
+    mated = np.isin(probe_subjects, gallery_subjects)
+    return {"gallery_templates": int(len(gallery)), "probe_templates": int(len(probes)),
+            "mated_probes": int(mated.sum()), "non_mated_probes": int((~mated).sum()),
+            **{f"rank{r}": float(curve[r - 1]) for r in (1, 5, 10) if r <= len(curve)},
+            "cmc": curve.tolist(),
+            "tpir_at_fpir": identification.tpir_at_fpir(gallery, gallery_subjects, probes, probe_subjects,
+                                                        fpirs=(0.1, 0.01))}
+
+
+def make_template_set(paths: np.ndarray, labels: np.ndarray, images_per_template: int = 3,
+                      media_per_template: int = 2, impostors_per_template: int = 10, enrolled_fraction: float = 0.9,
+                      seed: int = 0) -> dict[str, list[list]]:
+    """An IJB-format set from any labelled image list, for users without IJB (ours, not IJB's sampling):
+
+    - ``templates``: each identity's shuffled images cut into templates of ``images_per_template`` (a
+      shorter rest joins the last one; identities with fewer images make one template), each image put in
+      one of ``media_per_template`` random media of its template;
+    - ``matches``: every pair of templates of one subject and ``impostors_per_template`` random other-subject
+      templates per template (ENROLL_TEMPLATE_ID, VERIF_TEMPLATE_ID);
+    - ``gallery`` / ``probes``: the first template of a seeded ``enrolled_fraction`` of subjects is enrolled;
+      every other template is a probe (those of the rest of the subjects are the non-mated ones).
+
+    Returns rows (header first) for templates.csv, matches.csv, gallery.csv and probes.csv.
+    """
+    rng = np.random.default_rng(seed)
+    labels, paths = np.asarray(labels), np.asarray(paths)
+    header = list(COLUMNS)
+    rows, first_of, subject_templates = [], {}, {}
+    t_next = m_next = 0
+    for subject in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == subject))
+        n_t = max(1, len(idx) // images_per_template)
+        for chunk in np.array_split(idx, n_t):
+            media = rng.integers(0, media_per_template, len(chunk))
+            for i, m in zip(chunk, media):
+                rows.append([t_next, str(subject), str(paths[i]), m_next + int(m)])
+            first_of.setdefault(str(subject), t_next)
+            subject_templates.setdefault(str(subject), []).append(t_next)
+            t_next, m_next = t_next + 1, m_next + media_per_template
+    subject_of = {t: s for s, ts in subject_templates.items() for t in ts}
+    matches = [[a, b] for ts in subject_templates.values() for k, a in enumerate(ts) for b in ts[k + 1:]]
+    for t in range(t_next):
+        others = rng.integers(0, t_next, 4 * impostors_per_template)
+        others = [int(o) for o in others if subject_of[int(o)] != subject_of[t]][:impostors_per_template]
+        matches += [[t, o] for o in others]
+    subjects = sorted(subject_templates)
+    enrolled = set(rng.choice(subjects, int(round(enrolled_fraction * len(subjects))), replace=False).tolist())
+    gallery_t = {first_of[s] for s in enrolled}
+    return {"templates": [header, *rows], "matches": [["ENROLL_TEMPLATE_ID", "VERIF_TEMPLATE_ID"], *matches],
+            "gallery": [header, *[r for r in rows if r[0] in gallery_t]],
+            "probes": [header, *[r for r in rows if r[0] not in gallery_t]]}
