@@ -386,6 +386,8 @@ class ListProtocolSettings:
     easy_hard_ranges: tuple[str, ...] = ()
     easy_hard_abs: bool = True
     bootstrap: int = 200
+    distractors: str | None = None
+    distractor_sizes: tuple[int, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -67,6 +67,17 @@ def test_train_then_evaluate(tiny_synth, tmp_path):
     many = json.loads((tmp_path / "ev_ijb" / "ijb_1toN.json").read_text())
     assert one["genuine"] > 0 and one["impostor"] > one["genuine"] and 0.5 < one["auc"] <= 1
     assert many["non_mated_probes"] > 0 and 0 <= many["rank1"] <= 1 and "0.1" in many["tpir_at_fpir"]
+    rows = (tiny_synth / "meta.csv").read_text().splitlines()
+    for name, keep in (("seen.csv", lambda r: r.split(",")[2] == "train"),
+                       ("others.csv", lambda r: r.split(",")[2] != "train")):
+        (tmp_path / name).write_text("\n".join([rows[0], *(r for r in rows[1:] if keep(r))]) + "\n")
+    ev = _run([str(REPO / "evaluate.py"), f"--model={work / 'export'}", "--protocol=distractors",
+               f"--eval_list={tmp_path / 'seen.csv'}", f"--distractors={tmp_path / 'others.csv'}",
+               f"--eval_root={tiny_synth}", f"--out={tmp_path / 'ev_dis'}"], tmp_path)
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    dis = json.loads((tmp_path / "ev_dis" / "distractors.json").read_text())
+    rank1 = [dis["rank1"][k] for k in sorted(dis["rank1"], key=int)]
+    assert rank1[0] >= rank1[-1] and dis["rank1"][str(dis["distractors"])] == rank1[-1] and dis["gallery"] == 40
     ev = _run([str(REPO / "evaluate.py"), f"--model={work / 'export'}", "--protocol=retrieval", "--score=ida_r",
                f"--eval_list={tiny_synth / 'meta.csv'}", f"--out={tmp_path / 'ev_list'}"], tmp_path)
     assert ev.returncode == 1 and "error: --score=ida_r does not apply to --protocol=retrieval" in ev.stderr
@@ -209,7 +220,8 @@ def test_installed_programs_list_their_flags(tmp_path):
     import shutil
 
     for script, flag in (("tfface-train", "--method"), ("tfface-evaluate", "--protocol"),
-                         ("tfface-make-tfrecords", "--shards"), ("tfface-check-data", "--list_file")):
+                         ("tfface-make-tfrecords", "--shards"), ("tfface-check-data", "--list_file"),
+                         ("tfface-make-templates", "--images_per_template")):
         path = shutil.which(script) or str(pathlib.Path(sys.executable).parent / script)
         out = subprocess.run([path, "--helpfull"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert flag in out.stdout, (script, out.stderr[-1000:])  # absl exits 1 after --helpfull

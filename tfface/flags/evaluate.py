@@ -12,20 +12,22 @@ flags.DEFINE_string("checkpoint", _D.setting("checkpoint"), "A train.py workdir:
 flags.DEFINE_string("out", _D.setting("out"), "Where the protocol's JSON and plots go (default: the --checkpoint "
                     "workdir or the --model's parent folder).")
 flags.DEFINE_string("protocol", _D.setting("protocol"), "evaluate.py, by registered name: verification on --eval_pairs "
-                    "(scored by --score); ijb_1to1 / ijb_1toN: IJB-style template verification over --template_pairs / "
-                    "identification of --probe_templates against --gallery_templates (write a set with "
-                    "tfface-make-templates); all_pairs: every pair of the --eval_list images, TAR@FAR down to 1e-6 "
-                    "with bootstrap intervals (--bootstrap) and ROC / DET plots (scored by --score); retrieval / "
-                    "identification / distribution statistics of the labelled images of --eval_list; sft: SFT's "
-                    "analysis of --eval_list (r_w, ‖Aσ − σ‖, divergence); easy_hard: DDL's easy-gallery / hard-probe "
-                    "identification and distributions (--easy_hard_attribute, --easy_hard_ranges); discface: "
-                    "DiscFace's displacement discrepancies of a --checkpoint; ftl_nn: FTL's nearest-centre rank-1 "
-                    "(regular / UR, g and f) and one-shot coverage for held-out --eval_list images of the training "
-                    "classes; ftl_visualize: FTL's decoded centres, transfers and interpolations (PNG); ida_ssr: train "
-                    "IDA-L's SSR on --eval_list embeddings; ida_sweep: IDA-R over k and τ on --eval_pairs; ida_export: "
-                    "the SavedModel with score_ida (and density) signatures; tflite: LiteRT files of the model "
-                    "(--tflite_quantize) with their agreement and, given --eval_pairs, verification accuracy beside "
-                    "the SavedModel's; or one of yours, registered by a module named in --imports.")
+                    "(scored by --score); distractors: rank-1 of --eval_list probes against one gallery image per "
+                    "identity as --distractors join the gallery (MegaFace-style); ijb_1to1 / ijb_1toN: IJB-style "
+                    "template verification over --template_pairs / identification of --probe_templates against "
+                    "--gallery_templates (write a set with tfface-make-templates); all_pairs: every pair of the "
+                    "--eval_list images, TAR@FAR down to 1e-6 with bootstrap intervals (--bootstrap) and ROC / DET "
+                    "plots (scored by --score); retrieval / identification / distribution statistics of the labelled "
+                    "images of --eval_list; sft: SFT's analysis of --eval_list (r_w, ‖Aσ − σ‖, divergence); easy_hard: "
+                    "DDL's easy-gallery / hard-probe identification and distributions (--easy_hard_attribute, "
+                    "--easy_hard_ranges); discface: DiscFace's displacement discrepancies of a --checkpoint; ftl_nn: "
+                    "FTL's nearest-centre rank-1 (regular / UR, g and f) and one-shot coverage for held-out "
+                    "--eval_list images of the training classes; ftl_visualize: FTL's decoded centres, transfers and "
+                    "interpolations (PNG); ida_ssr: train IDA-L's SSR on --eval_list embeddings; ida_sweep: IDA-R over "
+                    "k and τ on --eval_pairs; ida_export: the SavedModel with score_ida (and density) signatures; "
+                    "tflite: LiteRT files of the model (--tflite_quantize) with their agreement and, given "
+                    "--eval_pairs, verification accuracy beside the SavedModel's; or one of yours, registered by a "
+                    "module named in --imports.")
 flags.DEFINE_string("eval_list", _D.setting("eval_list"), "CSV path,identity of test images (classes disjoint from "
                     "training) for the retrieval, identification, distribution and sft protocols.")
 flags.DEFINE_integer("gallery_per_id", _D.setting("gallery_per_id"), "Identification: gallery images per identity (the "
@@ -62,3 +64,7 @@ flags.DEFINE_string("gallery_templates", _D.setting("gallery_templates"), "ijb_1
                     "CSV (same columns as --templates).")
 flags.DEFINE_string("probe_templates", _D.setting("probe_templates"), "ijb_1toN protocol: the probes' metadata CSV; "
                     "probes of subjects without a gallery template are the non-mated ones.")
+flags.DEFINE_string("distractors", _D.setting("distractors"), "distractors protocol: CSV path,identity of images of "
+                    "people not in --eval_list, added to the gallery.")
+flags.DEFINE_list("distractor_sizes", list(_D.setting("distractor_sizes")), "distractors protocol: the numbers of "
+                  "distractors to report rank-1 at (default 0, 10, 100, … and all).")

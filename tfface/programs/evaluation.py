@@ -11,7 +11,9 @@ import numpy as np
 
 import tfface.methods  # noqa: F401  (registers the methods' protocols)
 from tfface.config import EvaluateConfig
+from tfface.data.sources import from_list_file
 from tfface.errors import ConfigError, DataError
+from tfface.evaluation import distractors as distractor_search
 from tfface.evaluation import identification, templates
 from tfface.evaluation.protocols import run_protocol
 from tfface.evaluation.verification import embed_paths
@@ -112,6 +114,32 @@ def ijb_1ton(cfg: EvaluateConfig) -> dict:
     return summary
 
 
+def distractors(cfg: EvaluateConfig) -> dict:
+    """MegaFace-style 1:N: the first image of each --eval_list identity is its gallery image, the rest are
+    probes; rank-1 as the first D of the shuffled --distractors join the gallery."""
+    embed, size = load_embedder(cfg.model)
+    src, dis = from_list_file(cfg.eval_list, cfg.eval.root), from_list_file(cfg.lists.distractors, cfg.eval.root)
+    shared = set(src.class_names) & set(dis.class_names)
+    if shared:
+        raise DataError(f"{cfg.lists.distractors}: {len(shared)} of its identities are also in {cfg.eval_list} "
+                        f"(e.g. {sorted(shared)[0]!r}); distractors must be other people.")
+    for s in (src, dis):
+        s.check_files_exist()
+    emb = embed_paths(embed, src.paths, size, cfg.eval.batch, cfg.eval.flip)
+    d_emb = embed_paths(embed, dis.paths, size, cfg.eval.batch, cfg.eval.flip)
+    _, first = np.unique(src.labels, return_index=True)
+    gallery = np.zeros(len(src.labels), bool)
+    gallery[first] = True
+    sizes = cfg.lists.distractor_sizes or tuple(distractor_search.decades(len(d_emb)))
+    curve = distractor_search.rank1_with_distractors(emb[gallery], src.labels[gallery], emb[~gallery],
+                                                     src.labels[~gallery], d_emb, sizes)
+    summary = _write(cfg, "distractors", {"gallery": int(gallery.sum()), "probes": int((~gallery).sum()),
+                                          "distractors": int(len(d_emb)),
+                                          "rank1": {str(k): v for k, v in curve.items()}})
+    distractor_search.plot_rank1(curve, os.path.join(cfg.out_dir(), "distractors.png"))
+    return summary
+
+
 def _cosine_only(cfg: EvaluateConfig) -> None:
     if cfg.score != "cosine":
         raise ConfigError(f"`score={cfg.score}` is not available for `protocol={cfg.protocol}` yet (cosine only).")
@@ -127,6 +155,8 @@ def tflite(cfg: EvaluateConfig) -> dict:
 
 register_protocol(Protocol("verification", verification, check=requires("eval_pairs")))
 register_protocol(Protocol("tflite", tflite))
+register_protocol(Protocol("distractors", distractors,
+                           check=lambda cfg: (requires("eval_list", "distractors")(cfg), _cosine_only(cfg))))
 register_protocol(Protocol("ijb_1to1", ijb_1to1,
                            check=lambda cfg: (requires("templates", "template_pairs")(cfg), _cosine_only(cfg))))
 register_protocol(Protocol("ijb_1toN", ijb_1ton,
