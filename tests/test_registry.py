@@ -61,4 +61,5 @@ def test_a_method_defined_outside_the_package_trains_exports_and_evaluates(tiny_
     ev = subprocess.run([*evaluate, "--protocol=toy_gap"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert ev.returncode == 1 and "error: --protocol=toy_gap needs --eval_pairs." in ev.stderr, ev.stderr[-2000:]
     ev = subprocess.run([*evaluate, "--protocol=nope"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert "error: --protocol=nope: no such protocol; choose discface, distribution, easy_hard" in ev.stderr
+    assert "error: --protocol=nope: no such protocol; choose all_pairs, discface, distractors, distribution" \
+        in ev.stderr and "toy_gap" in ev.stderr, ev.stderr[-2000:]
