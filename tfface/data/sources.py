@@ -62,11 +62,16 @@ class Source:
 
     def check_files_exist(self) -> None:
         """Raise DataError naming the first missing image file (and how many are missing)."""
-        missing = [p for p in self.paths if not os.path.isfile(p)]
-        if missing:
-            raise DataError(f"{self.origin}: image file not found: {missing[0]} ({len(missing)} of "
-                            f"{len(self.paths)} missing). Fix the paths or the `data_root` they are "
-                            "relative to.")
+        require_files(self.paths, self.origin, "data_root")
+
+
+def require_files(paths, origin: str, root_setting: str) -> None:
+    """Raise DataError naming the first of ``paths`` that is not a file, how many are missing, and the
+    setting (``root_setting``) the paths are relative to."""
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if missing:
+        raise DataError(f"{origin}: image file not found: {missing[0]} ({len(missing)} of {len(paths)} "
+                        f"missing). Fix the paths or the `{root_setting}` they are relative to.")
 
 
 def from_rows(paths: list[str], identities: list[str], attributes: dict[str, list] | None = None,
