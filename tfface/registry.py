@@ -129,12 +129,15 @@ class Protocol:
         needs: ``"model"``: a SavedModel (``--checkpoint`` is exported first, ``cfg.model`` is set);
             ``"checkpoint"``: a train.py workdir (the protocol reads more than the embedder).
         check: ``check(cfg)``, raising a clear error for missing settings before any export or embedding.
+        scores: whether it scores by ``--score`` (cosine or IDA); a non-cosine score for one that does not is
+            refused by evaluate.py, not ignored.
     """
 
     name: str
     run: Callable[[Any], dict]
     needs: str = "model"
     check: Callable[[Any], None] | None = None
+    scores: bool = False
 
 
 PROTOCOLS = Registry("protocol", "protocol")

@@ -11,7 +11,7 @@ import numpy as np
 
 import tfface.methods  # noqa: F401  (registers the methods' protocols)
 from tfface.config import EvaluateConfig
-from tfface.data.sources import from_list_file
+from tfface.data.sources import from_list_file, require_files
 from tfface.errors import ConfigError, DataError
 from tfface.evaluation import distractors as distractor_search
 from tfface.evaluation import identification, templates
@@ -35,6 +35,8 @@ def evaluate(cfg: EvaluateConfig) -> dict:
     if protocol.needs == "checkpoint" and not cfg.checkpoint:
         raise ConfigError(f"--protocol={cfg.protocol} needs --checkpoint=<train.py workdir> (it reads more than "
                           "the exported embedder).")
+    if cfg.score != "cosine" and not protocol.scores:
+        raise ConfigError(f"`score={cfg.score}` does not apply to `protocol={cfg.protocol}` (it scores by cosine).")
     if protocol.check is not None:
         protocol.check(cfg)
     if protocol.needs == "model" and not cfg.model:
@@ -47,7 +49,8 @@ def protocol_named(name: str) -> Protocol:
     if name in PROTOCOLS:
         return PROTOCOLS.get(name)
     if name in LIST_PROTOCOLS:
-        return Protocol(name, functools.partial(run_list_protocol, name), check=requires("eval_list"))
+        return Protocol(name, functools.partial(run_list_protocol, name), check=requires("eval_list"),
+                        scores=LIST_PROTOCOLS.get(name).scores)
     raise ConfigError(f"--protocol={name}: no such protocol; choose "
                       f"{', '.join(sorted({*PROTOCOLS.names(), *LIST_PROTOCOLS.names()}))}, or register your own "
                       "and load it with --imports=<module or file.py>.")
@@ -68,8 +71,6 @@ def run_list_protocol(name: str, cfg: EvaluateConfig) -> dict:
                "attribute": lists.easy_hard_attribute, "ranges": lists.easy_hard_ranges, "use_abs": lists.easy_hard_abs,
                "bootstrap": lists.bootstrap, "score": cfg.score}
     if cfg.score != "cosine":
-        if not LIST_PROTOCOLS.get(name).scores:
-            raise ConfigError(f"`score={cfg.score}` does not apply to `protocol={name}` (it scores by cosine).")
         options.update(density=score_density(cfg, embed, size), tau=cfg.ida.tau)
     report = run_protocol(name, embed, size, cfg.eval_list, cfg.eval.root, cfg.out_dir(), cfg.eval.flip,
                           cfg.eval.batch, options)
@@ -79,10 +80,7 @@ def run_list_protocol(name: str, cfg: EvaluateConfig) -> dict:
 def _pooled(cfg: EvaluateConfig, embed, size: int, metadata: str):
     """(template ids, pooled features, template → subject) of an IJB-style metadata CSV's images."""
     images = templates.read_template_images(metadata, cfg.eval.root)
-    missing = [p for p in images.paths if not os.path.isfile(p)]
-    if missing:
-        raise DataError(f"{metadata}: {len(missing)} of its images are missing, e.g. {missing[0]}; check "
-                        "`eval_root`.")
+    require_files(images.paths, images.origin, "eval_root")
     emb = embed_paths(embed, images.paths, size, cfg.eval.batch, cfg.eval.flip)
     tids, feats = templates.pool_templates(emb, images.templates, images.media)
     return tids, feats, templates.template_subjects(images)
@@ -140,11 +138,6 @@ def distractors(cfg: EvaluateConfig) -> dict:
     return summary
 
 
-def _cosine_only(cfg: EvaluateConfig) -> None:
-    if cfg.score != "cosine":
-        raise ConfigError(f"`score={cfg.score}` is not available for `protocol={cfg.protocol}` yet (cosine only).")
-
-
 def tflite(cfg: EvaluateConfig) -> dict:
     """LiteRT variants of the model with their size and, given --eval_pairs, agreement and accuracy."""
     report = tflite_report(load_keras_backbone(cfg.model), cfg.model, cfg.out_dir("tflite"), cfg.tflite_quantize,
@@ -153,12 +146,8 @@ def tflite(cfg: EvaluateConfig) -> dict:
     return {name: {k: v for k, v in row.items() if k in keep} for name, row in report["variants"].items()}
 
 
-register_protocol(Protocol("verification", verification, check=requires("eval_pairs")))
+register_protocol(Protocol("verification", verification, check=requires("eval_pairs"), scores=True))
 register_protocol(Protocol("tflite", tflite))
-register_protocol(Protocol("distractors", distractors,
-                           check=lambda cfg: (requires("eval_list", "distractors")(cfg), _cosine_only(cfg))))
-register_protocol(Protocol("ijb_1to1", ijb_1to1,
-                           check=lambda cfg: (requires("templates", "template_pairs")(cfg), _cosine_only(cfg))))
-register_protocol(Protocol("ijb_1toN", ijb_1ton,
-                           check=lambda cfg: (requires("gallery_templates", "probe_templates")(cfg),
-                                              _cosine_only(cfg))))
+register_protocol(Protocol("distractors", distractors, check=requires("eval_list", "distractors")))
+register_protocol(Protocol("ijb_1to1", ijb_1to1, check=requires("templates", "template_pairs")))
+register_protocol(Protocol("ijb_1toN", ijb_1ton, check=requires("gallery_templates", "probe_templates")))
