@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tfface.evaluation import metrics
 from tfface.evaluation.metrics import FARS
 
 # a block's scores, given the row indices and the column indices: cosine unless told otherwise
@@ -163,9 +164,7 @@ def auc_eer(p: PairScores) -> tuple[float, float]:
     """AUC and EER of the full ROC, from the histograms (thresholds at the bin edges)."""
     fp = np.concatenate([[0], np.cumsum(p.impostor_hist[::-1])]) / max(p.impostors, 1)
     tp = np.concatenate([[0], np.cumsum(p.genuine_hist[::-1])]) / max(len(p.genuine), 1)
-    auc = float(np.sum(np.diff(fp) * (tp[1:] + tp[:-1]) / 2))
-    i = int(np.argmax(fp >= 1 - tp))
-    return auc, float(fp[i])
+    return metrics.auc(fp, tp), metrics.eer(fp, tp)
 
 
 def all_pairs_report(emb: np.ndarray, labels: np.ndarray, replicates: int = 200, block: int = 1024,

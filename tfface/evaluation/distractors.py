@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from tfface.evaluation.identification import identity_scores
+from tfface.scoring.ida import normalize
 
 
 def decades(n: int) -> list[int]:
@@ -27,16 +28,14 @@ def rank1_with_distractors(gallery: np.ndarray, gallery_labels: np.ndarray, prob
     ids, scores = identity_scores(gallery, gallery_labels, probes)
     probe_labels = np.asarray(probe_labels)
     mated = np.isin(probe_labels, ids)
-    scores, probe_emb = scores[mated], np.asarray(probes, np.float32)[mated]
-    probe_emb = probe_emb / np.maximum(np.linalg.norm(probe_emb, axis=1, keepdims=True), 1e-12)
+    scores, probe_emb = scores[mated], normalize(np.asarray(probes)[mated])
     col = np.searchsorted(ids, probe_labels[mated])
     true = scores[np.arange(len(col)), col]
     others = scores.copy()
     others[np.arange(len(col)), col] = -np.inf
     best_other = others.max(axis=1) if others.shape[1] > 1 else np.full(len(col), -np.inf)
     order = np.random.default_rng(seed).permutation(len(distractors))
-    dis = np.asarray(distractors, np.float32)[order]
-    dis = dis / np.maximum(np.linalg.norm(dis, axis=1, keepdims=True), 1e-12)
+    dis = normalize(np.asarray(distractors)[order])
     sizes = sorted({int(s) for s in sizes if 0 <= s <= len(dis)})
     out, running, done = {}, np.full(len(col), -np.inf, np.float32), 0
     for size in sizes:
