@@ -26,6 +26,7 @@ import pathlib  # noqa: E402
 
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
+from celeba import detected_rows, train_on_list, write_list  # noqa: E402
 
 from tfface.evaluation.metrics import verification_report  # noqa: E402
 from tfface.evaluation.pairs import read_csv_pairs  # noqa: E402
@@ -64,20 +65,11 @@ def train_model(data: pathlib.Path) -> str:
     """Train on the CelebA identities that no pair uses; return the SavedModel folder."""
     import tempfile
 
-    from tfface.config import RunConfig
-    from tfface.programs.training import train
-
     pairs = list(csv.DictReader(open(data / "celeba" / "pairs.csv")))
     used = {p.split("/")[1] for r in pairs for p in (r["path1"], r["path2"])}
-    rows = [(r["path"], r["identity"]) for r in csv.DictReader(open(data / "celeba" / "meta.csv"))
-            if r["identity"] not in used and r["detected"] == "1"]
+    rows = [(r["path"], r["identity"]) for r in detected_rows(data / "celeba") if r["identity"] not in used]
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="ida-model-"))
-    with open(tmp / "train.csv", "w", newline="") as fh:
-        csv.writer(fh).writerows([("path", "identity"), *rows])
-    train(RunConfig.of(data="list", list_file=str(tmp / "train.csv"), data_root=str(data / "celeba"), image_size=64,
-                    steps=FLAGS.train_steps, batch_size=64, lr=0.1, warmup_steps=100, log_every=250,
-                    checkpoint_every=10**9, workdir=str(tmp / "run")))
-    return str(tmp / "run" / "export")
+    return train_on_list(write_list(tmp / "train.csv", rows), str(data / "celeba"), tmp, FLAGS.train_steps)
 
 
 def main(argv):

@@ -399,6 +399,7 @@ class TemplateSettings:
     template_pairs: str | None = None
     gallery_templates: str | None = None
     probe_templates: str | None = None
+    template_weights: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

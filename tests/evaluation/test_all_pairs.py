@@ -94,3 +94,42 @@ def test_report_has_intervals_around_the_estimate_and_ida_scores_match_pair_scor
     same = labels[i] == labels[j]
     np.testing.assert_allclose(p.genuine, np.sort(want[same])[::-1], atol=1e-5)
     np.testing.assert_allclose(p.impostor_top, np.sort(want[~same])[::-1], atol=1e-5)
+
+
+def test_listed_pairs_give_metrics_tar_at_far_and_a_replicate_equals_duplicated_identities():
+    # a listed pair set (as IJB's template matches): not every pair of the identities, so the replicate's
+    # impostor weight is the sum over the listed impostor pairs, not the all-pairs formula
+    rng = np.random.default_rng(4)
+    n, m = 3000, 60
+    a, b = rng.integers(0, m, n), rng.integers(0, m, n)
+    b[:400] = a[:400]  # 400 genuine pairs
+    same = a == b
+    scores = rng.normal(size=n) + 1.5 * same
+    p = ap.listed_pairs(scores, same, a, b)
+    want = metrics.tar_at_far(scores, same)
+    got = ap.tar_at_far(p)
+    assert {f: v["tar"] for f, v in got.items()} == pytest.approx(want) and len(want) >= 3
+    w = np.random.default_rng(5).multinomial(m, np.full(m, 1 / m))
+    pair_w = np.where(same, w[a], w[a] * w[b])
+    dup_scores, dup_same = np.repeat(scores, pair_w), np.repeat(same, pair_w)  # each identity copied w times
+    want_w = metrics.tar_at_far(dup_scores, dup_same, fars=(1e-1, 1e-2))
+    got_w = ap.tar_at_far(p, (1e-1, 1e-2), weights=w)
+    assert {f: v["tar"] for f, v in got_w.items()} == pytest.approx(want_w)
+    # and a bootstrap replicate cut to the top impostors still uses the listed impostor weight
+    boot = ap.bootstrap(p, (1e-2,), replicates=3, seed=0)
+    draws = np.random.default_rng(0)
+    for r in range(3):
+        w = np.bincount(draws.integers(0, m, m), minlength=m)
+        pair_w = np.where(same, w[a], w[a] * w[b])
+        ref = metrics.tar_at_far(np.repeat(scores, pair_w), np.repeat(same, pair_w), fars=(1e-2,))
+        assert boot[r, 0] == pytest.approx(ref["0.01"])
+
+
+def test_identical_images_under_two_identities_are_counted():
+    # label noise as in CelebA: one image filed under two identities is an impostor pair at cosine 1, and such
+    # pairs alone set the thresholds at the lowest FARs
+    emb, labels = _set(n_ids=20, per_id=(3, 6), seed=2)
+    assert ap.all_pairs_report(emb, labels, replicates=0)["identical_impostor_pairs"] == 0
+    noisy = np.concatenate([emb, emb[:2]])  # images 0 and 1 again, under a new identity each
+    noisy_labels = np.concatenate([labels, [-1, -2]])
+    assert ap.all_pairs_report(noisy, noisy_labels, replicates=0)["identical_impostor_pairs"] == 2

@@ -70,15 +70,41 @@ def test_reports_on_pooled_features_equal_the_metrics_on_their_scores():
     tids = np.array([f"t{i:03d}" for i in range(120)])
     i, j = np.triu_indices(120, 1)
     same = subjects[i] == subjects[j]
-    rep = T.verification_report(tids, feats, tids[i], tids[j], same)
+    rep = T.verification_report(tids, feats, tids[i], tids[j], same, subjects, replicates=50)
     scores = np.sum(feats[i] * feats[j], 1)
-    assert rep["tar_at_far"] == metrics.tar_at_far(scores, same) and rep["genuine"] == int(same.sum())
+    assert {f: v["tar"] for f, v in rep["tar_at_far"].items()} == pytest.approx(metrics.tar_at_far(scores, same))
+    assert rep["genuine_pairs"] == int(same.sum()) and rep["impostor_pairs"] == int((~same).sum())
+    ci = rep["tar_at_far"]["0.01"]["ci95"]  # a bootstrap over the 30 subjects
+    assert ci[0] <= rep["tar_at_far"]["0.01"]["tar"] <= ci[1] and ci[0] < ci[1]
+    # IDA at template level: the pooled features' log DAO (Eq. 4) with each template's log density
+    lf = np.random.default_rng(2).normal(size=120)
+    ida = T.verification_report(tids, feats, tids[i], tids[j], same, subjects, replicates=0, log_density=lf, tau=2.0)
+    dao = 2.0 * scores + np.logaddexp(lf[i], lf[j])
+    assert {f: v["tar"] for f, v in ida["tar_at_far"].items()} == pytest.approx(metrics.tar_at_far(dao, same))
+    assert ida["tar_at_far"] != rep["tar_at_far"]
     gallery = np.arange(0, 100, 4)  # first template of subjects 0..24; subjects 25..29 are not enrolled
     probes = np.setdiff1d(np.arange(120), gallery)
     rep = T.identification_report(feats[gallery], subjects[gallery], feats[probes], subjects[probes])
     assert rep["mated_probes"] == 75 and rep["non_mated_probes"] == 20
     assert rep["rank1"] == identification.cmc(feats[gallery], subjects[gallery], feats[probes], subjects[probes])[0]
     assert set(rep["tpir_at_fpir"]) == {"0.1"}  # 20 non-mated probes support FPIR 0.1, not 0.01
+    lg, lp = np.random.default_rng(3).normal(size=len(gallery)), np.random.default_rng(4).normal(size=len(probes))
+    ida = T.identification_report(feats[gallery], subjects[gallery], feats[probes], subjects[probes],
+                                  log_density=(lg, lp), tau=2.0)
+    assert ida["cmc"] == identification.cmc(feats[gallery], subjects[gallery], feats[probes], subjects[probes],
+                                            log_density=(lg, lp), tau=2.0).tolist()
+
+
+def test_norm_weights_and_a_weight_column(tmp_path):
+    (tmp_path / "meta.csv").write_text("TEMPLATE_ID,SUBJECT_ID,FILENAME,MEDIA_ID,FACENESS\n"
+                                       "1,s1,a.jpg,10,0.5\n1,s1,b.jpg,10,2\n")
+    images = T.read_template_images(tmp_path / "meta.csv", weight_column="faceness")
+    np.testing.assert_allclose(images.weights, [0.5, 2.0])
+    with pytest.raises(DataError, match="no column QUALITY"):
+        T.read_template_images(tmp_path / "meta.csv", weight_column="quality")
+    (tmp_path / "neg.csv").write_text("TEMPLATE_ID,SUBJECT_ID,FILENAME,MEDIA_ID,Q\n1,s1,a.jpg,10,-1\n")
+    with pytest.raises(DataError, match="weights must be finite and ≥ 0"):
+        T.read_template_images(tmp_path / "neg.csv", weight_column="q")
 
 
 def test_a_made_template_set_is_consistent(tmp_path):

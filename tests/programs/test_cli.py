@@ -65,7 +65,9 @@ def test_train_then_evaluate(tiny_synth, tmp_path):
         assert ev.returncode == 0, ev.stderr[-3000:]
     one = json.loads((tmp_path / "ev_ijb" / "ijb_1to1.json").read_text())
     many = json.loads((tmp_path / "ev_ijb" / "ijb_1toN.json").read_text())
-    assert one["genuine"] > 0 and one["impostor"] > one["genuine"] and 0.5 < one["auc"] <= 1
+    assert one["genuine_pairs"] > 0 and one["impostor_pairs"] > one["genuine_pairs"] and 0.5 < one["auc"] <= 1
+    assert "ci95" in one["tar_at_far"]["0.1"] or "ci95" in one["tar_at_far"].get("0.01", {})
+    assert (tmp_path / "ev_ijb" / "ijb_1to1.png").stat().st_size > 10_000
     assert many["non_mated_probes"] > 0 and 0 <= many["rank1"] <= 1 and "0.1" in many["tpir_at_fpir"]
     rows = (tiny_synth / "meta.csv").read_text().splitlines()
     for name, keep in (("seen.csv", lambda r: r.split(",")[2] == "train"),
@@ -78,6 +80,21 @@ def test_train_then_evaluate(tiny_synth, tmp_path):
     dis = json.loads((tmp_path / "ev_dis" / "distractors.json").read_text())
     rank1 = [dis["rank1"][k] for k in sorted(dis["rank1"], key=int)]
     assert rank1[0] >= rank1[-1] and dis["rank1"][str(dis["distractors"])] == rank1[-1] and dis["gallery"] == 40
+    # IDA-R at template level (norm-weighted pooling) and with distractors, anchors from the other identities
+    ida = [f"--model={work / 'export'}", "--score=ida_r", f"--ida_anchors={tmp_path / 'others.csv'}",
+           f"--eval_root={tiny_synth}"]
+    ev = _run([str(REPO / "evaluate.py"), *ida, "--protocol=ijb_1to1", "--template_weights=norm",
+               f"--templates={ijb / 'templates.csv'}", f"--template_pairs={ijb / 'matches.csv'}",
+               f"--out={tmp_path / 'ev_ijb_ida'}"], tmp_path)
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    one_ida = json.loads((tmp_path / "ev_ijb_ida" / "ijb_1to1.json").read_text())
+    assert one_ida["score"] == "ida_r" and one_ida["template_weights"] == "norm"
+    assert one_ida["genuine_pairs"] == one["genuine_pairs"] and one_ida["auc"] != one["auc"]
+    ev = _run([str(REPO / "evaluate.py"), *ida, "--protocol=distractors", f"--eval_list={tmp_path / 'seen.csv'}",
+               f"--distractors={tmp_path / 'others.csv'}", f"--out={tmp_path / 'ev_dis_ida'}"], tmp_path)
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    dis_ida = json.loads((tmp_path / "ev_dis_ida" / "distractors.json").read_text())
+    assert dis_ida["score"] == "ida_r" and set(dis_ida["rank1"]) == set(dis["rank1"])
     ev = _run([str(REPO / "evaluate.py"), f"--model={work / 'export'}", "--protocol=retrieval", "--score=ida_r",
                f"--eval_list={tiny_synth / 'meta.csv'}", f"--out={tmp_path / 'ev_list'}"], tmp_path)
     assert ev.returncode == 1 and "error: --score=ida_r does not apply to --protocol=retrieval" in ev.stderr

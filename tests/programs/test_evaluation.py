@@ -8,7 +8,7 @@ from tfface.errors import ConfigError
 from tfface.programs.evaluation import evaluate, protocol_named
 
 
-@pytest.mark.parametrize("protocol", ["tflite", "ijb_1to1", "distractors", "retrieval", "ida_sweep"])
+@pytest.mark.parametrize("protocol", ["tflite", "retrieval", "distribution", "ida_sweep"])
 def test_a_score_a_protocol_does_not_take_is_refused(protocol):
     cfg = EvaluateConfig.of(model="no_such_model", protocol=protocol, score="ida_r")
     with pytest.raises(ConfigError, match=f"`score=ida_r` does not apply to `protocol={protocol}`"):
@@ -16,5 +16,6 @@ def test_a_score_a_protocol_does_not_take_is_refused(protocol):
 
 
 def test_the_scoring_protocols_say_so():
-    assert protocol_named("verification").scores and protocol_named("all_pairs").scores
-    assert not protocol_named("identification").scores
+    scoring = ("verification", "all_pairs", "identification", "distractors", "ijb_1to1", "ijb_1toN")
+    assert all(protocol_named(name).scores for name in scoring)
+    assert not protocol_named("retrieval").scores

@@ -206,3 +206,20 @@ def test_ssr_fit_refuses_overlapping_anchors_without_identities(tmp_path):
     report = P.train_ssr_protocol(embed, 16, str(list_file), None, anchors, ids, 3, 1.0, 10, 1e-3,
                                   str(tmp_path / "o"))
     assert report["exclude_own_identity"] is True
+
+
+def test_score_matrix_is_cosine_or_log_dao_of_every_row_pair_by_hand():
+    from tfface.scoring.ida import score_matrix
+
+    a = np.array([[1.0, 0.0]], np.float32)
+    b = np.array([[0.0, 1.0], [0.6, 0.8]], np.float32)
+    np.testing.assert_allclose(score_matrix(a, b), [[0.0, 0.6]], atol=1e-7)
+    # τ = 2, log F_a = −1, log F_b = (−2, −3): 2·cos + log(e^−1 + e^−2 | e^−3)
+    got = score_matrix(a, b, np.array([-1.0]), np.array([-2.0, -3.0]), tau=2.0)
+    want = [[0.0 + np.log(np.exp(-1) + np.exp(-2)), 1.2 + np.log(np.exp(-1) + np.exp(-3))]]
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    # the row-aligned pair_scores is its diagonal
+    rng = np.random.default_rng(2)
+    x, y, lx, ly = normalize(rng.normal(size=(6, 4))), normalize(rng.normal(size=(6, 4))), rng.normal(size=6), \
+        rng.normal(size=6)
+    np.testing.assert_allclose(np.diag(score_matrix(x, y, lx, ly, 1.5)), pair_scores(x, y, lx, ly, 1.5), rtol=1e-5)

@@ -25,10 +25,12 @@ import numpy as np
 
 from tfface.evaluation import metrics
 from tfface.evaluation.metrics import FARS
+from tfface.scoring.ida import score_matrix
 
 # a block's scores, given the row indices and the column indices: cosine unless told otherwise
 BlockScore = Callable[[np.ndarray, np.ndarray], np.ndarray]
 HIST_BINS = 20000
+IDENTICAL_COSINE = 1 - 1e-5  # an impostor pair at or above this cosine is, in practice, one image twice (ours)
 ROC_GRID = tuple(float(f) for f in np.logspace(-6, -1, 21))  # FARs of the plotted ROC / DET
 
 
@@ -45,6 +47,9 @@ class PairScores:
     hist_edges: np.ndarray  # impostor and genuine histograms over these edges (for AUC / EER)
     impostor_hist: np.ndarray
     genuine_hist: np.ndarray
+    # a listed pair set (not every pair of the images): the identity indices of all its impostor pairs, whose
+    # weights then give a bootstrap replicate's impostor total
+    listed_impostors: np.ndarray | None = None
 
 
 def impostor_count(images_per_identity: np.ndarray) -> int:
@@ -55,13 +60,13 @@ def impostor_count(images_per_identity: np.ndarray) -> int:
 
 def cosine_blocks(emb: np.ndarray) -> BlockScore:
     emb = np.asarray(emb, np.float32)
-    return lambda rows, cols: emb[rows] @ emb[cols].T
+    return lambda rows, cols: score_matrix(emb[rows], emb[cols])
 
 
 def ida_blocks(emb: np.ndarray, log_density: np.ndarray, tau: float) -> BlockScore:
     """IDA's log DAO (Liu et al. 2021, Eq. 4) of every pair: τ⟨f_i, f_j⟩ + logaddexp(log F_i, log F_j)."""
     emb, lf = np.asarray(emb, np.float32), np.asarray(log_density, np.float32)
-    return lambda rows, cols: tau * (emb[rows] @ emb[cols].T) + np.logaddexp(lf[rows, None], lf[None, cols])
+    return lambda rows, cols: score_matrix(emb[rows], emb[cols], lf[rows], lf[cols], tau)
 
 
 def score_all_pairs(labels: np.ndarray, score: BlockScore, keep_far: float = 0.2, block: int = 1024,
@@ -111,6 +116,20 @@ def score_all_pairs(labels: np.ndarray, score: BlockScore, keep_far: float = 0.2
                       imp_hist, gen_hist)
 
 
+def listed_pairs(scores: np.ndarray, same: np.ndarray, identity1: np.ndarray, identity2: np.ndarray) -> PairScores:
+    """The :class:`PairScores` of a listed pair set (e.g. IJB template matches): every score kept, identities
+    for the bootstrap (``images_per_identity`` then counts each identity's pairs)."""
+    scores, same = np.asarray(scores, np.float32), np.asarray(same, bool)
+    _, ids = np.unique(np.concatenate([identity1, identity2]), return_inverse=True)
+    ab = ids.reshape(2, -1).T.astype(np.int32)
+    g, imp = np.flatnonzero(same), np.flatnonzero(~same)
+    g, imp = g[np.argsort(-scores[g], kind="stable")], imp[np.argsort(-scores[imp], kind="stable")]
+    lo, hi = (float(scores.min()), float(scores.max())) if len(scores) else (0.0, 1.0)
+    edges = np.linspace(lo, hi + 1e-6 * max(1.0, abs(hi)), HIST_BINS + 1)
+    return PairScores(scores[g], ab[g, 0], scores[imp], ab[imp], int(len(imp)), np.bincount(ab.ravel()), edges,
+                      _histogram(scores[imp], edges), _histogram(scores[g], edges), listed_impostors=ab[~same])
+
+
 def _histogram(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.histogram(np.clip(x, edges[0], edges[-1]), edges)[0]
 
@@ -120,7 +139,10 @@ def tar_at_far(p: PairScores, fars=FARS, weights: np.ndarray | None = None) -> d
     kept share covers); with ``weights`` (per identity) the bootstrap replicate's weighted values."""
     w = np.ones(len(p.images_per_identity)) if weights is None else np.asarray(weights, np.float64)
     n = p.images_per_identity.astype(np.float64)
-    total_imp = (np.dot(w, n) ** 2 - np.dot(w ** 2, n ** 2)) / 2
+    if p.listed_impostors is not None:
+        total_imp = float(np.sum(w[p.listed_impostors[:, 0]] * w[p.listed_impostors[:, 1]]))
+    else:
+        total_imp = (np.dot(w, n) ** 2 - np.dot(w ** 2, n ** 2)) / 2
     imp_w = np.cumsum(w[p.impostor_identities[:, 0]] * w[p.impostor_identities[:, 1]])
     gen_w = np.cumsum(w[p.genuine_identity])
     total_gen = gen_w[-1] if len(gen_w) else 0.0
@@ -170,16 +192,25 @@ def auc_eer(p: PairScores) -> tuple[float, float]:
 def all_pairs_report(emb: np.ndarray, labels: np.ndarray, replicates: int = 200, block: int = 1024,
                      score: BlockScore | None = None, score_range: tuple[float, float] = (-1.0, 1.0),
                      grid=ROC_GRID, progress=None, interval_max_far: float = 1e-2) -> dict:
-    """Every pair of the images scored (cosine unless ``score``): TAR@FAR with bootstrap intervals (2.5 / 97.5
-    percentiles over ``replicates`` identity resamples; 0 = none) for FAR ≤ ``interval_max_far`` (ours: the
-    low-FAR regime; a replicate there needs only the top 3% of impostors), the counts behind them, AUC and
-    EER, and the ROC on a log grid of FARs for the plots."""
+    """Every pair of the images scored (cosine unless ``score``), summarised by :func:`summary`; by cosine also
+    the count of impostor pairs that are the same image twice (label noise, which sets the thresholds at the
+    lowest FARs)."""
     import time
 
     t0 = time.time()
     p = score_all_pairs(labels, score or cosine_blocks(emb), block=block, score_range=score_range,
                         progress=progress)
     t1 = time.time()
+    report = {"images": int(len(labels)), **summary(p, replicates, grid, interval_max_far)}
+    if score is None:
+        report["identical_impostor_pairs"] = int(np.sum(p.impostor_top >= IDENTICAL_COSINE))
+    return {**report, "seconds_scoring": round(t1 - t0, 3), "seconds_metrics": round(time.time() - t1, 3)}
+
+
+def summary(p: PairScores, replicates: int = 200, grid=ROC_GRID, interval_max_far: float = 1e-2) -> dict:
+    """TAR@FAR with bootstrap intervals (2.5 / 97.5 percentiles over ``replicates`` identity resamples; 0 = none)
+    for FAR ≤ ``interval_max_far`` (ours: the low-FAR regime; a replicate there needs only the top 3% of
+    impostors), the counts behind them, AUC and EER, and the ROC on a log grid of FARs for the plots."""
     fars = sorted({*FARS, *(float(f) for f in grid)})
     point = tar_at_far(p, fars)
     boot_fars = [f for f in fars if f <= interval_max_far]
@@ -195,13 +226,10 @@ def all_pairs_report(emb: np.ndarray, labels: np.ndarray, replicates: int = 200,
             if np.isfinite(col).sum() >= 0.9 * replicates:
                 v["ci95"] = [float(np.nanpercentile(col, 2.5)), float(np.nanpercentile(col, 97.5))]
         rows[far] = v
-    report = {"images": int(len(labels)), "identities": int(len(p.images_per_identity)),
-              "genuine_pairs": int(len(p.genuine)), "impostor_pairs": int(p.impostors),
-              "tar_at_far": {f"{f:g}": rows[f] for f in FARS if f in rows},
-              "auc": auc, "eer": eer, "bootstrap_replicates": int(replicates),
-              "roc": [[f, rows[f]["tar"], *rows[f].get("ci95", [None, None])] for f in sorted(rows)],
-              "seconds_scoring": round(t1 - t0, 3), "seconds_metrics": round(time.time() - t1, 3)}
-    return report
+    return {"identities": int(len(p.images_per_identity)), "genuine_pairs": int(len(p.genuine)),
+            "impostor_pairs": int(p.impostors), "tar_at_far": {f"{f:g}": rows[f] for f in FARS if f in rows},
+            "auc": auc, "eer": eer, "bootstrap_replicates": int(replicates),
+            "roc": [[f, rows[f]["tar"], *rows[f].get("ci95", [None, None])] for f in sorted(rows)]}
 
 
 def plot_all_pairs(report: dict, path: str, title: str = "") -> None:
@@ -226,8 +254,8 @@ def plot_all_pairs(report: dict, path: str, title: str = "") -> None:
     b.set_yscale("log")
     a.set_title(f"ROC {title}".strip())
     b.set_title(f"DET {title}".strip())
-    fig.suptitle(f"{report['images']} images, {report['genuine_pairs']} genuine / {report['impostor_pairs']} "
-                 "impostor pairs", fontsize=9)
+    what = f"{report['images']} images, " if "images" in report else ""
+    fig.suptitle(f"{what}{report['genuine_pairs']} genuine / {report['impostor_pairs']} impostor pairs", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from tfface.evaluation.identification import identity_scores
-from tfface.scoring.ida import normalize
+from tfface.scoring.ida import normalize, score_matrix
 
 
 def decades(n: int) -> list[int]:
@@ -23,12 +23,16 @@ def decades(n: int) -> list[int]:
 
 def rank1_with_distractors(gallery: np.ndarray, gallery_labels: np.ndarray, probes: np.ndarray,
                            probe_labels: np.ndarray, distractors: np.ndarray, sizes, block: int = 8192,
-                           seed: int = 0) -> dict[int, float]:
-    """Rank-1 of the (mated) probes with the first D of the shuffled distractors in the gallery, per D."""
-    ids, scores = identity_scores(gallery, gallery_labels, probes)
+                           seed: int = 0, log_density: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                           tau: float = 1.0) -> dict[int, float]:
+    """Rank-1 of the (mated) probes with the first D of the shuffled distractors in the gallery, per D;
+    scored by cosine, or with ``log_density`` (of the gallery, the probes, the distractors) by IDA's log DAO."""
+    lg, lp, ld = log_density if log_density is not None else (None, None, None)
+    ids, scores = identity_scores(gallery, gallery_labels, probes, None if lg is None else (lg, lp), tau)
     probe_labels = np.asarray(probe_labels)
     mated = np.isin(probe_labels, ids)
     scores, probe_emb = scores[mated], normalize(np.asarray(probes)[mated])
+    lp = None if lp is None else np.asarray(lp)[mated]
     col = np.searchsorted(ids, probe_labels[mated])
     true = scores[np.arange(len(col)), col]
     others = scores.copy()
@@ -36,12 +40,14 @@ def rank1_with_distractors(gallery: np.ndarray, gallery_labels: np.ndarray, prob
     best_other = others.max(axis=1) if others.shape[1] > 1 else np.full(len(col), -np.inf)
     order = np.random.default_rng(seed).permutation(len(distractors))
     dis = normalize(np.asarray(distractors)[order])
+    ld = None if ld is None else np.asarray(ld)[order]
     sizes = sorted({int(s) for s in sizes if 0 <= s <= len(dis)})
     out, running, done = {}, np.full(len(col), -np.inf, np.float32), 0
     for size in sizes:
         while done < size:
             end = min(size, done + block)
-            running = np.maximum(running, (probe_emb @ dis[done:end].T).max(axis=1))
+            part = score_matrix(probe_emb, dis[done:end], lp, None if ld is None else ld[done:end], tau)
+            running = np.maximum(running, part.max(axis=1))
             done = end
         out[size] = float(np.mean(true > np.maximum(best_other, running)))
     return out

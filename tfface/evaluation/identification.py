@@ -4,25 +4,33 @@ from __future__ import annotations
 
 import numpy as np
 
+from tfface.scoring.ida import score_matrix
+
+# (gallery log densities, probe log densities) for IDA's log DAO; None scores by cosine
+LogDensities = tuple[np.ndarray, np.ndarray] | None
+
 
 def _unit(x):
     x = np.asarray(x, np.float64)
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def identity_scores(gallery: np.ndarray, gallery_labels: np.ndarray, probes: np.ndarray):
-    """(identities [G], scores [P, G]): each probe's best cosine to each gallery identity."""
+def identity_scores(gallery: np.ndarray, gallery_labels: np.ndarray, probes: np.ndarray,
+                    log_density: LogDensities = None, tau: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(identities [G], scores [P, G]): each probe's best score to each gallery identity's images — cosine, or
+    with ``log_density`` IDA's log DAO (Liu et al. 2021, Eq. 4)."""
     ids, inv = np.unique(gallery_labels, return_inverse=True)
-    sim = _unit(probes) @ _unit(gallery).T
-    scores = np.full((len(probes), len(ids)), -np.inf)
-    for j in range(len(ids)):  # loop over identities, vectorised over probes
-        scores[:, j] = sim[:, inv == j].max(axis=1)
-    return ids, scores
+    lg, lp = log_density if log_density is not None else (None, None)
+    sim = score_matrix(_unit(probes), _unit(gallery), lp, lg, tau)
+    order = np.argsort(inv, kind="stable")
+    starts = np.searchsorted(inv[order], np.arange(len(ids)))
+    return ids, np.maximum.reduceat(sim[:, order], starts, axis=1)
 
 
-def cmc(gallery, gallery_labels, probes, probe_labels, max_rank: int = 20) -> np.ndarray:
+def cmc(gallery, gallery_labels, probes, probe_labels, max_rank: int = 20, log_density: LogDensities = None,
+        tau: float = 1.0) -> np.ndarray:
     """CMC[r−1] = fraction of (mated) probes whose identity is among the top r gallery identities."""
-    ids, scores = identity_scores(gallery, gallery_labels, probes)
+    ids, scores = identity_scores(gallery, gallery_labels, probes, log_density, tau)
     probe_labels = np.asarray(probe_labels)
     mated = np.isin(probe_labels, ids)
     col = np.searchsorted(ids, probe_labels[mated])
@@ -31,10 +39,11 @@ def cmc(gallery, gallery_labels, probes, probe_labels, max_rank: int = 20) -> np
     return np.array([(rank < r).mean() for r in range(1, min(max_rank, len(ids)) + 1)])
 
 
-def tpir_at_fpir(gallery, gallery_labels, probes, probe_labels, fpirs=(0.01, 0.1)) -> dict[str, float]:
+def tpir_at_fpir(gallery, gallery_labels, probes, probe_labels, fpirs=(0.01, 0.1), log_density: LogDensities = None,
+                 tau: float = 1.0) -> dict[str, float]:
     """Open set: FPIR = share of non-mated probes whose best score passes t; TPIR = share of mated probes
     whose rank-1 identity is right and passes t. Threshold chosen on the non-mated probes per FPIR."""
-    ids, scores = identity_scores(gallery, gallery_labels, probes)
+    ids, scores = identity_scores(gallery, gallery_labels, probes, log_density, tau)
     probe_labels = np.asarray(probe_labels)
     mated = np.isin(probe_labels, ids)
     if mated.all() or not mated.any():

@@ -32,12 +32,15 @@ def split_gallery(labels: np.ndarray, per_id: int = 1, open_fraction: float = 0.
 
 def identification_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: str, options: dict) -> dict:
     """Closed-set CMC and open-set TPIR@FPIR with ``gallery_per_id`` images of each identity as the gallery and
-    an ``open_set_fraction`` of identities kept out of it."""
+    an ``open_set_fraction`` of identities kept out of it; IDA's log DAO when ``options["density"]`` is given."""
     g, p = split_gallery(labels, options.get("gallery_per_id", 1), options.get("open_set_fraction", 0.1))
-    curve = identification.cmc(emb[g], labels[g], emb[p], labels[p])
+    density, tau = options.get("density"), float(options.get("tau", 1.0))
+    lf = None if density is None else np.asarray(density(emb))
+    scored = {"log_density": None if lf is None else (lf[g], lf[p]), "tau": tau}
+    curve = identification.cmc(emb[g], labels[g], emb[p], labels[p], **scored)
     identification.plot_cmc(curve, os.path.join(out_dir, "identification_cmc.png"))
-    return {"rank1": float(curve[0]), "cmc": curve.tolist(),
-            "tpir_at_fpir": identification.tpir_at_fpir(emb[g], labels[g], emb[p], labels[p]),
+    return {"score": options.get("score", "cosine"), "rank1": float(curve[0]), "cmc": curve.tolist(),
+            "tpir_at_fpir": identification.tpir_at_fpir(emb[g], labels[g], emb[p], labels[p], **scored),
             "gallery": int(g.sum()), "probes": int(p.sum())}
 
 
@@ -65,12 +68,16 @@ def all_pairs_protocol_report(emb: np.ndarray, labels: np.ndarray, source, out_d
     report = all_pairs.all_pairs_report(emb, labels, options.get("bootstrap", 200), options.get("block", 1024),
                                         score, score_range, progress=progress)
     all_pairs.plot_all_pairs(report, os.path.join(out_dir, "all_pairs.png"), options.get("score", "cosine"))
+    if report.get("identical_impostor_pairs"):
+        messages.info(f"warning: {report['identical_impostor_pairs']} impostor pairs of {options['list_file']} score "
+                      f"cosine ≥ {all_pairs.IDENTICAL_COSINE} — the same image under two identities (label noise); "
+                      "they set the thresholds at the lowest FARs. Remove the duplicates from the list.")
     return {"score": options.get("score", "cosine"), **report}
 
 
 register_list_protocol(ListProtocol("all_pairs", all_pairs_protocol_report, scores=True))
 register_list_protocol(ListProtocol("retrieval", lambda emb, labels, *_: retrieval.retrieval_report(emb, labels)))
-register_list_protocol(ListProtocol("identification", identification_report))
+register_list_protocol(ListProtocol("identification", identification_report, scores=True))
 register_list_protocol(ListProtocol("distribution", distribution_report))
 
 

@@ -22,7 +22,8 @@ import pathlib
 import numpy as np
 
 from tfface.errors import DataError
-from tfface.evaluation import identification, metrics
+from tfface.evaluation import all_pairs, identification
+from tfface.scoring.ida import pair_scores
 
 COLUMNS = ("TEMPLATE_ID", "SUBJECT_ID", "FILENAME", "MEDIA_ID")
 
@@ -36,10 +37,13 @@ class TemplateImages:
     subjects: np.ndarray
     media: np.ndarray
     origin: str = ""
+    weights: np.ndarray | None = None  # per image, from a metadata column (e.g. a detector's face score)
 
 
-def read_template_images(path: str | os.PathLike, root: str | None = None) -> TemplateImages:
-    """The images of an IJB-style metadata CSV (see the module docstring), or an error naming the file."""
+def read_template_images(path: str | os.PathLike, root: str | None = None,
+                         weight_column: str | None = None) -> TemplateImages:
+    """The images of an IJB-style metadata CSV (see the module docstring), with each image's pooling weight from
+    ``weight_column`` if named, or an error naming the file."""
     path = pathlib.Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found.")
@@ -49,12 +53,24 @@ def read_template_images(path: str | os.PathLike, root: str | None = None) -> Te
         missing = [c for c in COLUMNS if c not in header]
         if missing:
             raise DataError(f"{path}: the header needs {', '.join(COLUMNS)} (missing {', '.join(missing)}).")
-        rows = [[row[header[c]].strip() for c in COLUMNS] for row in reader]
+        columns = (*COLUMNS, weight_column.strip().upper()) if weight_column else COLUMNS
+        if weight_column and columns[-1] not in header:
+            raise DataError(f"{path}: no column {columns[-1]} for the template weights (columns: "
+                            f"{', '.join(header)}).")
+        rows = [[row[header[c]].strip() for c in columns] for row in reader]
     if not rows:
         raise DataError(f"{path}: no images listed.")
-    t, s, f, m = (np.array(col) for col in zip(*rows))
+    t, s, f, m, *w = (np.array(col) for col in zip(*rows))
+    weights = None
+    if w:
+        try:
+            weights = w[0].astype(np.float64)
+        except ValueError as err:
+            raise DataError(f"{path}: column {columns[-1]} must hold numbers ({err}).") from None
+        if not (np.isfinite(weights).all() and (weights >= 0).all()):
+            raise DataError(f"{path}: column {columns[-1]}: weights must be finite and ≥ 0.")
     base = pathlib.Path(root) if root else path.parent
-    return TemplateImages(np.array([str(base / p) for p in f]), t, s, m, str(path))
+    return TemplateImages(np.array([str(base / p) for p in f]), t, s, m, str(path), weights)
 
 
 def pool_templates(emb: np.ndarray, templates: np.ndarray, media: np.ndarray,
@@ -118,29 +134,35 @@ def read_template_pairs(path: str | os.PathLike, subject_of: dict[str, str]) -> 
     return t1, t2, same
 
 
-def verification_report(tids: np.ndarray, feats: np.ndarray, t1: np.ndarray, t2: np.ndarray,
-                        same: np.ndarray) -> dict:
-    """1:1 template verification: TAR@FAR (where supported), AUC and EER over the listed template pairs."""
+def verification_report(tids: np.ndarray, feats: np.ndarray, t1: np.ndarray, t2: np.ndarray, same: np.ndarray,
+                        subjects: np.ndarray, replicates: int = 200, log_density: np.ndarray | None = None,
+                        tau: float = 1.0) -> dict:
+    """1:1 template verification over the listed template pairs: TAR@FAR (where supported) with intervals from
+    a bootstrap over subjects (``subjects`` per row of ``tids``), AUC, EER and the ROC rows for the plot.
+    Scored by cosine, or with ``log_density`` (per template) by IDA's log DAO (Liu et al. 2021, Eq. 4) of
+    the pooled features — the template feature stands in for the image, which the paper does not spell
+    out (ours)."""
     i1, i2 = np.searchsorted(tids, t1), np.searchsorted(tids, t2)
-    scores = np.sum(feats[i1] * feats[i2], axis=1)
-    far, tar = metrics.roc(scores, same)
-    return {"pairs": int(len(same)), "genuine": int(same.sum()), "impostor": int((~same).sum()),
-            "tar_at_far": metrics.tar_at_far(scores, same), "auc": metrics.auc(far, tar),
-            "eer": metrics.eer(far, tar)}
+    lf = None if log_density is None else np.asarray(log_density)
+    scores = pair_scores(feats[i1], feats[i2], None if lf is None else lf[i1], None if lf is None else lf[i2], tau)
+    pairs = all_pairs.listed_pairs(scores, same, subjects[i1], subjects[i2])
+    return all_pairs.summary(pairs, replicates)
 
 
 def identification_report(gallery: np.ndarray, gallery_subjects: np.ndarray, probes: np.ndarray,
-                          probe_subjects: np.ndarray) -> dict:
+                          probe_subjects: np.ndarray, log_density: identification.LogDensities = None,
+                          tau: float = 1.0) -> dict:
     """1:N: closed-set rank-1/5/10 and CMC of the mated probe templates, open-set TPIR@FPIR 1e-1 / 1e-2 with
-    the probes whose subject has no gallery template as the non-mated ones."""
-    curve = identification.cmc(gallery, gallery_subjects, probes, probe_subjects)
+    the probes whose subject has no gallery template as the non-mated ones; cosine, or IDA's log DAO with
+    ``log_density`` (of the gallery templates, of the probe templates)."""
+    curve = identification.cmc(gallery, gallery_subjects, probes, probe_subjects, log_density=log_density, tau=tau)
     mated = np.isin(probe_subjects, gallery_subjects)
     return {"gallery_templates": int(len(gallery)), "probe_templates": int(len(probes)),
             "mated_probes": int(mated.sum()), "non_mated_probes": int((~mated).sum()),
             **{f"rank{r}": float(curve[r - 1]) for r in (1, 5, 10) if r <= len(curve)},
             "cmc": curve.tolist(),
             "tpir_at_fpir": identification.tpir_at_fpir(gallery, gallery_subjects, probes, probe_subjects,
-                                                        fpirs=(0.1, 0.01))}
+                                                        fpirs=(0.1, 0.01), log_density=log_density, tau=tau)}
 
 
 def make_template_set(paths: np.ndarray, labels: np.ndarray, images_per_template: int = 3,

@@ -16,14 +16,16 @@ from tfface.evaluation.pairs import Pairs
 EmbedFn = Callable[[tf.Tensor], tf.Tensor]
 
 
-def embed_paths(embed: EmbedFn, paths, image_size: int, batch: int = 256, flip: bool = False) -> np.ndarray:
-    """L2-normalised embeddings of image files; with ``flip`` the sum of original and mirrored."""
+def embed_paths(embed: EmbedFn, paths, image_size: int, batch: int = 256, flip: bool = False,
+                normalize: bool = True) -> np.ndarray:
+    """L2-normalised embeddings of image files (raw with ``normalize=False``); with ``flip`` the sum of original
+    and mirrored."""
     out = []
     for images in image_dataset(paths, image_size, batch):
         e = tf.cast(embed(images), tf.float32)
         if flip:
             e = e + tf.cast(embed(tf.image.flip_left_right(images)), tf.float32)
-        out.append(tf.math.l2_normalize(e, axis=1).numpy())
+        out.append((tf.math.l2_normalize(e, axis=1) if normalize else e).numpy())
     return np.concatenate(out)
 
 

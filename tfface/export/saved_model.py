@@ -82,6 +82,15 @@ def load_embedder(path: str | os.PathLike):
     return (lambda images: serve(images=tf.convert_to_tensor(images, tf.uint8))["embeddings"]), size
 
 
+def load_raw_embedder(path: str | os.PathLike):
+    """(embed_fn uint8 -> the backbone's unnormalised float32 features, image_size) of an exported model, from
+    its ``backbone.keras`` (the SavedModel's signatures normalise, and a feature's norm is what some pooling
+    weighs by)."""
+    backbone = load_keras_backbone(path)
+    size = int(json.load(open(os.path.join(str(path), "tfface.json")))["image_size"])
+    return (lambda images: tf.cast(backbone(tf.convert_to_tensor(images, tf.uint8), training=False), tf.float32)), size
+
+
 class IDAScorer(FaceEmbedder):
     """An exported model plus IDA (Liu et al. 2021): ``score_ida`` (image pairs → log DAO, Eq. 4, with
     the stored anchor set's top-k support sets) and, with an SSR module, ``density`` (image → learned

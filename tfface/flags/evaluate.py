@@ -40,8 +40,10 @@ flags.DEFINE_list("easy_hard_ranges", list(_D.setting("easy_hard_ranges")), "eas
                   "|attribute|, easy first, then one per hard partition (e.g. 0:25,60:90,90:130).")
 flags.DEFINE_bool("easy_hard_abs", _D.setting("easy_hard_abs"), "easy_hard protocol: compare |attribute| with the "
                   "ranges.")
-flags.DEFINE_enum("score", _D.setting("score"), ["cosine", "ida_r", "ida_l"], "Verification score: cosine, IDA with "
-                  "reference-based support sets (--ida_anchors) or with the learned density (--ida_ssr).")
+flags.DEFINE_enum("score", _D.setting("score"), ["cosine", "ida_r", "ida_l"], "Score of the verification, all_pairs, "
+                  "identification, distractors and ijb protocols: cosine, IDA with reference-based support sets "
+                  "(--ida_anchors) or with the learned density (--ida_ssr); a template's density is that of its "
+                  "pooled feature.")
 flags.DEFINE_string("ida_anchors", _D.setting("ida_anchors"), "IDA anchor set: an embeddings .npy/.npz, a CSV image "
                     "list (embedded with the model) or 'head' (the --checkpoint's class weights).")
 flags.DEFINE_integer("ida_anchors_per_identity", _D.setting("ida_anchors_per_identity"), "IDA: images per identity "
@@ -54,8 +56,8 @@ flags.DEFINE_integer("ida_ssr_steps", _D.setting("ida_ssr_steps"), "IDA-L: SSR t
 flags.DEFINE_float("ida_ssr_lr", _D.setting("ida_ssr_lr"), "IDA-L: SSR learning rate (paper 1e-3).")
 flags.DEFINE_list("tflite_quantize", list(_D.setting("tflite_quantize")), "tflite protocol: variants to write — none "
                   "(float32), float16 (float16 weights), int8 (dynamic range: int8 weights, float activations).")
-flags.DEFINE_integer("bootstrap", _D.setting("bootstrap"), "all_pairs protocol: identity-bootstrap replicates for the "
-                     "95% intervals of TAR@FAR (0 = none).")
+flags.DEFINE_integer("bootstrap", _D.setting("bootstrap"), "all_pairs and ijb_1to1 protocols: identity (subject) "
+                     "bootstrap replicates for the 95% intervals of TAR@FAR (0 = none).")
 flags.DEFINE_string("templates", _D.setting("templates"), "ijb_1to1 protocol: IJB-style metadata CSV (TEMPLATE_ID, "
                     "SUBJECT_ID, FILENAME, MEDIA_ID; FILENAME relative to --eval_root, default the CSV's folder).")
 flags.DEFINE_string("template_pairs", _D.setting("template_pairs"), "ijb_1to1 protocol: template pairs, an IJB match "
@@ -64,6 +66,10 @@ flags.DEFINE_string("gallery_templates", _D.setting("gallery_templates"), "ijb_1
                     "CSV (same columns as --templates).")
 flags.DEFINE_string("probe_templates", _D.setting("probe_templates"), "ijb_1toN protocol: the probes' metadata CSV; "
                     "probes of subjects without a gallery template are the non-mated ones.")
+flags.DEFINE_string("template_weights", _D.setting("template_weights"), "ijb protocols: weight each image before "
+                    "its media's average — '' (none, the default), 'norm' (its raw feature norm, from the model's "
+                    "backbone.keras; insightface's use_norm_score) or the name of a metadata column (e.g. a "
+                    "detector's face score).")
 flags.DEFINE_string("distractors", _D.setting("distractors"), "distractors protocol: CSV path,identity of images of "
                     "people not in --eval_list, added to the gallery.")
 flags.DEFINE_list("distractor_sizes", list(_D.setting("distractor_sizes")), "distractors protocol: the numbers of "

@@ -13,11 +13,11 @@ import tfface.methods  # noqa: F401  (registers the methods' protocols)
 from tfface.config import EvaluateConfig
 from tfface.data.sources import from_list_file, require_files
 from tfface.errors import ConfigError, DataError
+from tfface.evaluation import all_pairs, identification, templates
 from tfface.evaluation import distractors as distractor_search
-from tfface.evaluation import identification, templates
 from tfface.evaluation.protocols import run_protocol
 from tfface.evaluation.verification import embed_paths
-from tfface.export.saved_model import load_embedder, load_keras_backbone
+from tfface.export.saved_model import load_embedder, load_keras_backbone, load_raw_embedder
 from tfface.methods.ida import ida_verification, score_density
 from tfface.programs.tflite import tflite_report
 from tfface.programs.training import checkpoint_to_saved_model
@@ -77,44 +77,68 @@ def run_list_protocol(name: str, cfg: EvaluateConfig) -> dict:
     return {k: v for k, v in report.items() if not isinstance(v, list) and k != "histograms"}
 
 
-def _pooled(cfg: EvaluateConfig, embed, size: int, metadata: str):
-    """(template ids, pooled features, template → subject) of an IJB-style metadata CSV's images."""
-    images = templates.read_template_images(metadata, cfg.eval.root)
+def _density(cfg: EvaluateConfig, embed, size: int):
+    """--score's density (features → log F), or None for cosine."""
+    return None if cfg.score == "cosine" else score_density(cfg, embed, size)
+
+
+def _template_features(cfg: EvaluateConfig, embed, size: int, metadata: str):
+    """(template ids, pooled features, subject per template) of an IJB-style metadata CSV's images, each image
+    weighted by --template_weights before its media's average."""
+    weighting = cfg.templates.template_weights
+    images = templates.read_template_images(metadata, cfg.eval.root, None if weighting in ("", "norm") else weighting)
     require_files(images.paths, images.origin, "eval_root")
-    emb = embed_paths(embed, images.paths, size, cfg.eval.batch, cfg.eval.flip)
-    tids, feats = templates.pool_templates(emb, images.templates, images.media)
-    return tids, feats, templates.template_subjects(images)
+    if weighting == "norm":
+        raw, raw_size = load_raw_embedder(cfg.model)
+        emb = embed_paths(raw, images.paths, raw_size, cfg.eval.batch, cfg.eval.flip, normalize=False)
+        weights = np.linalg.norm(emb, axis=1)
+        emb = emb / np.maximum(weights, 1e-12)[:, None]
+    else:
+        emb, weights = embed_paths(embed, images.paths, size, cfg.eval.batch, cfg.eval.flip), images.weights
+    tids, feats = templates.pool_templates(emb, images.templates, images.media, weights)
+    subject_of = templates.template_subjects(images)
+    return tids, feats, np.array([subject_of[t] for t in tids])
 
 
 def _write(cfg: EvaluateConfig, name: str, report: dict) -> dict:
     os.makedirs(cfg.out_dir(), exist_ok=True)
+    report = {"protocol": name, "score": cfg.score, **report}
     with open(os.path.join(cfg.out_dir(), f"{name}.json"), "w") as fh:
-        json.dump({"protocol": name, **report}, fh, indent=1)
-    return {"protocol": name, **{k: v for k, v in report.items() if not isinstance(v, list)}}
+        json.dump(report, fh, indent=1)
+    return {k: v for k, v in report.items() if not isinstance(v, list)}
 
 
 def ijb_1to1(cfg: EvaluateConfig) -> dict:
-    """1:1 verification of IJB-style templates (pooled image features) over --template_pairs."""
-    tids, feats, subject_of = _pooled(cfg, *load_embedder(cfg.model), cfg.templates.templates)
-    t1, t2, same = templates.read_template_pairs(cfg.templates.template_pairs, subject_of)
-    return _write(cfg, "ijb_1to1", templates.verification_report(tids, feats, t1, t2, same))
+    """1:1 verification of IJB-style templates (pooled image features) over --template_pairs, with intervals
+    from a bootstrap over subjects (--bootstrap) and the ROC / DET plot; scored by --score."""
+    embed, size = load_embedder(cfg.model)
+    density = _density(cfg, embed, size)
+    tids, feats, subjects = _template_features(cfg, embed, size, cfg.templates.templates)
+    t1, t2, same = templates.read_template_pairs(cfg.templates.template_pairs, dict(zip(tids, subjects)))
+    report = templates.verification_report(tids, feats, t1, t2, same, subjects, cfg.lists.bootstrap,
+                                           density(feats) if density else None, cfg.ida.tau)
+    summary = _write(cfg, "ijb_1to1", {"template_weights": cfg.templates.template_weights, **report})
+    all_pairs.plot_all_pairs(report, os.path.join(cfg.out_dir(), "ijb_1to1.png"), cfg.score)
+    return summary
 
 
 def ijb_1ton(cfg: EvaluateConfig) -> dict:
-    """1:N identification of probe templates against gallery templates: rank-k, CMC, TPIR@FPIR."""
+    """1:N identification of probe templates against gallery templates: rank-k, CMC, TPIR@FPIR; scored by
+    --score."""
     embed, size = load_embedder(cfg.model)
-    g_ids, g_feats, g_subject = _pooled(cfg, embed, size, cfg.templates.gallery_templates)
-    p_ids, p_feats, p_subject = _pooled(cfg, embed, size, cfg.templates.probe_templates)
-    report = templates.identification_report(g_feats, np.array([g_subject[t] for t in g_ids]), p_feats,
-                                             np.array([p_subject[t] for t in p_ids]))
-    summary = _write(cfg, "ijb_1toN", report)
+    density = _density(cfg, embed, size)
+    _, g_feats, g_subjects = _template_features(cfg, embed, size, cfg.templates.gallery_templates)
+    _, p_feats, p_subjects = _template_features(cfg, embed, size, cfg.templates.probe_templates)
+    log_density = (density(g_feats), density(p_feats)) if density else None
+    report = templates.identification_report(g_feats, g_subjects, p_feats, p_subjects, log_density, cfg.ida.tau)
+    summary = _write(cfg, "ijb_1toN", {"template_weights": cfg.templates.template_weights, **report})
     identification.plot_cmc(np.array(report["cmc"]), os.path.join(cfg.out_dir(), "ijb_1toN_cmc.png"))
     return summary
 
 
 def distractors(cfg: EvaluateConfig) -> dict:
     """MegaFace-style 1:N: the first image of each --eval_list identity is its gallery image, the rest are
-    probes; rank-1 as the first D of the shuffled --distractors join the gallery."""
+    probes; rank-1 as the first D of the shuffled --distractors join the gallery; scored by --score."""
     embed, size = load_embedder(cfg.model)
     src, dis = from_list_file(cfg.eval_list, cfg.eval.root), from_list_file(cfg.lists.distractors, cfg.eval.root)
     shared = set(src.class_names) & set(dis.class_names)
@@ -123,18 +147,25 @@ def distractors(cfg: EvaluateConfig) -> dict:
                         f"(e.g. {sorted(shared)[0]!r}); distractors must be other people.")
     for s in (src, dis):
         s.check_files_exist()
+    density = _density(cfg, embed, size)
     emb = embed_paths(embed, src.paths, size, cfg.eval.batch, cfg.eval.flip)
     d_emb = embed_paths(embed, dis.paths, size, cfg.eval.batch, cfg.eval.flip)
     _, first = np.unique(src.labels, return_index=True)
     gallery = np.zeros(len(src.labels), bool)
     gallery[first] = True
+    log_density = None
+    if density:
+        lf = density(emb)
+        log_density = (lf[gallery], lf[~gallery], density(d_emb))
     sizes = cfg.lists.distractor_sizes or tuple(distractor_search.decades(len(d_emb)))
     curve = distractor_search.rank1_with_distractors(emb[gallery], src.labels[gallery], emb[~gallery],
-                                                     src.labels[~gallery], d_emb, sizes)
+                                                     src.labels[~gallery], d_emb, sizes, log_density=log_density,
+                                                     tau=cfg.ida.tau)
     summary = _write(cfg, "distractors", {"gallery": int(gallery.sum()), "probes": int((~gallery).sum()),
                                           "distractors": int(len(d_emb)),
                                           "rank1": {str(k): v for k, v in curve.items()}})
-    distractor_search.plot_rank1(curve, os.path.join(cfg.out_dir(), "distractors.png"))
+    distractor_search.plot_rank1(curve, os.path.join(cfg.out_dir(), "distractors.png"), f"1:N with distractors "
+                                 f"({cfg.score})")
     return summary
 
 
@@ -148,6 +179,7 @@ def tflite(cfg: EvaluateConfig) -> dict:
 
 register_protocol(Protocol("verification", verification, check=requires("eval_pairs"), scores=True))
 register_protocol(Protocol("tflite", tflite))
-register_protocol(Protocol("distractors", distractors, check=requires("eval_list", "distractors")))
-register_protocol(Protocol("ijb_1to1", ijb_1to1, check=requires("templates", "template_pairs")))
-register_protocol(Protocol("ijb_1toN", ijb_1ton, check=requires("gallery_templates", "probe_templates")))
+register_protocol(Protocol("distractors", distractors, check=requires("eval_list", "distractors"), scores=True))
+register_protocol(Protocol("ijb_1to1", ijb_1to1, check=requires("templates", "template_pairs"), scores=True))
+register_protocol(Protocol("ijb_1toN", ijb_1ton, check=requires("gallery_templates", "probe_templates"),
+                           scores=True))

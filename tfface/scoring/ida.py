@@ -85,6 +85,16 @@ def ida_r_log_density(emb: np.ndarray, anchors: np.ndarray, k: int = 10, tau: fl
     return log_density(tf.constant(sims), tau).numpy()
 
 
+def score_matrix(a: np.ndarray, b: np.ndarray, log_a: np.ndarray | None = None, log_b: np.ndarray | None = None,
+                 tau: float = 1.0) -> np.ndarray:
+    """[len(a), len(b)] scores of every row of ``a`` with every row of ``b`` (both already unit rows): cosine
+    without densities, else log DAO (Eq. 4), τ⟨a_i, b_j⟩ + logaddexp(log F_a_i, log F_b_j)."""
+    cos = a @ b.T
+    if log_a is None:
+        return cos
+    return tau * cos + np.logaddexp(np.asarray(log_a, cos.dtype)[:, None], np.asarray(log_b, cos.dtype)[None, :])
+
+
 def pair_scores(emb1: np.ndarray, emb2: np.ndarray, log_f1: np.ndarray | None = None, log_f2: np.ndarray | None = None,
                 tau: float = 1.0) -> np.ndarray:
     """Cosine when no densities are given, else log DAO, for row-aligned pairs."""
