@@ -48,9 +48,10 @@ def split_lists(celeba: pathlib.Path, tmp: pathlib.Path, seed: int) -> tuple[str
             write_list(tmp / "test.csv", [(r["path"], r["identity"]) for r in rows if r["identity"] not in train_ids]))
 
 
-def train_on_list(list_file: str, root: str, workdir: pathlib.Path, steps: int, image_size: int = 64) -> str:
-    """Train the benches' small ArcFace model (64 px, batch 64, lr 0.1) on a list file; return its SavedModel
-    folder. A finished run in ``workdir`` is reused (the benches resume)."""
+def train_on_list(list_file: str, root: str, workdir: pathlib.Path, steps: int, image_size: int = 64,
+                  **settings) -> str:
+    """Train the benches' small ArcFace model (64 px, batch 64, lr 0.1; ``settings`` by flag name change it) on
+    a list file; return its SavedModel folder. A finished run in ``workdir`` is reused (the benches resume)."""
     from tfface.config import RunConfig
     from tfface.programs.training import train
 
@@ -59,7 +60,7 @@ def train_on_list(list_file: str, root: str, workdir: pathlib.Path, steps: int, 
         return str(export)
     train(RunConfig.of(data="list", list_file=list_file, data_root=root, image_size=image_size, steps=steps,
                        batch_size=64, lr=0.1, warmup_steps=100, log_every=250, checkpoint_every=10**9,
-                       workdir=str(workdir / "run")))
+                       workdir=str(workdir / "run"), **settings))
     return str(export)
 
 

@@ -241,6 +241,32 @@ def ida_search_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def ida_low_far_table(r: dict) -> str:
+    """TAR@FAR with 95% identity-bootstrap intervals per score, and IDA − cosine with paired intervals (bold
+    where the interval excludes 0)."""
+    fars = ("0.001", "0.0001", "1e-05", "1e-06")
+    lines = ["| embeddings, fold | score | " + " | ".join(f"TAR@FAR={f}" for f in fars) + " |",
+             "| --- | --- |" + " --- |" * len(fars)]
+    for kind, folds in r["runs"].items():
+        for fold, run in sorted(folds.items()):
+            where = f"{kind}, {fold} ({run['test_identities']} ids, {run['cosine']['impostor_pairs'] / 1e6:.1f} M imp.)"
+            for name in ("cosine", "IDA-R", "IDA-L"):
+                rows = run[name]["tar_at_far"]
+                cells = [f"{rows[f]['tar'] * 100:.1f} [{rows[f]['ci95'][0] * 100:.1f}, {rows[f]['ci95'][1] * 100:.1f}]"
+                         for f in fars]
+                lines.append(f"| {where} | {name} | " + " | ".join(cells) + " |")
+                where = ""
+            for name in ("IDA-R", "IDA-L"):
+                diff = run[f"{name} - cosine"]
+                cells = []
+                for f in fars:
+                    d = diff[f]
+                    text = f"{d['delta'] * 100:+.1f} [{d['ci95'][0] * 100:+.1f}, {d['ci95'][1] * 100:+.1f}]"
+                    cells.append(f"**{text}**" if d["effect"] else text)
+                lines.append(f"| | {name} − cosine | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 TABLES = (  # README marker, result file, table function
     ("main_job_table", "main_job.json", main_job_table),
     ("throughput_table", "throughput.json", throughput_table),
@@ -261,6 +287,7 @@ TABLES = (  # README marker, result file, table function
     ("ida_real_table", "ida_real.json", ida_real_table),
     ("ida_real_tfface_table", "ida_real_tfface.json", ida_real_table),
     ("ida_search_table", "ida_search.json", ida_search_table),
+    ("ida_low_far_table", "ida_low_far.json", ida_low_far_table),
     ("tflite_table", "tflite.json", tflite_table),
 )
 
