@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import tensorflow as tf
+from session_loader import session_outputs
 
 from tfface.export.saved_model import export_saved_model, load_embedder
 from tfface.models.backbones import build_backbone
@@ -45,3 +46,18 @@ def test_init_from_a_saved_model_restores_the_backbone(tmp_path):
     got = tf.math.l2_normalize(fresh(x, training=False), axis=1).numpy()
     np.testing.assert_allclose(got, embed(x).numpy(), atol=1e-5)
     assert "initialised backbone from the SavedModel" in said[0]
+
+
+def test_the_saved_model_runs_in_the_session_loader(tmp_path):
+    keras.utils.set_random_seed(0)
+    backbone = build_backbone("small_cnn", 32, 16)
+    assert backbone.non_trainable_variables  # batch-norm statistics: what the session path could not find
+    images = np.random.default_rng(1).integers(0, 256, (3, 32, 32, 3)).astype(np.uint8)
+    path = export_saved_model(backbone, tmp_path / "export", 32)
+    loaded = tf.saved_model.load(path)
+    want = loaded.signatures["serving_default"](images=tf.constant(images))["embeddings"].numpy()
+    got = session_outputs(path, "serving_default", {"images": images})["embeddings"]
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    want = loaded.signatures["score"](images1=tf.constant(images), images2=tf.constant(images[::-1]))["score"]
+    got = session_outputs(path, "score", {"images1": images, "images2": images[::-1]})["score"]
+    np.testing.assert_allclose(got, want.numpy(), atol=1e-5)

@@ -109,6 +109,12 @@ def test_a_checkpoint_exports_the_same_embedder_as_training(tiny_synth, tmp_path
     trained = embed_paths(*load_embedder(str(work / "export"))[:1], paths, 32, flip=False)
     restored = embed_paths(*load_embedder(checkpoint_to_saved_model(str(work)))[:1], paths, 32, flip=False)
     np.testing.assert_allclose(restored, trained, atol=1e-5)
+    # the FTL export (f = R(Enc(x))) also runs in the TF1 session loader (saved_model_cli, TF Serving)
+    from session_loader import session_outputs
+
+    images = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3)).astype(np.uint8)
+    served = session_outputs(str(work / "export"), "serving_default", {"images": images})["embeddings"]
+    np.testing.assert_allclose(served, load_embedder(str(work / "export"))[0](images).numpy(), atol=1e-5)
     # the standard program's restore refuses it instead of restoring nothing
     from tfface.errors import ConfigError
     from tfface.methods.standard import restore_workdir

@@ -107,6 +107,14 @@ def test_exported_score_ida_equals_the_library_score(tmp_path, flip):
     np.testing.assert_allclose(cos, np.sum(e1 * e2, 1), atol=1e-5)
     meta = json.loads((tmp_path / "ida" / "tfface.json").read_text())
     assert meta["ida"]["flip"] is (flip is not False)
+    # and the same through the TF1 session loader (saved_model_cli, TF Serving)
+    from session_loader import session_outputs
+
+    for name, want_scores in (("score_ida", got), ("score_ida_l", learned), ("score", cos)):
+        served = session_outputs(out, name, {"images1": x1, "images2": x2})["score"]
+        np.testing.assert_allclose(served, want_scores, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(session_outputs(out, "density", {"images": x1})["log_density"], dens, rtol=1e-5,
+                               atol=1e-6)
 
 
 def test_ssr_training_lowers_held_out_mse():

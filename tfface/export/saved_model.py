@@ -22,6 +22,9 @@ class FaceEmbedder(tf.Module):
     def __init__(self, backbone: keras.Model, image_size: int):
         super().__init__()
         self.backbone = backbone
+        # the tf.Variables under the Keras 3 variables, tracked by the module itself: without them the TF1
+        # session loader (saved_model_cli, TF Serving) cannot find the weights the signatures read
+        self.backbone_variables = [v.value for v in backbone.variables]
         self._signatures(image_size)
 
     def _signatures(self, image_size: int) -> tuple[tf.TensorSpec, list[tf.TensorSpec]]:
@@ -111,6 +114,7 @@ class IDAScorer(FaceEmbedder):
         unit = anchors / np.maximum(np.linalg.norm(anchors, axis=1, keepdims=True), 1e-12)
         self.anchors = tf.Variable(unit.astype("float32"), trainable=False, name="ida_anchors")
         self.k, self.tau, self.ssr, self.flip = int(k), float(tau), ssr, bool(flip)
+        self.ssr_variables = [v.value for v in ssr.variables] if ssr is not None else []  # as FaceEmbedder's
         spec, pair = self._signatures(size)
         self.score_ida = tf.function(self._score_ida, input_signature=pair)
         if ssr is not None:
