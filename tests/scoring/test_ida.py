@@ -231,3 +231,18 @@ def test_score_matrix_is_cosine_or_log_dao_of_every_row_pair_by_hand():
     x, y, lx, ly = normalize(rng.normal(size=(6, 4))), normalize(rng.normal(size=(6, 4))), rng.normal(size=6), \
         rng.normal(size=6)
     np.testing.assert_allclose(np.diag(score_matrix(x, y, lx, ly, 1.5)), pair_scores(x, y, lx, ly, 1.5), rtol=1e-5)
+
+
+def test_ida_r_warns_when_the_scored_images_are_themselves_anchors():
+    # an image that is its own anchor has a support set led by similarity 1, so its density is pushed down and
+    # every score with it drops (e.g. distractors that are also the anchors stop distracting)
+    from tfface.scoring.protocols import density_fn
+
+    rng = np.random.default_rng(5)
+    anchors, others = normalize(rng.normal(size=(50, 8))), normalize(rng.normal(size=(20, 8)))
+    said = []
+    density = density_fn("ida_r", anchors, 5, 1.0, log=said.append)
+    density(others)
+    assert said == []
+    density(np.concatenate([others, anchors[:3]]))
+    assert len(said) == 1 and "3 of the 23 images scored are themselves anchors" in said[0]

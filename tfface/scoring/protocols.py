@@ -10,6 +10,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tfface import messages
 from tfface.errors import ConfigError
 from tfface.scoring.anchors import anchors_from_images, load_anchor_file
 from tfface.scoring.ida import ida_r_log_density, log_density, topk_similarities
@@ -38,12 +39,22 @@ def load_ssr(path: str):
     return keras.models.load_model(path)
 
 
-def density_fn(score: str, anchors: np.ndarray | None, k: int, tau: float, ssr=None):
-    """Embeddings → log density for ``--score`` (None for cosine)."""
+def density_fn(score: str, anchors: np.ndarray | None, k: int, tau: float, ssr=None, log=messages.info):
+    """Embeddings → log density for ``--score`` (None for cosine). IDA-R warns (through ``log``) when scored
+    images are themselves anchors: their support sets start at similarity 1, which lowers their density and
+    every score with them."""
     if score == "cosine":
         return None
     if score == "ida_r":
-        return lambda emb: ida_r_log_density(emb, anchors, k, tau)
+        def reference_density(emb: np.ndarray) -> np.ndarray:
+            sims, _ = topk_similarities(emb, anchors, k)
+            own = int(np.sum(sims[:, 0] >= 1 - 1e-5))
+            if own:
+                log(f"warning: {own} of the {len(emb)} images scored are themselves anchors (`ida_anchors`); their "
+                    "IDA-R densities and scores are biased low. Use anchors of other images.")
+            return log_density(tf.constant(sims), tau).numpy()
+
+        return reference_density
     if score == "ida_l":
         return lambda emb: ssr.predict(emb, batch_size=4096, verbose=0)
     raise ConfigError(f"`score={score!r}`: choose cosine, ida_r or ida_l.")
