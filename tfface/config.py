@@ -187,11 +187,17 @@ class DDLSettings:
     detach_teacher: bool = False
 
 
-def _coerce(field: dataclasses.Field, value: Any) -> Any:
+def _coerce(field: dataclasses.Field, value: Any, flag: str) -> Any:
     """A JSON or flag value as the field's type: lists as tuples (of ints for int tuples), whole numbers as
     floats for float fields."""
     if isinstance(value, list | tuple):
-        return tuple(int(v) for v in value) if "int" in str(field.type) else tuple(value)
+        if "int" not in str(field.type):
+            return tuple(value)
+        try:
+            return tuple(int(v) for v in value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"`{flag}={','.join(map(str, value))}` must be whole numbers separated "
+                              "by commas.") from None
     if field.type == "float" and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
@@ -281,7 +287,7 @@ class _Sectioned:
         for flag, (_, f) in cls.flag_paths().items():
             if flag not in flag_values or (path and not flag_values[flag].present):
                 continue  # no flag, or the recipe's value stands
-            changes[flag] = _coerce(f, flag_values[flag].value)  # list flags → tuples, like a file's lists
+            changes[flag] = _coerce(f, flag_values[flag].value, flag)  # list flags → tuples, like a file's lists
         return base.replace(**changes)
 
 
@@ -324,13 +330,14 @@ class RunConfig(_Sectioned):
                 fields = {f.name: f for f in dataclasses.fields(sections[key])}
                 for name, v in value.items():
                     if name in fields:
-                        changes[_flag_name(sections[key], fields[name])] = _coerce(fields[name], v)
+                        flag = _flag_name(sections[key], fields[name])
+                        changes[flag] = _coerce(fields[name], v, flag)
                     elif name in paths and paths[name][0] == key:  # a section written with flag names
-                        changes[name] = _coerce(paths[name][1], v)
+                        changes[name] = _coerce(paths[name][1], v, name)
                     else:
                         unknown.append(f"{key}.{name}")
             elif key in paths:
-                changes[key] = _coerce(paths[key][1], value)
+                changes[key] = _coerce(paths[key][1], value, key)
             else:
                 unknown.append(key)
         if unknown and source is not None:

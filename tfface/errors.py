@@ -15,3 +15,7 @@ class ConfigError(TfFaceError):
 
 class NonFiniteLossError(RuntimeError):
     """Training produced a NaN or Inf loss."""
+
+
+class NonFiniteStateError(NonFiniteLossError):
+    """Weights or statistics became NaN or Inf (checked before a checkpoint or an export is written)."""

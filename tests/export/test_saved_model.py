@@ -2,10 +2,12 @@
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from session_loader import session_outputs
 
 from tfface.export.saved_model import export_saved_model, load_embedder
+from tfface.finite import non_finite_variables
 from tfface.models.backbones import build_backbone
 
 
@@ -61,3 +63,27 @@ def test_the_saved_model_runs_in_the_session_loader(tmp_path):
     want = loaded.signatures["score"](images1=tf.constant(images), images2=tf.constant(images[::-1]))["score"]
     got = session_outputs(path, "score", {"images1": images, "images2": images[::-1]})["score"]
     np.testing.assert_allclose(got, want.numpy(), atol=1e-5)
+
+
+def test_a_non_finite_model_is_not_exported(tmp_path):
+    from tfface.errors import NonFiniteStateError
+
+    backbone = build_backbone("small_cnn", 32, 16)
+    statistic = next(v for v in backbone.non_trainable_variables if "moving_variance" in v.path)
+    statistic.assign(np.full(statistic.shape, np.inf, np.float32))
+    with pytest.raises(NonFiniteStateError, match=f"1 of {len(backbone.variables)} variables.*{statistic.path}"):
+        export_saved_model(backbone, tmp_path / "export", 32)
+    assert not (tmp_path / "export").exists()
+
+
+def test_a_diverged_model_with_finite_weights_is_not_exported(tmp_path):
+    # what --lr=1e6 gives after 3 steps: every weight finite, features near 1e25, whose squares overflow float32,
+    # so the exported embeddings would all normalise to zero
+    from tfface.errors import NonFiniteStateError
+
+    backbone = build_backbone("small_cnn", 32, 16)
+    fc = backbone.get_layer("emb_fc")
+    fc.kernel.assign(fc.kernel.numpy() * 1e25)
+    assert not non_finite_variables(backbone.variables)
+    with pytest.raises(NonFiniteStateError, match="too large to normalise"):
+        export_saved_model(backbone, tmp_path / "export", 32)

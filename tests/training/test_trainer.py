@@ -165,8 +165,32 @@ def test_resume_reproduces_uninterrupted_run(tiny_source, tmp_path):
 
 
 def test_non_finite_loss_stops_with_clear_message(tiny_source, tmp_path):
-    with pytest.raises(NonFiniteLossError, match="NaN or Inf at step 2"):
+    # no checkpoint was saved before the NaN: the message says so instead of naming a folder that does not exist
+    with pytest.raises(NonFiniteLossError, match="NaN or Inf at step 2.*no checkpoint was saved"):
         _run(tf.distribute.OneDeviceStrategy("/cpu:0"), tiny_source, tmp_path / "nan", 3, lr=float("nan"))
+
+
+def test_non_finite_state_is_never_checkpointed(tiny_source, tmp_path):
+    # batch-norm statistics gone to NaN leave the training loss finite (training mode uses batch statistics);
+    # the checkpoint at step 4 must be refused, and the message must name the finite one (step 2)
+    from tfface.errors import NonFiniteStateError
+
+    one = tf.distribute.OneDeviceStrategy("/cpu:0")
+    keras.utils.set_random_seed(7)
+    with one.scope():
+        backbone, head_layer, opt = _model(tiny_source)
+        task = _classification(backbone, head_layer, tiny_source)
+    statistic = next(v for v in backbone.non_trainable_variables if "moving_variance" in v.path)
+
+    def corrupt(step):
+        statistic.assign(np.full(statistic.shape, np.nan, np.float32))
+        return {}
+
+    cfg = TrainerConfig(4, BATCH, str(tmp_path), log_every=100, checkpoint_every=2, hook_every=3)
+    trainer = Trainer(one, task, opt, cfg, hooks=[corrupt], printer=lambda s: None)
+    with pytest.raises(NonFiniteStateError, match=f"step 4.*{statistic.path}.*last finite checkpoint.*ckpt-2"):
+        trainer.fit(_pk_data(tiny_source))
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-2")
 
 
 @pytest.mark.parametrize("policy,precision", [("mixed_bfloat16", "bf16"), ("mixed_float16", "fp16")])

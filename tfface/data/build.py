@@ -12,7 +12,7 @@ from tfface import messages
 from tfface.config import RunConfig
 from tfface.data import pipeline, sources
 from tfface.data.synthfaces import SynthFacesConfig, build_synthfaces
-from tfface.errors import ConfigError
+from tfface.errors import ConfigError, DataError
 
 
 def synth_config(cfg: RunConfig) -> SynthFacesConfig:
@@ -69,12 +69,21 @@ def training_data(cfg: RunConfig, log=messages.info) -> TrainingData:
         if cfg.data.sampler != "uniform":
             raise ConfigError(f"`sampler={cfg.data.sampler}` needs random access; with `data=tfrecord` use "
                               "`sampler=uniform`, or train from a list file.")
+        _at_least_two_identities(meta["num_classes"], f"`tfrecords={cfg.data.tfrecords}`")
         return TrainingData(meta["images"], meta["num_classes"],
                             lambda start, ctx: tfrecord_train_dataset(cfg.data.tfrecords, meta["num_classes"],
                                                                       input_cfg, start, ctx))
     source, pairs = training_source(cfg, log)
+    _at_least_two_identities(source.num_classes, f"`{cfg.data.source}` training data"
+                             + (f" (`list_file={cfg.data.list_file}`)" if cfg.data.list_file else ""))
     return TrainingData(len(source), source.num_classes,
                         lambda start, ctx: pipeline.train_dataset(source, input_cfg, start, ctx), pairs, source)
+
+
+def _at_least_two_identities(count: int, what: str) -> None:
+    """A classifier over fewer than two identities has nothing to tell apart (loss 0, accuracy 1 at once)."""
+    if count < 2:
+        raise DataError(f"{what} has {count} identit{'y' if count == 1 else 'ies'}; training needs at least 2.")
 
 
 def default_workdir() -> str:

@@ -10,7 +10,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfface.errors import NonFiniteStateError
 from tfface.export.lite import load_tflite_embedder
+from tfface.finite import check_finite
 from tfface.scoring.ida import log_dao, log_density
 
 KERAS_FILE = "backbone.keras"
@@ -51,12 +53,28 @@ def export_saved_model(backbone: keras.Model, path: str | os.PathLike, image_siz
     """Write the SavedModel (plus ``tfface.json`` with the image size and ``info``) to ``path``, and the Keras
     model itself beside it as ``backbone.keras`` (``keras.models.load_model``; outputs unnormalised)."""
     path = str(path)
+    advice = "Train with a lower `lr` or export an earlier checkpoint."
+    check_finite(backbone.variables, f"export to {path}", advice)
+    check_embeddings(backbone, image_size, f"export to {path}", advice)
     module = FaceEmbedder(backbone, image_size)
     tf.saved_model.save(module, path, signatures={"serving_default": module.serve, "score": module.score})
     backbone.save(os.path.join(path, KERAS_FILE))
     with open(os.path.join(path, "tfface.json"), "w") as fh:
         json.dump({"image_size": image_size, **(info or {})}, fh, indent=1)
     return path
+
+
+def check_embeddings(backbone: keras.Model, image_size: int, what: str, advice: str = "") -> None:
+    """Refuse a model whose embeddings of a fixed probe batch (seeded noise images) are NaN / Inf or overflow
+    float32 when squared for the normalisation (weights can stay finite while a diverged network's
+    features reach 1e25 and normalise to zeros)."""
+    probe = np.random.default_rng(0).integers(0, 256, (4, image_size, image_size, 3)).astype(np.uint8)
+    emb = tf.cast(backbone(probe, training=False), tf.float32)
+    squared = tf.reduce_sum(tf.square(emb), axis=1)
+    if not bool(tf.reduce_all(tf.math.is_finite(squared))) or not bool(tf.reduce_all(squared > 0)):
+        raise NonFiniteStateError(f"{what}: the model's embeddings of a probe batch are NaN, Inf, zero or too large "
+                                  f"to normalise (largest |f| {float(tf.reduce_max(tf.abs(emb))):.3g}); not "
+                                  f"written. {advice}".strip())
 
 
 def load_keras_backbone(path: str | os.PathLike) -> keras.Model:

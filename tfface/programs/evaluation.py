@@ -11,6 +11,7 @@ import numpy as np
 
 import tfface.methods  # noqa: F401  (registers the methods' protocols)
 from tfface.config import EvaluateConfig
+from tfface.config_limits import check_limits
 from tfface.data.sources import from_list_file, require_files
 from tfface.errors import ConfigError, DataError
 from tfface.evaluation import all_pairs, identification, templates
@@ -30,6 +31,7 @@ def evaluate(cfg: EvaluateConfig) -> dict:
     SavedModel) and return its summary."""
     if bool(cfg.model) == bool(cfg.checkpoint):
         raise ConfigError("give exactly one of --model=<SavedModel folder> or --checkpoint=<workdir>.")
+    check_limits(cfg)
     import_modules(cfg.imports)
     protocol = protocol_named(cfg.protocol)
     if protocol.needs == "checkpoint" and not cfg.checkpoint:

@@ -6,6 +6,7 @@ import pathlib
 
 import tfface.methods  # noqa: F401  (registers the built-in methods)
 from tfface.config import RunConfig
+from tfface.config_limits import check_limits
 from tfface.export.saved_model import export_saved_model
 from tfface.registry import METHODS, import_modules
 from tfface.runtime.run import PRINT
@@ -14,7 +15,9 @@ from tfface.runtime.workdir import read_workdir
 
 def train(cfg: RunConfig, printer=PRINT) -> dict:
     """Train, export a SavedModel and evaluate verification with ``cfg.method`` (after importing
-    ``cfg.imports``, where user methods register); return the evaluation report."""
+    ``cfg.imports``, where user methods register); return the evaluation report. Settings outside their range
+    stop it before anything is written."""
+    check_limits(cfg)
     import_modules(cfg.imports)
     return METHODS.get(cfg.method).train(cfg, printer)
 

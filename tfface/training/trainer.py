@@ -10,6 +10,7 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from tfface.errors import NonFiniteLossError
+from tfface.finite import check_finite
 from tfface.training.progress import Progress
 from tfface.training.strategy import is_chief, worker_path
 from tfface.training.tasks import Task
@@ -102,7 +103,7 @@ class Trainer:
                 if "non-finite training loss" in str(err):
                     raise NonFiniteLossError(
                         f"training loss became NaN or Inf at step {step + 1}. Lower `lr`, add `warmup_steps` "
-                        f"or `scale_warmup_steps`; the last good checkpoint is in {self.manager.directory}."
+                        f"or `scale_warmup_steps`; {self._last_finite()}."
                     ) from None
                 raise
             step += 1
@@ -123,8 +124,23 @@ class Trainer:
         lr = self.optimizer.learning_rate
         return lr(step) if callable(lr) else tf.convert_to_tensor(lr)
 
+    def _last_finite(self) -> str:
+        """Where to resume from: every checkpoint written is finite (see :meth:`save`)."""
+        latest = self.manager.latest_checkpoint
+        return f"the last finite checkpoint is {latest}" if latest else "no checkpoint was saved before it"
+
+    def state_variables(self) -> list:
+        """Every variable a checkpoint holds: the task's modules (weights and statistics) and the optimiser's."""
+        found = [v for module in self.task.modules.values() for v in getattr(module, "variables", [])]
+        return found + list(self.optimizer.variables)
+
     def save(self) -> None:
-        path = self.manager.save(checkpoint_number=int(self.step.numpy()))
+        """Write a checkpoint of the current step, unless some state is NaN or Inf (then stop and say where the
+        last finite one is)."""
+        step = int(self.step.numpy())
+        check_finite(self.state_variables(), f"checkpoint at step {step}",
+                     f"Lower `lr` or add `warmup_steps`; {self._last_finite()}.")
+        path = self.manager.save(checkpoint_number=step)
         if not self.chief:
             shutil.rmtree(self.manager.directory, ignore_errors=True)
         elif path:

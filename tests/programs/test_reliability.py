@@ -1,0 +1,33 @@
+"""train.py as a user runs it with bad settings or a diverging run: a one-line error and exit code 1, never an
+exported model that looks fine (issue 16)."""
+
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def _train(args, tmp_path):
+    return subprocess.run([sys.executable, str(REPO / "train.py"), "--image_size=32", "--batch_size=16",
+                           "--log_every=1", *args], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+
+def test_a_diverging_run_exits_1_without_an_export(tiny_synth, tmp_path):
+    # --lr=1e6: three steps leave every weight finite but the features near 1e25, which normalise to zeros
+    # (it used to export them and print "accuracy 50.00%" with exit code 0)
+    out = _train(["--data=list", f"--list_file={tiny_synth / 'meta.csv'}", f"--eval_pairs={tiny_synth / 'pairs.csv'}",
+                  "--lr=1e6", "--steps=3", f"--workdir={tmp_path / 'w'}"], tmp_path)
+    assert out.returncode == 1, out.stderr[-2000:]
+    assert "too large to normalise" in out.stderr and "--lr" in out.stderr and "accuracy" not in out.stdout
+    assert not (tmp_path / "w" / "export").exists()
+
+
+def test_degenerate_settings_exit_1_before_training(tiny_synth, tmp_path):
+    data = ["--data=list", f"--list_file={tiny_synth / 'meta.csv'}", f"--workdir={tmp_path / 'w'}"]
+    for args, message in ((["--head=arcface", "--margin=5"], "error: --margin=5 with --head=arcface must be in"),
+                          (["--steps=-5"], "error: --steps=-5 must be ≥ 1"),
+                          (["--lr_boundaries=abc"], "error: --lr_boundaries=abc must be whole numbers")):
+        out = _train([*data, *args], tmp_path)
+        assert out.returncode == 1 and message in out.stderr, (args, out.stderr[-2000:])
+        assert "Traceback" not in out.stderr
+    assert not (tmp_path / "w").exists()
