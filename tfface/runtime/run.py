@@ -18,6 +18,7 @@ from tfface.errors import ConfigError
 from tfface.evaluation.pairs import read_pairs
 from tfface.evaluation.verification import evaluate_pairs
 from tfface.export.saved_model import export_saved_model
+from tfface.runtime.resume import check_resume
 from tfface.runtime.verify import PRINT, verify_saved_model
 from tfface.training.strategy import is_chief, make_strategy, worker_path
 from tfface.training.tasks import Task
@@ -54,6 +55,7 @@ def start_run(cfg: RunConfig, printer=PRINT) -> Run:
     keras.mixed_precision.set_global_policy(_POLICIES[cfg.mixed_precision])
     data = training_data(cfg, log=printer)
     pipeline.check_batch_split(cfg.optim.batch_size, strategy.num_replicas_in_sync)
+    check_resume(cfg, data.num_classes, printer)
     if chief:
         with open(os.path.join(cfg.workdir, "config.json"), "w") as fh:
             json.dump({**cfg.to_dict(), "num_classes": data.num_classes}, fh, indent=1)

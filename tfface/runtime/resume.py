@@ -1,0 +1,53 @@
+"""Rerunning a workdir that holds a checkpoint resumes it; the new settings are compared with the run's own
+first. Settings that change the model, its input or what the checkpoint holds are refused (the restore would
+fail half-way, or silently continue another model); the others are allowed and said. Nothing is written
+before this check."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import tensorflow as tf
+
+from tfface.config import RunConfig
+from tfface.errors import ConfigError
+
+# settings a checkpoint's variables or the exported model's input depend on (ours: the architecture, the
+# input, the optimiser's slots, the precision policy, the loss terms and the methods' learned shapes)
+STRUCTURAL = ("method", "backbone", "embedding_size", "image_size", "optimizer", "mixed_precision", "loss",
+              "aux_loss", "discface_num_bases", "feature_transform", "ftl_rich_dim", "ftl_pca_components")
+
+
+def previous_run(workdir: str) -> tuple[RunConfig, int] | None:
+    """(settings, number of classes) of the run a workdir holds, if it has a checkpoint to resume."""
+    path = pathlib.Path(workdir)
+    if not (path / "config.json").is_file() or not tf.train.latest_checkpoint(str(path / "checkpoints")):
+        return None
+    raw = json.loads((path / "config.json").read_text())
+    return RunConfig.from_dict(raw), int(raw.get("num_classes", -1))
+
+
+def check_resume(cfg: RunConfig, num_classes: int, log) -> None:
+    """Refuse a rerun of ``cfg.workdir`` whose structural settings or number of classes differ from the run it
+    holds; ``log`` the other changed settings."""
+    previous = previous_run(cfg.workdir)
+    if previous is None:
+        return
+    old, old_classes = previous
+    changed = [f for f in cfg.flag_paths() if f != "workdir" and old.setting(f) != cfg.setting(f)]
+    refused = [f for f in changed if f in STRUCTURAL]
+    shown = [f"`{f}` {_value(old.setting(f))} → {_value(cfg.setting(f))}" for f in refused]
+    if old_classes not in (-1, num_classes):
+        shown.append(f"the training data's identities {old_classes} → {num_classes}")
+    if shown:
+        raise ConfigError(f"`workdir={cfg.workdir}` holds a checkpoint of another model: {'; '.join(shown)}. Use a "
+                          "new `workdir`, or the run's own settings (`config=<workdir>/config.json`).")
+    allowed = [f for f in changed if f not in STRUCTURAL]
+    if allowed:
+        log(f"resuming {cfg.workdir} with changed settings: "
+            + ", ".join(f"`{f}` {_value(old.setting(f))} → {_value(cfg.setting(f))}" for f in allowed))
+
+
+def _value(v) -> str:
+    return ",".join(map(str, v)) if isinstance(v, tuple) else str(v)
