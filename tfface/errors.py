@@ -13,6 +13,10 @@ class ConfigError(TfFaceError):
     """A combination of flags cannot work."""
 
 
+class StorageError(TfFaceError):
+    """A file could not be written (e.g. the disk is full)."""
+
+
 class NonFiniteLossError(RuntimeError):
     """Training produced a NaN or Inf loss."""
 

@@ -30,6 +30,7 @@ from tfface.models.ftl import build_decoder, build_encoder, build_filter
 from tfface.registry import Method, register_method
 from tfface.runtime.run import PRINT, finish_run, make_trainer, random_access_source, start_run, verification_hook
 from tfface.runtime.workdir import read_workdir
+from tfface.training.checkpoints import newest_readable
 from tfface.training.optim import make_optimizer
 from tfface.training.tasks import Task
 from tfface.training.terms import head_cross_entropy
@@ -231,7 +232,7 @@ def check_ftl_config(cfg: RunConfig, printer=print) -> None:
 
 
 def latest_step(workdir: str) -> int:
-    latest = tf.train.latest_checkpoint(f"{workdir}/checkpoints")
+    latest = newest_readable(f"{workdir}/checkpoints", lambda s: None)  # the trainers warn when they restore
     return int(tf.train.load_variable(latest, "step/.ATTRIBUTES/VARIABLE_VALUE")) if latest else 0
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import pathlib
 
-import tensorflow as tf
-
+from tfface import messages
 from tfface.config import RunConfig
+from tfface.training.checkpoints import newest_readable
 
 
 def read_workdir(workdir: str) -> tuple[RunConfig, int, str]:
@@ -17,7 +17,7 @@ def read_workdir(workdir: str) -> tuple[RunConfig, int, str]:
         raise FileNotFoundError(f"`checkpoint={workdir}`: no config.json; point it at a train.py workdir.")
     raw = json.loads(cfg_file.read_text())
     num_classes = raw.pop("num_classes")
-    latest = tf.train.latest_checkpoint(str(pathlib.Path(workdir) / "checkpoints"))
+    latest = newest_readable(str(pathlib.Path(workdir) / "checkpoints"), messages.info)
     if not latest:
-        raise FileNotFoundError(f"`checkpoint={workdir}`: no checkpoint in {workdir}/checkpoints.")
+        raise FileNotFoundError(f"`checkpoint={workdir}`: no readable checkpoint in {workdir}/checkpoints.")
     return RunConfig.from_dict(raw), num_classes, latest

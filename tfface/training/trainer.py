@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from tfface.errors import NonFiniteLossError
+from tfface.errors import NonFiniteLossError, StorageError
 from tfface.finite import check_finite
+from tfface.training.checkpoints import newest_readable, remove_temp_folders
 from tfface.training.progress import Progress
 from tfface.training.strategy import is_chief, worker_path
 from tfface.training.tasks import Task
@@ -59,8 +60,12 @@ class Trainer:
         self._step_fn = None
 
     def restore(self) -> int:
-        """Restore the latest checkpoint of the workdir, if any; return the step to start from."""
-        latest = tf.train.latest_checkpoint(os.path.join(self.cfg.workdir, "checkpoints"))
+        """Restore the newest checkpoint of the workdir that reads back in full (warning about damaged newer
+        ones), if any; return the step to start from. Folders an interrupted save left are removed first."""
+        directory = os.path.join(self.cfg.workdir, "checkpoints")
+        if self.chief:
+            remove_temp_folders(directory, self.print)
+        latest = newest_readable(directory, self.print)
         if latest:
             self.checkpoint.restore(latest).expect_partial()
             self.print(f"resumed from {latest} at step {int(self.step.numpy())}")
@@ -140,7 +145,12 @@ class Trainer:
         step = int(self.step.numpy())
         check_finite(self.state_variables(), f"checkpoint at step {step}",
                      f"Lower `lr` or add `warmup_steps`; {self._last_finite()}.")
-        path = self.manager.save(checkpoint_number=step)
+        try:
+            path = self.manager.save(checkpoint_number=step)
+        except (OSError, tf.errors.OpError) as err:
+            raise StorageError(f"could not write the checkpoint of step {step} to {self.manager.directory}: "
+                               f"{str(err).strip().splitlines()[0][:160]}. Free space and rerun: it resumes from "
+                               f"{self.manager.latest_checkpoint or 'the start (no checkpoint was saved)'}.") from None
         if not self.chief:
             shutil.rmtree(self.manager.directory, ignore_errors=True)
         elif path:
