@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tfface import messages
 from tfface.data.decode import decode_image
+from tfface.errors import DataError
 
 
 def find_bad_images(paths) -> list[tuple[str, str]]:
@@ -17,3 +19,16 @@ def find_bad_images(paths) -> list[tuple[str, str]]:
         except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as err:
             bad.append((str(p), err.message.splitlines()[0][:200]))
     return bad
+
+
+def explain_decode_failure(err: Exception, paths, log=messages.info) -> DataError | None:
+    """After ``err`` stopped the input pipeline (tf.data names no file when a decoder fails mid-file, e.g. a
+    truncated PNG), decode every file of ``paths`` to find the culprits: a DataError naming them, or None if
+    they all decode (then the error was something else)."""
+    log(f"the input pipeline failed ({str(err).strip().splitlines()[-1][:120]}); decoding the {len(paths)} images "
+        "to find the file…")
+    bad = find_bad_images(paths)
+    if not bad:
+        return None
+    return DataError(f"{len(bad)} image(s) do not decode, e.g. {bad[0][0]} ({bad[0][1]}). Fix or remove them "
+                     "(`tfface-check-data` lists them all).")

@@ -121,7 +121,11 @@ def from_list_file(list_file: str | os.PathLike, root: str | os.PathLike | None 
         cols = reader.fieldnames or []
         if "path" not in cols or "identity" not in cols:
             raise DataError(f"{list_file}: the header must start with 'path,identity' (got {cols}).")
-        rows = [r for r in reader if all(r.get(k) == v for k, v in (where or {}).items())]
+        numbered = [(reader.line_num, r) for r in reader]
+    for line, r in numbered:
+        if not (r.get("identity") or "").strip():
+            raise DataError(f"{list_file} line {line}: no identity (each row is path,identity[,…]).")
+    rows = [r for _, r in numbered if all(r.get(k) == v for k, v in (where or {}).items())]
     attrs = {c: [r[c] for r in rows] for c in cols if c not in ("path", "identity")}
     return from_rows([str(base / r["path"]) for r in rows], [r["identity"] for r in rows], attrs,
                      origin=str(list_file))

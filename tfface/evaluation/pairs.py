@@ -57,6 +57,7 @@ def read_lfw_pairs(path: str | os.PathLike, root: str | os.PathLike) -> Pairs:
         else:
             raise DataError(f"{path}:{k + 2}: expected 'name i j' or 'name1 i name2 j', got {' '.join(t)!r}.")
     folds = np.repeat(np.arange(n_folds), 2 * n)
+    _both_kinds(np.array(same), path)
     return Pairs(np.array(p1), np.array(p2), np.array(same), folds, str(path))
 
 
@@ -72,12 +73,14 @@ def read_csv_pairs(path: str | os.PathLike, root: str | os.PathLike | None = Non
         reader = csv.DictReader(fh)
         if not {"path1", "path2", "same"} <= set(reader.fieldnames or []):
             raise DataError(f"{path}: header must be 'path1,path2,same' (got {reader.fieldnames}).")
-        rows = list(reader)
+        numbered = [(reader.line_num, r) for r in reader]
+    rows = [r for _, r in numbered]
     if len(rows) < n_folds:
         raise DataError(f"{path}: {len(rows)} pairs cannot make {n_folds} folds.")
     p1 = np.array([str(base / r["path1"]) for r in rows])
     p2 = np.array([str(base / r["path2"]) for r in rows])
-    same = np.array([r["same"].strip() in ("1", "true", "True") for r in rows])
+    same = np.array([_label(r["same"], path, line) for line, r in numbered])
+    _both_kinds(same, path)
     if "fold" in rows[0]:
         folds = np.array([int(r["fold"]) for r in rows])
     else:
@@ -86,6 +89,25 @@ def read_csv_pairs(path: str | os.PathLike, root: str | os.PathLike | None = Non
             idx = np.flatnonzero(same == kind)
             folds[idx] = np.arange(len(idx)) * n_folds // max(len(idx), 1)
     return Pairs(p1, p2, same, folds, str(path))
+
+
+_LABELS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+def _label(value: str | None, path: pathlib.Path, line: int) -> bool:
+    """A pair's ``same`` value: 1/0, true/false or yes/no in any case; anything else is an error."""
+    word = (value or "").strip().lower()
+    if word not in _LABELS:
+        raise DataError(f"{path} line {line}: `same={(value or '').strip()}` is not a label; use 1/0, true/false or "
+                        "yes/no.")
+    return _LABELS[word]
+
+
+def _both_kinds(same: np.ndarray, path) -> None:
+    """Verification needs genuine and impostor pairs: with one kind, AUC, EER and accuracy mean nothing."""
+    if same.all() or not same.any():
+        raise DataError(f"{path}: {int(same.sum())} genuine and {int((~same).sum())} impostor pairs; verification "
+                        "needs both kinds.")
 
 
 def read_pairs(path: str | os.PathLike, root: str | os.PathLike | None = None) -> Pairs:

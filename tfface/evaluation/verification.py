@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
+from tfface.data.check import explain_decode_failure
 from tfface.data.pipeline import image_dataset
 from tfface.evaluation.metrics import roc, verification_report
 from tfface.evaluation.pairs import Pairs
@@ -21,11 +22,17 @@ def embed_paths(embed: EmbedFn, paths, image_size: int, batch: int = 256, flip: 
     """L2-normalised embeddings of image files (raw with ``normalize=False``); with ``flip`` the sum of original
     and mirrored."""
     out = []
-    for images in image_dataset(paths, image_size, batch):
-        e = tf.cast(embed(images), tf.float32)
-        if flip:
-            e = e + tf.cast(embed(tf.image.flip_left_right(images)), tf.float32)
-        out.append((tf.math.l2_normalize(e, axis=1) if normalize else e).numpy())
+    try:
+        for images in image_dataset(paths, image_size, batch):
+            e = tf.cast(embed(images), tf.float32)
+            if flip:
+                e = e + tf.cast(embed(tf.image.flip_left_right(images)), tf.float32)
+            out.append((tf.math.l2_normalize(e, axis=1) if normalize else e).numpy())
+    except tf.errors.InvalidArgumentError as err:
+        better = explain_decode_failure(err, list(paths))
+        if better is not None:
+            raise better from None
+        raise
     return np.concatenate(out)
 
 

@@ -14,6 +14,7 @@ import tensorflow as tf
 from tfface.config import RunConfig
 from tfface.data import pipeline
 from tfface.data.build import default_workdir, training_data
+from tfface.data.check import explain_decode_failure
 from tfface.errors import ConfigError
 from tfface.evaluation.pairs import read_pairs
 from tfface.evaluation.verification import evaluate_pairs
@@ -112,5 +113,8 @@ def make_trainer(run: Run, task: Task, optimizer, embed, printer=PRINT, hooks: l
     ``hooks`` given, e.g. one hook shared by several trainers), logs on the chief only (``kwargs`` go to
     :class:`Trainer`)."""
     hooks = verification_hook(run, embed, printer) if hooks is None else hooks
+    source = getattr(run.data, "source", None)
+    if source is not None:
+        kwargs.setdefault("explain_input_error", lambda err: explain_decode_failure(err, source.paths, printer))
     return Trainer(run.strategy, task, optimizer, trainer_config(run.cfg), hooks=hooks,
                    printer=chief_printer(run, printer), **kwargs)

@@ -42,10 +42,13 @@ class Trainer:
 
     def __init__(self, strategy: tf.distribute.Strategy, task: Task, optimizer, cfg: TrainerConfig,
                  hooks: list[Hook] | None = None, printer: Callable[[str], None] = print,
-                 optimizer_key: str = "optimizer", extra_checkpoint: dict | None = None):
+                 optimizer_key: str = "optimizer", extra_checkpoint: dict | None = None,
+                 explain_input_error: Callable[[Exception], Exception | None] | None = None):
         """``optimizer_key`` and ``extra_checkpoint`` let several trainers of one program (e.g. FTL's
-        stages, each with its own optimiser) share one checkpoint layout in the same workdir."""
+        stages, each with its own optimiser) share one checkpoint layout in the same workdir;
+        ``explain_input_error`` turns an input-pipeline failure into a clearer error (or None to keep it)."""
         self.strategy, self.task, self.optimizer, self.cfg = strategy, task, optimizer, cfg
+        self.explain_input_error = explain_input_error
         self.hooks, self.print = hooks or [], printer
         self.chief = is_chief(strategy)
         with strategy.scope():
@@ -110,6 +113,9 @@ class Trainer:
                         f"training loss became NaN or Inf at step {step + 1}. Lower `lr`, add `warmup_steps` "
                         f"or `scale_warmup_steps`; {self._last_finite()}."
                     ) from None
+                better = self.explain_input_error(err) if self.explain_input_error else None
+                if better is not None:
+                    raise better from None
                 raise
             step += 1
             if step % cfg.log_every == 0 or step == cfg.total_steps or step == start + 1:
