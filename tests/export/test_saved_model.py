@@ -87,3 +87,31 @@ def test_a_diverged_model_with_finite_weights_is_not_exported(tmp_path):
     assert not non_finite_variables(backbone.variables)
     with pytest.raises(NonFiniteStateError, match="too large to normalise"):
         export_saved_model(backbone, tmp_path / "export", 32)
+
+
+def test_serving_takes_one_image_grey_images_and_other_sizes_and_names_the_shape_otherwise(tmp_path):
+    from tfface.data.decode import resize_uint8
+
+    keras.utils.set_random_seed(0)
+    backbone = build_backbone("small_cnn", 32, 16)
+    path = export_saved_model(backbone, tmp_path / "export", 32)
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+
+    def embed(x):
+        return serve(images=tf.constant(x))["embeddings"].numpy()
+
+    def want(x):  # the backbone on [N, 32, 32, 3]
+        return tf.math.l2_normalize(backbone(x, training=False), axis=1).numpy()
+
+    rng = np.random.default_rng(2)
+    batch = rng.integers(0, 256, (2, 32, 32, 3)).astype(np.uint8)
+    np.testing.assert_allclose(embed(batch[0]), want(batch[:1]), atol=1e-5)  # one [H, W, C] image
+    grey = rng.integers(0, 256, (2, 32, 32, 1)).astype(np.uint8)
+    np.testing.assert_allclose(embed(grey), want(np.repeat(grey, 3, axis=3)), atol=1e-5)
+    large = rng.integers(0, 256, (2, 48, 40, 3)).astype(np.uint8)
+    np.testing.assert_allclose(embed(large), want(resize_uint8(tf.constant(large), 32).numpy()), atol=1e-5)
+    served = session_outputs(path, "serving_default", {"images": grey})["embeddings"]
+    np.testing.assert_allclose(served, want(np.repeat(grey, 3, axis=3)), atol=1e-5)
+    for bad in (batch[0, :, :, 0], rng.integers(0, 256, (1, 32, 32, 2)).astype(np.uint8)):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="images must be uint8 \\[batch, height, width"):
+            embed(bad)

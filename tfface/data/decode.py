@@ -19,12 +19,17 @@ def decode_image(contents: tf.Tensor, name: tf.Tensor, size: int) -> tf.Tensor:
     img = tf.io.decode_image(contents, channels=3, expand_animations=False)
     img.set_shape([None, None, 3])
     if size:
-        shape = tf.shape(img)
-        img = tf.cond(tf.logical_and(shape[0] == size, shape[1] == size), lambda: img,
-                      lambda: tf.cast(tf.clip_by_value(tf.round(tf.image.resize(img, [size, size])), 0, 255),
-                                      tf.uint8))
+        img = resize_uint8(img, size)
         img.set_shape([size, size, 3])
     return img
+
+
+def resize_uint8(images: tf.Tensor, size: int) -> tf.Tensor:
+    """uint8 image(s) [..., H, W, C] to size × size (bilinear, rounded), unchanged when already that size."""
+    shape = tf.shape(images)
+    return tf.cond(tf.logical_and(shape[-3] == size, shape[-2] == size), lambda: images,
+                   lambda: tf.cast(tf.clip_by_value(tf.round(tf.image.resize(images, [size, size])), 0, 255),
+                                   tf.uint8))
 
 
 def load_image(path: tf.Tensor, size: int) -> tf.Tensor:

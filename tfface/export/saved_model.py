@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfface.data.decode import resize_uint8
 from tfface.errors import NonFiniteStateError
 from tfface.export.lite import load_tflite_embedder
 from tfface.finite import check_finite
@@ -19,11 +20,14 @@ KERAS_FILE = "backbone.keras"
 
 
 class FaceEmbedder(tf.Module):
-    """Wraps a backbone with fixed-size uint8 input signatures."""
+    """Wraps a backbone with uint8 image signatures that take what a serving user sends: a batch [N, H, W, C]
+    or one image [H, W, C], grey (C = 1) or colour (C = 3), any H × W (resized to the model's size as the
+    training pipeline resizes); anything else fails with a message naming the expected shape."""
 
     def __init__(self, backbone: keras.Model, image_size: int):
         super().__init__()
         self.backbone = backbone
+        self.image_size = int(image_size)
         # the tf.Variables under the Keras 3 variables, tracked by the module itself: without them the TF1
         # session loader (saved_model_cli, TF Serving) cannot find the weights the signatures read
         self.backbone_variables = [v.value for v in backbone.variables]
@@ -31,14 +35,32 @@ class FaceEmbedder(tf.Module):
 
     def _signatures(self, image_size: int) -> tuple[tf.TensorSpec, list[tf.TensorSpec]]:
         """Define ``serve`` and ``score`` on ``_embed``; return the (image, pair) input specs."""
-        spec = tf.TensorSpec([None, image_size, image_size, 3], tf.uint8, name="images")
-        pair = [tf.TensorSpec([None, image_size, image_size, 3], tf.uint8, name=n) for n in ("images1", "images2")]
+        spec = tf.TensorSpec(None, tf.uint8, name="images")
+        pair = [tf.TensorSpec(None, tf.uint8, name=n) for n in ("images1", "images2")]
         self.serve = tf.function(self._serve, input_signature=[spec])
         self.score = tf.function(self._score, input_signature=pair)
         return spec, pair
 
+    def _prepare(self, images):
+        """Any accepted input form → uint8 [N, size, size, 3]."""
+        rank, shape = tf.rank(images), tf.shape(images)
+        expected = (f"images must be uint8 [batch, height, width, channels] or one [height, width, channels] image "
+                    f"with 1 or 3 channels (the model's size is {self.image_size} × {self.image_size}); got shape")
+        with tf.control_dependencies([tf.debugging.Assert(tf.logical_or(rank == 3, rank == 4), [expected, shape],
+                                                          name="input_rank")]):
+            images = tf.reshape(images, tf.concat([[-1], shape[-3:]], 0))
+        channels = tf.shape(images)[3]
+        with tf.control_dependencies([tf.debugging.Assert(tf.logical_or(channels == 1, channels == 3),
+                                                          [expected, shape], name="input_channels")]):
+            images = tf.identity(images)
+        images = tf.cond(channels == 1, lambda: tf.tile(images, [1, 1, 1, 3]), lambda: images)
+        images.set_shape([None, None, None, 3])
+        images = resize_uint8(images, self.image_size)
+        images.set_shape([None, self.image_size, self.image_size, 3])
+        return images
+
     def _embed(self, images):
-        emb = tf.cast(self.backbone(images, training=False), tf.float32)
+        emb = tf.cast(self.backbone(self._prepare(images), training=False), tf.float32)
         return tf.math.l2_normalize(emb, axis=1, epsilon=1e-12)
 
     def _serve(self, images):
@@ -86,20 +108,26 @@ def load_keras_backbone(path: str | os.PathLike) -> keras.Model:
     return keras.models.load_model(file)
 
 
+def saved_image_size(path: str, serve) -> int:
+    """The model's input size: from its ``tfface.json``, else (exports of old versions) the signature's shape."""
+    meta_file = os.path.join(str(path), "tfface.json")
+    if os.path.isfile(meta_file):
+        return int(json.load(open(meta_file))["image_size"])
+    return int(serve.structured_input_signature[1]["images"].shape[1])
+
+
 def load_embedder(path: str | os.PathLike):
     """Load an exported model — a SavedModel folder or a ``.tflite`` file — as (embed_fn uint8 -> normalised
     float32, image_size)."""
     path = str(path)
     if path.endswith(".tflite"):
         return load_tflite_embedder(path)
-    meta_file = os.path.join(path, "tfface.json")
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
         raise FileNotFoundError(f"`model={path}`: no saved_model.pb there; point it at a folder written "
                                 "by train.py (<workdir>/export).")
     loaded = tf.saved_model.load(path)
     serve = loaded.signatures["serving_default"]
-    size = json.load(open(meta_file))["image_size"] if os.path.isfile(meta_file) else \
-        int(serve.structured_input_signature[1]["images"].shape[1])
+    size = saved_image_size(path, serve)
     return (lambda images: serve(images=tf.convert_to_tensor(images, tf.uint8))["embeddings"]), size
 
 
@@ -126,7 +154,7 @@ class IDAScorer(FaceEmbedder):
         tf.Module.__init__(self)  # the embedding comes from the loaded SavedModel, not a Keras backbone
         self.base = tf.saved_model.load(base_path)
         self.embed_fn = self.base.signatures["serving_default"]
-        size = int(self.embed_fn.structured_input_signature[1]["images"].shape[1])
+        size = saved_image_size(base_path, self.embed_fn)
         self.image_size = size
         anchors = np.asarray(anchors, np.float32)
         unit = anchors / np.maximum(np.linalg.norm(anchors, axis=1, keepdims=True), 1e-12)
@@ -140,6 +168,7 @@ class IDAScorer(FaceEmbedder):
             self.score_ida_l = tf.function(self._score_ida_l, input_signature=pair)
 
     def _embed(self, images):
+        images = self._prepare(images)
         emb = self.embed_fn(images=images)["embeddings"]
         if self.flip:
             mirrored = self.embed_fn(images=tf.image.flip_left_right(images))["embeddings"]
