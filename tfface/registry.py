@@ -131,6 +131,8 @@ class Protocol:
         check: ``check(cfg)``, raising a clear error for missing settings before any export or embedding.
         scores: whether it scores by ``--score`` (cosine or IDA); a non-cosine score for one that does not is
             refused by evaluate.py, not ignored.
+        uses_ida: whether it reads the ``--ida_*`` settings whatever ``--score`` is (IDA's own protocols);
+            otherwise they apply only with a non-cosine score and are refused without one.
     """
 
     name: str
@@ -138,6 +140,7 @@ class Protocol:
     needs: str = "model"
     check: Callable[[Any], None] | None = None
     scores: bool = False
+    uses_ida: bool = False
 
 
 PROTOCOLS = Registry("protocol", "protocol")

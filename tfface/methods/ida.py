@@ -58,6 +58,6 @@ def export(cfg: EvaluateConfig) -> dict:
     return {"protocol": "ida_export", "export": path, "anchors": int(len(anchors))}
 
 
-register_protocol(Protocol("ida_ssr", train_ssr, check=requires("eval_list")))
-register_protocol(Protocol("ida_sweep", sweep, check=requires("eval_pairs")))
-register_protocol(Protocol("ida_export", export))
+register_protocol(Protocol("ida_ssr", train_ssr, check=requires("eval_list"), uses_ida=True))
+register_protocol(Protocol("ida_sweep", sweep, check=requires("eval_pairs"), uses_ida=True))
+register_protocol(Protocol("ida_export", export, uses_ida=True))

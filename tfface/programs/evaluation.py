@@ -39,6 +39,10 @@ def evaluate(cfg: EvaluateConfig) -> dict:
                           "the exported embedder).")
     if cfg.score != "cosine" and not protocol.scores:
         raise ConfigError(f"`score={cfg.score}` does not apply to `protocol={cfg.protocol}` (it scores by cosine).")
+    unused = [] if cfg.score != "cosine" or protocol.uses_ida else cfg.changed(cfg.section_flags("ida"))
+    if unused:
+        raise ConfigError(f"`{unused[0]}={cfg.setting(unused[0])}` applies with `score=ida_r|ida_l` or an ida_* "
+                          f"protocol; `protocol={cfg.protocol}` with `score=cosine` would ignore it.")
     if protocol.check is not None:
         protocol.check(cfg)
     if protocol.needs == "model" and not cfg.model:
