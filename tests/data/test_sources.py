@@ -42,3 +42,12 @@ def test_bad_list_header_and_label_out_of_range(tmp_path):
         sources.from_list_file(tmp_path / "l.csv")
     with pytest.raises(DataError, match="out of range"):
         sources.Source(np.array(["a", "b"]), np.array([0, 3]), ("x", "y"), origin="t")
+
+
+def test_a_list_row_without_an_identity_names_its_line(tmp_path):
+    (tmp_path / "l.csv").write_text("path,identity\na.png,x\nb.png,\nc.png,y\n")
+    with pytest.raises(DataError, match="l.csv line 3: no identity"):
+        sources.from_list_file(tmp_path / "l.csv")
+    (tmp_path / "short.csv").write_text("path,identity\na.png\n")
+    with pytest.raises(DataError, match="short.csv line 2: no identity"):
+        sources.from_list_file(tmp_path / "short.csv")
