@@ -305,6 +305,7 @@ class RunConfig(_Sectioned):
     cpu_replicas: int = 0
     mixed_precision: str = "none"
     jit_compile: bool = False
+    steps_per_loop: int = 1
     loss: str = "softmax"
     aux_loss: str = ""
     center_alpha: float = 0.5

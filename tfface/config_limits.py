@@ -47,6 +47,7 @@ ANY = Limit()
 LIMITS: dict[str, Limit] = {
     # the run
     "seed": NON_NEGATIVE, "log_every": at_least(1), "checkpoint_every": at_least(1), "cpu_replicas": NON_NEGATIVE,
+    "steps_per_loop": at_least(1),
     "center_alpha": FRACTION,
     # data
     "image_size": at_least(8), "pk_k": at_least(1), "synth_identities": at_least(2), "synth_heldout": NON_NEGATIVE,

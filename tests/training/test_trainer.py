@@ -263,3 +263,26 @@ def test_a_loss_term_from_outside_the_package_trains_on_two_replicas_like_one_de
     saved = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(tmp_path / "two" / "checkpoints")))
     names = saved.get_variable_to_shape_map()
     assert "ring/radius/.ATTRIBUTES/VARIABLE_VALUE" in names and "ring/mean_norm/.ATTRIBUTES/VARIABLE_VALUE" in names
+
+
+@pytest.mark.parametrize("strategy", ["one", "mirrored"])
+def test_steps_per_loop_gives_the_weights_of_single_steps(tiny_source, tmp_path, strategy):
+    # --steps_per_loop=N runs N steps inside one tf.function call; the loop still stops at every log,
+    # hook and checkpoint boundary, and the weights equal those of one step per call
+    def run(workdir, per_loop):
+        dist = tf.distribute.OneDeviceStrategy("/cpu:0") if strategy == "one" else mirrored()
+        keras.utils.set_random_seed(7)
+        with dist.scope():
+            backbone, head_layer, opt = _model(tiny_source, "softmax", smooth=True)
+            task = _classification(backbone, head_layer, tiny_source)
+        logged = []
+        cfg = TrainerConfig(7, BATCH, str(workdir), log_every=3, checkpoint_every=5, steps_per_loop=per_loop)
+        Trainer(dist, task, opt, cfg, printer=logged.append).fit(_pk_data(tiny_source))
+        return [v.numpy() for v in backbone.weights], [s.split()[1] for s in logged if s.startswith("step ")]
+
+    single, logged_single = run(tmp_path / "one", 1)
+    looped, logged_looped = run(tmp_path / "four", 4)
+    assert logged_looped == logged_single == ["1/7", "3/7", "6/7", "7/7"]
+    for a, b in zip(single, looped):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    assert (tmp_path / "four" / "checkpoints" / "ckpt-5.index").exists()

@@ -102,9 +102,11 @@ def verification_hook(run: Run, embed, printer=PRINT) -> list:
 
 
 def trainer_config(cfg: RunConfig, **overrides) -> TrainerConfig:
-    """The loop settings (--steps, --batch_size, --log_every, --checkpoint_every, --eval_every, --jit_compile)."""
+    """The loop settings (--steps, --batch_size, --log_every, --checkpoint_every, --eval_every, --jit_compile,
+    --steps_per_loop)."""
     return TrainerConfig(cfg.optim.steps, cfg.optim.batch_size, cfg.workdir, cfg.log_every, cfg.checkpoint_every,
-                         hook_every=cfg.eval.every, jit_compile=cfg.jit_compile, **overrides)
+                         hook_every=cfg.eval.every, jit_compile=cfg.jit_compile,
+                         **{"steps_per_loop": cfg.steps_per_loop, **overrides})
 
 
 def make_trainer(run: Run, task: Task, optimizer, embed, printer=PRINT, hooks: list | None = None,

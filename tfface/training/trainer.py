@@ -30,6 +30,7 @@ class TrainerConfig:
     keep_checkpoints: int = 3
     hook_every: int = 0
     jit_compile: bool = False
+    steps_per_loop: int = 1  # training steps per tf.function call (up to the next log / hook / checkpoint)
 
 
 class Trainer:
@@ -83,13 +84,30 @@ class Trainer:
         if self.cfg.jit_compile:  # XLA compiles the replica's math; the iterator stays outside
             replica_step = tf.function(replica_step, jit_compile=True)
 
-        @tf.function
-        def step_fn(iterator):
+        def one_step(iterator):
             metrics = strategy.run(replica_step, args=(next(iterator), self.step))
             self.step.assign_add(1)
             return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in metrics.items()}
 
-        return step_fn
+        if self.cfg.steps_per_loop == 1:
+            return tf.function(lambda iterator, n: one_step(iterator))
+
+        @tf.function
+        def steps_fn(iterator, n):  # n steps in one call: n − 1 without their metrics, then one with them
+            for _ in tf.range(n - 1):
+                strategy.run(replica_step, args=(next(iterator), self.step))
+                self.step.assign_add(1)
+            return one_step(iterator)
+
+        return steps_fn
+
+    def _steps_to_next_stop(self, step: int, start: int) -> int:
+        """Steps until the next log, hook, checkpoint or the end (a multi-step call stops there), at most
+        ``steps_per_loop``."""
+        cfg = self.cfg
+        every = [k for k in (cfg.log_every, cfg.checkpoint_every, cfg.hook_every) if k]
+        stops = [cfg.total_steps, *[(step // k + 1) * k for k in every]] + ([start + 1] if step == start else [])
+        return max(1, min(cfg.steps_per_loop, min(stops) - step))
 
     def fit(self, dataset_fn: DatasetFn) -> dict[str, float]:
         """Train to ``total_steps`` from wherever the checkpoint left off; return the last metrics."""
@@ -105,19 +123,20 @@ class Trainer:
         last = {}
         step = start
         while step < cfg.total_steps:
+            n = self._steps_to_next_stop(step, start)
             try:
-                metrics = self._step_fn(iterator)
+                metrics = self._step_fn(iterator, tf.constant(n, tf.int64))
             except tf.errors.InvalidArgumentError as err:
                 if "non-finite training loss" in str(err):
                     raise NonFiniteLossError(
-                        f"training loss became NaN or Inf at step {step + 1}. Lower `lr`, add `warmup_steps` "
-                        f"or `scale_warmup_steps`; {self._last_finite()}."
+                        f"training loss became NaN or Inf at step {step + 1 if n == 1 else f'{step + 1}–{step + n}'}. "
+                        f"Lower `lr`, add `warmup_steps` or `scale_warmup_steps`; {self._last_finite()}."
                     ) from None
                 better = self.explain_input_error(err) if self.explain_input_error else None
                 if better is not None:
                     raise better from None
                 raise
-            step += 1
+            step += n
             if step % cfg.log_every == 0 or step == cfg.total_steps or step == start + 1:
                 last = {k: float(v) for k, v in metrics.items()}
                 lr = float(self._lr(step))
