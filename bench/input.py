@@ -112,7 +112,7 @@ def end_to_end(source, size: int, batch: int) -> dict:
         head.build((None, 128))
         opt = make_optimizer("sgd", WarmupSchedule(0.01, 10**6, "cosine", warmup=0), 0.9, 5e-4)
         task = ClassificationTask(backbone, head, batch)
-    opt.build(task.trainable_variables)
+        opt.build(task.trainable_variables)
     step_var = tf.Variable(0, dtype=tf.int64)
 
     @tf.function
