@@ -210,9 +210,10 @@ def test_ida_scores_ssr_sweep_and_export(tiny_synth, tmp_path):
     meta, pairs = str(tiny_synth / "meta.csv"), str(tiny_synth / "pairs.csv")
     ev = [str(REPO / "evaluate.py"), f"--model={model}", f"--eval_pairs={pairs}", f"--ida_anchors={meta}",
           "--ida_k=5", f"--out={tmp_path / 'ida'}"]
-    for score in ("cosine", "ida_r"):
-        out = _run([*ev, f"--score={score}"], tmp_path)
-        assert out.returncode == 0, out.stderr[-3000:]
+    out = _run([*ev, "--score=ida_r"], tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    out = _run([*ev, "--score=cosine"], tmp_path)  # the --ida_* settings would be ignored: refused
+    assert out.returncode == 1 and "error: --ida_anchors=" in out.stderr and "would ignore it" in out.stderr
     assert json.loads((tmp_path / "ida" / "eval_ida_r.json").read_text())["score"] == "ida_r"
     out = _run([*ev, "--protocol=ida_ssr", f"--eval_list={meta}", "--ida_ssr_steps=200", "--ida_ssr_lr=0.01"],
                tmp_path)
