@@ -18,7 +18,10 @@ def test_a_diverging_run_exits_1_without_an_export(tiny_synth, tmp_path):
     out = _train(["--data=list", f"--list_file={tiny_synth / 'meta.csv'}", f"--eval_pairs={tiny_synth / 'pairs.csv'}",
                   "--lr=1e6", "--steps=3", f"--workdir={tmp_path / 'w'}"], tmp_path)
     assert out.returncode == 1, out.stderr[-2000:]
-    assert "too large to normalise" in out.stderr and "--lr" in out.stderr and "accuracy" not in out.stdout
+    # where the divergence shows depends on the CPU's kernels (oneDNN on: huge finite features, refused at
+    # export; off: a NaN loss first) — either way a one-line error naming --lr, no export, no accuracy
+    assert ("too large to normalise" in out.stderr or "NaN or Inf" in out.stderr) and "--lr" in out.stderr
+    assert "Traceback" not in out.stderr and "accuracy" not in out.stdout
     assert not (tmp_path / "w" / "export").exists()
 
 
