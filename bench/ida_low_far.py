@@ -123,7 +123,7 @@ def score_fold(emb: np.ndarray, labels: np.ndarray, dens: dict) -> dict:
         else:
             lf = np.asarray(dens[name], np.float32)
             score = all_pairs.ida_blocks(emb, lf, FLAGS.tau)
-            rng = (-FLAGS.tau + float(lf.min()), FLAGS.tau + float(lf.max()) + float(np.log(2)))
+            rng = all_pairs.ida_score_range(lf, FLAGS.tau)
         p = all_pairs.score_all_pairs(labels, score, score_range=rng)
         point = all_pairs.tar_at_far(p, sorted({*FARS, *INTERVAL_FARS}))
         boots[name] = all_pairs.bootstrap(p, INTERVAL_FARS, FLAGS.bootstrap, seed=0)

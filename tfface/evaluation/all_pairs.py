@@ -69,6 +69,12 @@ def ida_blocks(emb: np.ndarray, log_density: np.ndarray, tau: float) -> BlockSco
     return lambda rows, cols: score_matrix(emb[rows], emb[cols], lf[rows], lf[cols], tau)
 
 
+def ida_score_range(log_density: np.ndarray, tau: float) -> tuple[float, float]:
+    """Bounds of log DAO over unit embeddings with these log densities: τ·[−1, 1] plus logaddexp's range."""
+    lf = np.asarray(log_density, np.float32)
+    return -tau + float(lf.min()), tau + float(lf.max()) + float(np.log(2))
+
+
 def score_all_pairs(labels: np.ndarray, score: BlockScore, keep_far: float = 0.2, block: int = 1024,
                     score_range: tuple[float, float] = (-1.0, 1.0), progress=None) -> PairScores:
     """Score every unordered pair of the images (``labels`` one per image) in row blocks of ``block``;

@@ -58,7 +58,7 @@ def all_pairs_protocol_report(emb: np.ndarray, labels: np.ndarray, source, out_d
     if density is not None:
         lf = np.asarray(density(emb), np.float32)
         score = all_pairs.ida_blocks(emb, lf, tau)
-        score_range = (-tau + float(lf.min()), tau + float(lf.max()) + float(np.log(2)))
+        score_range = all_pairs.ida_score_range(lf, tau)
     step = max(1, len(labels) // 10)
 
     def progress(done: int, total: int) -> None:

@@ -18,7 +18,8 @@ def _anchors(cfg: EvaluateConfig, embed, size: int):
 
 
 def score_density(cfg: EvaluateConfig, embed, size: int):
-    """``--score``'s density (embeddings → log F): IDA-R from the anchor set, IDA-L from the SSR."""
+    """``--score``'s density (embeddings → log F): IDA-R from the anchor set, IDA-L from the SSR; None for
+    cosine."""
     anchors = _anchors(cfg, embed, size)[0] if cfg.score == "ida_r" else None
     ssr = scoring.load_ssr(cfg.ida.ssr) if cfg.score == "ida_l" else None
     return scoring.density_fn(cfg.score, anchors, cfg.ida.k, cfg.ida.tau, ssr)

@@ -75,17 +75,11 @@ def run_list_protocol(name: str, cfg: EvaluateConfig) -> dict:
     lists, (embed, size) = cfg.lists, load_embedder(cfg.model)
     options = {"gallery_per_id": lists.gallery_per_id, "open_set_fraction": lists.open_set_fraction,
                "attribute": lists.easy_hard_attribute, "ranges": lists.easy_hard_ranges, "use_abs": lists.easy_hard_abs,
-               "bootstrap": lists.bootstrap, "score": cfg.score}
-    if cfg.score != "cosine":
-        options.update(density=score_density(cfg, embed, size), tau=cfg.ida.tau)
+               "bootstrap": lists.bootstrap, "score": cfg.score, "density": score_density(cfg, embed, size),
+               "tau": cfg.ida.tau}
     report = run_protocol(name, embed, size, cfg.eval_list, cfg.eval.root, cfg.out_dir(), cfg.eval.flip,
                           cfg.eval.batch, options)
     return {k: v for k, v in report.items() if not isinstance(v, list) and k != "histograms"}
-
-
-def _density(cfg: EvaluateConfig, embed, size: int):
-    """--score's density (features → log F), or None for cosine."""
-    return None if cfg.score == "cosine" else score_density(cfg, embed, size)
 
 
 def _template_features(cfg: EvaluateConfig, embed, size: int, metadata: str):
@@ -118,7 +112,7 @@ def ijb_1to1(cfg: EvaluateConfig) -> dict:
     """1:1 verification of IJB-style templates (pooled image features) over --template_pairs, with intervals
     from a bootstrap over subjects (--bootstrap) and the ROC / DET plot; scored by --score."""
     embed, size = load_embedder(cfg.model)
-    density = _density(cfg, embed, size)
+    density = score_density(cfg, embed, size)
     tids, feats, subjects = _template_features(cfg, embed, size, cfg.templates.templates)
     t1, t2, same = templates.read_template_pairs(cfg.templates.template_pairs, dict(zip(tids, subjects)))
     report = templates.verification_report(tids, feats, t1, t2, same, subjects, cfg.lists.bootstrap,
@@ -132,7 +126,7 @@ def ijb_1ton(cfg: EvaluateConfig) -> dict:
     """1:N identification of probe templates against gallery templates: rank-k, CMC, TPIR@FPIR; scored by
     --score."""
     embed, size = load_embedder(cfg.model)
-    density = _density(cfg, embed, size)
+    density = score_density(cfg, embed, size)
     _, g_feats, g_subjects = _template_features(cfg, embed, size, cfg.templates.gallery_templates)
     _, p_feats, p_subjects = _template_features(cfg, embed, size, cfg.templates.probe_templates)
     log_density = (density(g_feats), density(p_feats)) if density else None
@@ -153,7 +147,7 @@ def distractors(cfg: EvaluateConfig) -> dict:
                         f"(e.g. {sorted(shared)[0]!r}); distractors must be other people.")
     for s in (src, dis):
         s.check_files_exist()
-    density = _density(cfg, embed, size)
+    density = score_density(cfg, embed, size)
     emb = embed_paths(embed, src.paths, size, cfg.eval.batch, cfg.eval.flip)
     d_emb = embed_paths(embed, dis.paths, size, cfg.eval.batch, cfg.eval.flip)
     _, first = np.unique(src.labels, return_index=True)
