@@ -64,8 +64,10 @@ def _trainer(strategy, build: Build, workdir, total: int, global_batch: int) -> 
                                                             checkpoint_every=10**9), printer=lambda s: None)
 
 
-def _variables(task) -> list[tf.Variable]:
-    return [v for m in task.modules.values() for v in m.weights]  # trainable and not (BN statistics, centres)
+def _state(task) -> list[np.ndarray]:
+    """Every module's variables, trainable and not (BN statistics, centres); a sharded head's kernel whole."""
+    return [a for m in task.modules.values()
+            for a in ([v.numpy().copy() for v in m.weights] if hasattr(m, "weights") else [m.kernel.full().numpy()])]
 
 
 def _gradients(trainer: Trainer, dataset_fn, start: int) -> tuple[float, list[np.ndarray]]:
@@ -97,9 +99,9 @@ def one_step(strategy, build: Build, dataset_fn, workdir, warm_dir, warm_steps: 
     assert start == warm_steps
     loss, grads = _gradients(trainer, dataset_fn, start)
     trainer.restore()  # the forward pass above moved batch-norm statistics
-    before = [v.numpy().copy() for v in _variables(trainer.task)]
+    before = _state(trainer.task)
     metrics = trainer.fit(dataset_fn)
-    return StepResult(loss, metrics, grads, before, [v.numpy() for v in _variables(trainer.task)])
+    return StepResult(loss, metrics, grads, before, _state(trainer.task))
 
 
 def assert_one_step_equivalence(build: Build, dataset_for: DatasetFor, tmp_path, global_batch: int,

@@ -66,6 +66,8 @@ class ModelSettings:
     m3: float = 0.0
     mlreg_weight: float = 0.0
     scale_warmup_steps: int = 0
+    head_shards: str = "auto"
+    sample_rate: float = 1.0
     init_checkpoint: str | None = None
 
 
@@ -361,7 +363,7 @@ class RunConfig(_Sectioned):
             raise ConfigError(f"`config={path}`: not valid JSON ({err}).") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"`config={path}`: must hold a JSON object of settings by flag name.")
-        raw = {k: v for k, v in raw.items() if k not in ("description", "num_classes", "workdir")}
+        raw = {k: v for k, v in raw.items() if k not in ("description", "num_classes", "head_sharded", "workdir")}
         return cls.from_dict(raw, source=str(path))
 
     def to_dict(self) -> dict:

@@ -55,6 +55,7 @@ LIMITS: dict[str, Limit] = {
     # model (margins also per head, below)
     "embedding_size": at_least(2), "dropout": Limit(0, 1, open_hi=True), "scale": POSITIVE, "margin": ANY,
     "m1": POSITIVE, "m3": ANY, "mlreg_weight": NON_NEGATIVE, "scale_warmup_steps": NON_NEGATIVE,
+    "sample_rate": Limit(0, 1, open_lo=True),
     # optimisation
     "steps": at_least(1), "batch_size": at_least(2), "lr": POSITIVE, "momentum": Limit(0, 1, open_hi=True),
     "weight_decay": NON_NEGATIVE, "lr_boundaries": at_least(1), "lr_factor": POSITIVE, "warmup_steps": NON_NEGATIVE,

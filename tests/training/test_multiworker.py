@@ -50,7 +50,18 @@ def test_two_workers_train_on_loopback(tiny_synth, tmp_path):
     logs = [(tmp_path / f"worker{i}.log").read_text() for i in range(2)]
     assert all(p.returncode == 0 for p in procs), f"timed out or failed:\n{logs[0][-3000:]}\n{logs[1][-3000:]}"
     assert "2 replica(s)" in logs[0] and "step 3/3" in logs[0]
+    assert "margin head sharded over 2 replica(s)" in logs[0]  # Partial FC is on by default with 2 replicas
     assert (workdir / "checkpoints" / "ckpt-3.index").exists()
+    import numpy as np
+    import tensorflow as tf
+
+    ckpt = str(workdir / "checkpoints" / "ckpt-3")
+    classes = json.loads((workdir / "config.json").read_text())["num_classes"]
+    kernel = tf.train.load_variable(ckpt, "head/classifier/kernel/.ATTRIBUTES/VARIABLE_VALUE")
+    momentum = tf.train.load_variable(ckpt, "head/classifier/momentum/.ATTRIBUTES/VARIABLE_VALUE")
+    assert kernel.shape == momentum.shape == (16, classes)  # both workers' shards, whole
+    half = (classes + 1) // 2
+    assert np.abs(momentum[:, :half]).max() > 0 and np.abs(momentum[:, half:]).max() > 0  # each shard trained
     report = json.loads((workdir / "eval.json").read_text())
     assert 0.0 <= report["accuracy"] <= 1.0 and report["pairs"] > 0
     assert not any(n.startswith(".worker-") for n in os.listdir(workdir))  # worker 1 cleaned up

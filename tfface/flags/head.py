@@ -15,3 +15,8 @@ flags.DEFINE_float("m3", _D.setting("m3"), "Combined head: additive cosine margi
 flags.DEFINE_float("mlreg_weight", _D.setting("mlreg_weight"), "FTL m-L2 regulariser weight α_reg on ‖Wᵀf‖² (0 = off).")
 flags.DEFINE_integer("scale_warmup_steps", _D.setting("scale_warmup_steps"), "Warm the head scale up linearly from 8 "
                      "to --scale.")
+flags.DEFINE_enum("head_shards", _D.setting("head_shards"), ["auto", "on", "off"], "Shard the margin head's class "
+                  "weights over the replicas (Partial FC): auto = on with more than one replica or a --sample_rate "
+                  "below 1, when the loss and optimiser allow it.")
+flags.DEFINE_float("sample_rate", _D.setting("sample_rate"), "Partial FC: the fraction of each shard's classes in "
+                   "the softmax at each step (the batch's classes are always in); 1 = all.")

@@ -11,6 +11,7 @@ import tensorflow as tf
 from tfface.config import RunConfig
 from tfface.data.build import training_data
 from tfface.errors import ConfigError, DataError
+from tfface.heads.sharded import ShardedMarginHead
 from tfface.losses.center import CenterLoss
 from tfface.losses.discface import DiscFaceTerm
 from tfface.losses.registry import METRIC_LOSSES, metric_loss, parse_weighted
@@ -20,6 +21,7 @@ from tfface.registry import Method, register_method
 from tfface.runtime.model import build_model, build_optimizer, init_from
 from tfface.runtime.run import PRINT, finish_run, make_trainer, start_run
 from tfface.runtime.workdir import read_workdir
+from tfface.training.sharded_head_term import ShardedHeadTerm, sgd_settings
 from tfface.training.tasks import EmbeddingTask
 from tfface.training.terms import CenterTerm, HeadTerm, LossTerm, MetricLossTerm
 
@@ -51,7 +53,8 @@ def loss_terms(cfg: RunConfig, head, num_classes: int, class_counts=None) -> lis
     DiscFace, metric losses, centre loss, SFT's generated loss (call inside the strategy scope).
     ``class_counts`` (images per class) is needed by --sft_scheme=unbalanced."""
     use_head, metrics, center_weight = loss_plan(cfg)
-    head_term = HeadTerm(head, cfg.model.scale_warmup_steps) if use_head else None
+    kind = ShardedHeadTerm if isinstance(head, ShardedMarginHead) else HeadTerm
+    head_term = kind(head, cfg.model.scale_warmup_steps) if use_head else None
     metric_terms = [MetricLossTerm(name, weight, metric_loss(name, cfg.metric)) for name, weight in metrics]
     terms = [] if head_term is None else [head_term]
     bases = discface_term(cfg)
@@ -64,6 +67,17 @@ def loss_terms(cfg: RunConfig, head, num_classes: int, class_counts=None) -> lis
     if augment is not None:
         terms.append(GeneratedLoss(augment, cfg.sft.weight, head_term, metric_terms))
     return terms
+
+
+def head_sharding_obstacle(cfg: RunConfig) -> str | None:
+    """Why this standard run's margin head cannot be sharded over the replicas (None if it can)."""
+    if not loss_plan(cfg)[0]:
+        return f"`loss={cfg.loss}` has no margin head"
+    if cfg.discface.weight:
+        return "`discface_lambda` reads the class weights of the batch's labels, which live on other replicas"
+    if cfg.sft.transform != "none":
+        return "`feature_transform` (SFT) scores generated features per sample on the whole head"
+    return None
 
 
 def build_task(cfg: RunConfig, backbone, head, num_classes: int, class_counts=None) -> EmbeddingTask:
@@ -95,13 +109,19 @@ def discface_term(cfg: RunConfig) -> DiscFaceTerm | None:
 def train_standard(cfg: RunConfig, printer=PRINT) -> dict:
     """Train, export a SavedModel and evaluate verification; return the evaluation report."""
     metrics = loss_plan(cfg)[1]  # a bad --loss / --aux_loss fails before any rendering or TF set-up
-    run = start_run(cfg, printer)
+    run = start_run(cfg, printer, head_obstacle=head_sharding_obstacle(cfg))
     cfg, strategy, data = run.cfg, run.strategy, run.data
     with strategy.scope():
-        backbone, head = build_model(cfg, data.num_classes, strategy.num_replicas_in_sync)
+        backbone, head = build_model(cfg, data.num_classes, strategy.num_replicas_in_sync,
+                                     sharded_over=strategy if run.shard_head else None)
         if cfg.model.init_checkpoint:
             init_from(cfg.model.init_checkpoint, backbone, head, data.num_classes, printer)
         optimizer = build_optimizer(cfg)
+        if run.shard_head:
+            sgd_settings(optimizer)
+            printer(f"margin head sharded over {strategy.num_replicas_in_sync} replica(s): {head.kernel.width} "
+                    f"classes each" + (f", {cfg.model.sample_rate:g} of them sampled per step"
+                                       if cfg.model.sample_rate < 1 else ""))
         counts = None if data.source is None else data.source.class_counts
         task = build_task(cfg, backbone, head, data.num_classes, counts)
     if metrics and cfg.data.sampler != "pk":

@@ -9,17 +9,24 @@ import tensorflow as tf
 from tfface.config import RunConfig
 from tfface.errors import ConfigError
 from tfface.heads.classifier import MarginHead, refuse_mlreg_on_normalised_head
+from tfface.heads.sharded import ShardedMarginHead
 from tfface.models.backbones import build_backbone
 from tfface.runtime.verify import PRINT
 from tfface.runtime.workdir import read_workdir
 from tfface.training.optim import WarmupSchedule, make_optimizer
 
 
-def build_model(cfg: RunConfig, num_classes: int, replicas: int = 1):
-    """Backbone and margin head (call inside the strategy scope). Batch norm is synchronised only
-    when there is more than one replica (on one device it would cost ~12% for nothing)."""
+def build_model(cfg: RunConfig, num_classes: int, replicas: int = 1,
+                sharded_over: tf.distribute.Strategy | None = None):
+    """Backbone and margin head (call inside the strategy scope); the head's class weights are sharded over
+    the replicas of ``sharded_over`` when it is given (:class:`ShardedMarginHead`). Batch norm is synchronised
+    only when there is more than one replica (on one device it would cost ~12% for nothing)."""
     m = cfg.model
     backbone = build_backbone(m.backbone, cfg.data.image_size, m.embedding_size, m.dropout, m.sync_bn and replicas > 1)
+    if sharded_over is not None:
+        head = ShardedMarginHead(sharded_over, num_classes, m.embedding_size, m.head, s=m.scale, m=m.margin, m1=m.m1,
+                                 m3=m.m3, sample_rate=m.sample_rate, seed=cfg.seed)
+        return backbone, head
     head = MarginHead(num_classes, m.head, s=m.scale, m=m.margin, m1=m.m1, m3=m.m3, reg_weight=m.mlreg_weight)
     refuse_mlreg_on_normalised_head(head, f"`mlreg_weight={m.mlreg_weight}`", f"`head={m.head}`")
     head.build((None, m.embedding_size))

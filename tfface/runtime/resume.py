@@ -28,6 +28,14 @@ def previous_run(workdir: str) -> tuple[RunConfig, int] | None:
     return RunConfig.from_dict(raw), int(raw.get("num_classes", -1))
 
 
+def previous_head_sharded(workdir: str) -> bool | None:
+    """Whether the checkpoint a workdir holds has a sharded margin head (None: nothing to resume; runs from
+    before sharding existed have a full head)."""
+    if previous_run(workdir) is None:
+        return None
+    return bool(json.loads((pathlib.Path(workdir) / "config.json").read_text()).get("head_sharded", False))
+
+
 def check_resume(cfg: RunConfig, num_classes: int, log) -> None:
     """Refuse a rerun of ``cfg.workdir`` whose structural settings or number of classes differ from the run it
     holds; ``log`` the other changed settings."""

@@ -19,7 +19,8 @@ from tfface.errors import ConfigError
 from tfface.evaluation.pairs import read_pairs
 from tfface.evaluation.verification import evaluate_pairs
 from tfface.export.saved_model import export_saved_model
-from tfface.runtime.resume import check_resume
+from tfface.runtime.resume import check_resume, previous_head_sharded
+from tfface.runtime.sharding import head_sharding
 from tfface.runtime.verify import PRINT, verify_saved_model
 from tfface.training.strategy import is_chief, make_strategy, worker_path
 from tfface.training.tasks import Task
@@ -37,6 +38,7 @@ class Run:
     chief: bool
     data: object
     pairs_file: str | None
+    shard_head: bool = False  # the margin head's class weights are sharded over the replicas (Partial FC)
 
 
 def random_access_source(data, who: str):
@@ -47,8 +49,15 @@ def random_access_source(data, who: str):
     return data.source
 
 
-def start_run(cfg: RunConfig, printer=PRINT) -> Run:
-    """Strategy, workdir (with config.json), precision policy, data and seed for a training program."""
+FULL_HEAD_ONLY = "trains a full head"  # start_run's default: the program does not shard its margin head
+
+
+def start_run(cfg: RunConfig, printer=PRINT, head_obstacle: str | None = FULL_HEAD_ONLY) -> Run:
+    """Strategy, workdir (with config.json), precision policy, data, seed and head sharding for a training
+    program. ``head_obstacle``: why the program cannot shard its margin head (None: it can, see
+    :func:`tfface.runtime.sharding.head_sharding`); by default it cannot."""
+    if head_obstacle == FULL_HEAD_ONLY:
+        head_obstacle = f"`method={cfg.method}` {FULL_HEAD_ONLY}"
     strategy = make_strategy(cfg.cpu_replicas)
     chief = is_chief(strategy)
     cfg = cfg.replace(workdir=cfg.workdir or default_workdir())
@@ -57,13 +66,15 @@ def start_run(cfg: RunConfig, printer=PRINT) -> Run:
     data = training_data(cfg, log=printer)
     pipeline.check_batch_split(cfg.optim.batch_size, strategy.num_replicas_in_sync)
     check_resume(cfg, data.num_classes, printer)
+    shard = head_sharding(cfg, strategy.num_replicas_in_sync, head_obstacle, previous_head_sharded(cfg.workdir),
+                          printer)
     if chief:
         with open(os.path.join(cfg.workdir, "config.json"), "w") as fh:
-            json.dump({**cfg.to_dict(), "num_classes": data.num_classes}, fh, indent=1)
+            json.dump({**cfg.to_dict(), "num_classes": data.num_classes, "head_sharded": shard}, fh, indent=1)
     printer(f"{data.num_images} images of {data.num_classes} identities; {strategy.num_replicas_in_sync} "
             f"replica(s); global batch {cfg.optim.batch_size}; workdir {cfg.workdir}")
     keras.utils.set_random_seed(cfg.seed)
-    return Run(cfg, strategy, chief, data, cfg.eval.pairs or data.default_pairs)
+    return Run(cfg, strategy, chief, data, cfg.eval.pairs or data.default_pairs, shard)
 
 
 def chief_printer(run: Run, printer=PRINT):

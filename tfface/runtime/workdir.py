@@ -17,6 +17,7 @@ def read_workdir(workdir: str) -> tuple[RunConfig, int, str]:
         raise FileNotFoundError(f"`checkpoint={workdir}`: no config.json; point it at a train.py workdir.")
     raw = json.loads(cfg_file.read_text())
     num_classes = raw.pop("num_classes")
+    raw.pop("head_sharded", None)
     latest = newest_readable(str(pathlib.Path(workdir) / "checkpoints"), messages.info)
     if not latest:
         raise FileNotFoundError(f"`checkpoint={workdir}`: no readable checkpoint in {workdir}/checkpoints.")

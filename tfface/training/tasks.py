@@ -41,16 +41,29 @@ class Task:
         """Non-gradient updates after the optimiser step (e.g. class centres)."""
         return None
 
+    def replica_updated_terms(self) -> list[LossTerm]:
+        """The loss terms that update some variables themselves on each replica (see
+        :meth:`LossTerm.replica_variables`)."""
+        return []
+
     def descend(self, loss_fn: Callable[[], tuple], optimizer) -> tuple:
-        """One optimiser update of the trainable variables on ``loss_fn()`` = (loss, *rest); returns its
-        value. A non-finite loss stops training; the loss is scaled under mixed precision."""
+        """One optimiser update of the trainable variables on ``loss_fn()`` = (loss, *rest), after the
+        replica-local updates of :meth:`replica_updated_terms`; returns its value. A non-finite loss stops
+        training; the loss is scaled under mixed precision."""
         variables = self.trainable_variables
+        own = [(term, term.replica_variables()) for term in self.replica_updated_terms()]
+        own_variables = [v for _, vs in own for v in vs]
         with tf.GradientTape() as tape:
+            tape.watch(own_variables)
             loss, *rest = loss_fn()
             loss = tf.debugging.check_numerics(loss, "non-finite training loss")
             scaled = optimizer.scale_loss(loss) if hasattr(optimizer, "scale_loss") else loss
-        grads = tape.gradient(scaled, variables)
-        optimizer.apply_gradients(zip(grads, variables))
+        grads = tape.gradient(scaled, variables + own_variables)
+        start = len(variables)
+        for term, vs in own:
+            term.apply_replica_gradients(grads[start:start + len(vs)], optimizer)
+            start += len(vs)
+        optimizer.apply_gradients(zip(grads[:len(variables)], variables))
         return (loss, *rest)
 
     def train_step(self, batch, step, optimizer) -> dict[str, tf.Tensor]:
@@ -95,6 +108,9 @@ class EmbeddingTask(Task):
     def after_step(self, state: StepState) -> None:
         for term in self.terms:
             term.after_step(state)
+
+    def replica_updated_terms(self) -> list[LossTerm]:
+        return [term for term in self.terms if term.replica_variables()]
 
 
 class ClassificationTask(EmbeddingTask):

@@ -52,6 +52,16 @@ class LossTerm:
         """Non-gradient updates after the optimiser step (e.g. class centres); ``state`` is the step's."""
         return None
 
+    def replica_variables(self) -> list[tf.Variable]:
+        """Variables this term updates itself on each replica (:meth:`apply_replica_gradients`), outside the
+        optimiser, whose updates are all-reduced: e.g. a sharded head's columns, different on every replica."""
+        return []
+
+    def apply_replica_gradients(self, grads: list[tf.Tensor], optimizer) -> None:
+        """Update :meth:`replica_variables` from this replica's gradients, before the optimiser's step (the
+        learning rate is the step's)."""
+        return None
+
 
 class HeadTerm(LossTerm):
     """Margin-head cross-entropy (+ the head's m-L2 term), with an optional linear warm-up of the scale s
