@@ -8,7 +8,8 @@ workers (issue 17.4: measure first).
 Formats, all decoded and resized by the training pipeline at ``--image_size`` (112 px, the aligned-chip size):
 - ``celeba_jpeg``: the CelebA detected faces (112 px JPEG) from a list file (uniform sampler);
 - ``celeba_jpeg_pk``: the same with the P×K sampler;
-- ``celeba_tfrecord``: the same images in 8 TFRecord shards (uniform; random access is not needed);
+- ``celeba_tfrecord``: the same images in 8 TFRecord shards, streamed (uniform sampler);
+- ``celeba_tfrecord_pk``: the same shards read at random through their index (P×K sampler);
 - ``synth_png``: SynthFaces PNGs (64 px renders resized to 112).
 The pipeline uses every core (tf.data AUTOTUNE); img/s per core divides by the cores TensorFlow sees. Each
 format is timed after a warm-up, alternating the formats for ``--rounds`` rounds (the machine's speed
@@ -32,8 +33,9 @@ from absl import app, flags  # noqa: E402
 from celeba import detected_rows, write_list  # noqa: E402
 
 from tfface.data import pipeline  # noqa: E402
+from tfface.data.record_index import RecordIndex, index_path  # noqa: E402
 from tfface.data.sources import from_list_file  # noqa: E402
-from tfface.data.tfrecords import tfrecord_train_dataset, write_tfrecords  # noqa: E402
+from tfface.data.tfrecords import indexed_record_dataset, tfrecord_train_dataset, write_tfrecords  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 flags.DEFINE_string("data", str(REPO.parent / "shared" / "data"), "The shared data folder (CelebA is used).")
@@ -64,7 +66,7 @@ def main(argv):
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="bench-input-"))
     rows = detected_rows(celeba)
     source = from_list_file(write_list(tmp / "celeba.csv", [(r["path"], r["identity"]) for r in rows]), str(celeba))
-    write_tfrecords(source, str(tmp / "tfr" / "celeba"), shards=8)
+    index = RecordIndex.load(index_path(write_tfrecords(source, str(tmp / "tfr" / "celeba"), shards=8)))
     from tfface.data.synthfaces import SynthFacesConfig, build_synthfaces
 
     synth_dir = build_synthfaces(SynthFacesConfig(train_identities=200, heldout_identities=10, max_images=20,
@@ -76,6 +78,8 @@ def main(argv):
         "celeba_jpeg_pk": lambda: pipeline.train_dataset(source, pipeline.TrainInput(batch, size, sampler="pk")),
         "celeba_tfrecord": lambda: tfrecord_train_dataset(str(tmp / "tfr" / "celeba-*.tfrecord"),
                                                           source.num_classes, pipeline.TrainInput(batch, size)),
+        "celeba_tfrecord_pk": lambda: indexed_record_dataset(index, source.num_classes,
+                                                             pipeline.TrainInput(batch, size, sampler="pk")),
         "synth_png": lambda: pipeline.train_dataset(synth, pipeline.TrainInput(batch, size)),
     }
     cores = len(os.sched_getaffinity(0))

@@ -6,6 +6,7 @@ import dataclasses
 import pathlib
 from collections.abc import Callable
 
+import numpy as np
 import tensorflow as tf
 
 from tfface import messages
@@ -49,6 +50,7 @@ class TrainingData:
     dataset_fn: Callable[[int, tf.distribute.InputContext | None], tf.data.Dataset]
     default_pairs: str | None = None
     source: sources.Source | None = None
+    class_counts: np.ndarray | None = None  # images per class (every source; TFRecords through their index)
 
 
 def train_input(cfg: RunConfig) -> pipeline.TrainInput:
@@ -61,23 +63,34 @@ def training_data(cfg: RunConfig, log=messages.info) -> TrainingData:
     """The training data a RunConfig names, with its per-replica dataset function."""
     input_cfg = train_input(cfg)
     if cfg.data.source == "tfrecord":
-        from tfface.data.tfrecords import read_meta, tfrecord_train_dataset
-
-        if not cfg.data.tfrecords:
-            raise ConfigError("`data=tfrecord` needs `tfrecords=<glob of shards>`.")
-        meta = read_meta(cfg.data.tfrecords)
-        if cfg.data.sampler != "uniform":
-            raise ConfigError(f"`sampler={cfg.data.sampler}` needs random access; with `data=tfrecord` use "
-                              "`sampler=uniform`, or train from a list file.")
-        _at_least_two_identities(meta["num_classes"], f"`tfrecords={cfg.data.tfrecords}`")
-        return TrainingData(meta["images"], meta["num_classes"],
-                            lambda start, ctx: tfrecord_train_dataset(cfg.data.tfrecords, meta["num_classes"],
-                                                                      input_cfg, start, ctx))
+        return tfrecord_data(cfg, input_cfg, log)
     source, pairs = training_source(cfg, log)
     _at_least_two_identities(source.num_classes, f"`{cfg.data.source}` training data"
                              + (f" (`list_file={cfg.data.list_file}`)" if cfg.data.list_file else ""))
     return TrainingData(len(source), source.num_classes,
-                        lambda start, ctx: pipeline.train_dataset(source, input_cfg, start, ctx), pairs, source)
+                        lambda start, ctx: pipeline.train_dataset(source, input_cfg, start, ctx), pairs, source,
+                        source.class_counts)
+
+
+def tfrecord_data(cfg: RunConfig, input_cfg: pipeline.TrainInput, log=messages.info) -> TrainingData:
+    """TFRecord shards: streamed for ``sampler=uniform``, read at random through their index otherwise."""
+    from tfface.data.record_index import load_or_build_index
+    from tfface.data.tfrecords import indexed_record_dataset, read_meta, tfrecord_train_dataset
+
+    if not cfg.data.tfrecords:
+        raise ConfigError("`data=tfrecord` needs `tfrecords=<glob of shards>`.")
+    meta = read_meta(cfg.data.tfrecords)
+    classes = meta["num_classes"]
+    _at_least_two_identities(classes, f"`tfrecords={cfg.data.tfrecords}`")
+    index = load_or_build_index(meta["files"], log)
+    if len(index) and (index.labels.min() < 0 or index.labels.max() >= classes):
+        raise DataError(f"`tfrecords={cfg.data.tfrecords}`: a record's label is outside [0, {classes}) of its "
+                        "-meta.json; rewrite the shards with `tfface-make-tfrecords`.")
+    if cfg.data.sampler == "uniform":
+        dataset_fn = lambda start, ctx: tfrecord_train_dataset(cfg.data.tfrecords, classes, input_cfg, start, ctx)  # noqa: E731
+    else:
+        dataset_fn = lambda start, ctx: indexed_record_dataset(index, classes, input_cfg, start, ctx)  # noqa: E731
+    return TrainingData(len(index), classes, dataset_fn, class_counts=index.class_counts(classes))
 
 
 def _at_least_two_identities(count: int, what: str) -> None:

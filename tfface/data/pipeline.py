@@ -52,28 +52,41 @@ def worker_slice(global_batch: int, input_context: tf.distribute.InputContext | 
     return pipeline_id * rows, (pipeline_id + 1) * rows, per_replica
 
 
-def train_dataset(source: Source, cfg: TrainInput, start_step: int = 0,
-                  input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
-    """Per-replica batches of (uint8 images [b, H, W, 3], int32 labels [b]) from ``start_step`` on."""
+def sampled_rows(class_counts, cfg: TrainInput, start_step: int = 0,
+                 input_context: tf.distribute.InputContext | None = None) -> tuple[tf.data.Dataset, int]:
+    """(dataset of this input pipeline's (rows [n], flip [n]) of each global batch from ``start_step`` on, the
+    per-replica batch): the sampler's indices into a label-sorted set with ``class_counts`` images per class,
+    and a horizontal-flip draw per image seeded by (seed, step)."""
     lo, hi, per_replica = worker_slice(cfg.global_batch, input_context)
-    idx = samplers.make_sampler(cfg.sampler, source.class_counts, cfg.global_batch, cfg.seed, start_step,
+    idx = samplers.make_sampler(cfg.sampler, class_counts, cfg.global_batch, cfg.seed, start_step,
                                 cfg.pk_k, cfg.pk_strict)
-    paths = tf.constant(source.paths)
-    labels = tf.constant(source.labels, tf.int32)
     seed = cfg.seed
 
     def slice_and_flip(step, batch):
         flips = tf.random.stateless_uniform([cfg.global_batch], tf.stack([tf.cast(seed, tf.int64) + 7, step]))
-        return tf.data.Dataset.from_tensor_slices((batch[lo:hi], flips[lo:hi] < 0.5))
+        return batch[lo:hi], flips[lo:hi] < 0.5
+
+    return tf.data.Dataset.zip(tf.data.Dataset.range(start_step, 2**62), idx).map(slice_and_flip), per_replica
+
+
+def maybe_flip(image: tf.Tensor, flip: tf.Tensor, enabled: bool) -> tf.Tensor:
+    """The image mirrored left-right when ``flip`` (and flipping is ``enabled``)."""
+    if not enabled:
+        return image
+    return tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
+
+
+def train_dataset(source: Source, cfg: TrainInput, start_step: int = 0,
+                  input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+    """Per-replica batches of (uint8 images [b, H, W, 3], int32 labels [b]) from ``start_step`` on."""
+    rows, per_replica = sampled_rows(source.class_counts, cfg, start_step, input_context)
+    paths = tf.constant(source.paths)
+    labels = tf.constant(source.labels, tf.int32)
 
     def load(i, flip):
-        img = load_image(tf.gather(paths, i), cfg.image_size)
-        if cfg.flip:
-            img = tf.cond(flip, lambda: tf.image.flip_left_right(img), lambda: img)
-        return img, tf.gather(labels, i)
+        return maybe_flip(load_image(tf.gather(paths, i), cfg.image_size), flip, cfg.flip), tf.gather(labels, i)
 
-    ds = tf.data.Dataset.zip(tf.data.Dataset.range(start_step, 2**62), idx).flat_map(slice_and_flip)
-    ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
+    ds = rows.unbatch().map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
     return finish_for_strategy(ds.batch(per_replica, drop_remainder=True))
 
 

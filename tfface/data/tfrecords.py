@@ -2,8 +2,9 @@
 
 Records hold ``image`` (encoded JPEG/PNG bytes as in the source file), ``label`` (int64),
 ``path`` (bytes) and one float feature per numeric attribute. ``<prefix>-meta.json`` beside the
-shards records the class names. TFRecords are read sequentially, so they support the shuffled
-``uniform`` sampler only; class-balanced and P×K sampling need random access (a list file).
+shards records the class names, and ``<prefix>-index.npz`` where each record lies
+(:mod:`tfface.data.record_index`). The ``uniform`` sampler streams the shards front to back through a
+shuffle buffer; the others (P×K, class-balanced) read records at random through the index.
 
     tfface-make-tfrecords --list_file=train.csv --out=/data/train --shards=16
 """
@@ -18,7 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfface.data.decode import decode_image
-from tfface.data.pipeline import AUTOTUNE, TrainInput, finish_for_strategy, worker_slice
+from tfface.data.pipeline import AUTOTUNE, TrainInput, finish_for_strategy, maybe_flip, sampled_rows, worker_slice
+from tfface.data.record_index import FRAME_FOOTER, FRAME_HEADER, RecordIndex, RecordReader, index_path, sorted_index
 from tfface.data.sources import Source
 from tfface.errors import ConfigError, DataError
 
@@ -34,6 +36,8 @@ def write_tfrecords(source: Source, prefix: str, shards: int = 8, seed: int = 0)
     numeric = {k: v for k, v in source.attributes.items() if v.dtype.kind == "f"}
     names = [f"{prefix}-{i:05d}-of-{shards:05d}.tfrecord" for i in range(shards)]
     writers = [tf.io.TFRecordWriter(n) for n in names]
+    position = [0] * shards
+    rows = []  # (shard, offset, length, label) of every record, for the random-access index
     for k, i in enumerate(order):
         with open(source.paths[i], "rb") as fh:
             data = fh.read()
@@ -41,9 +45,14 @@ def write_tfrecords(source: Source, prefix: str, shards: int = 8, seed: int = 0)
                  "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(source.labels[i])]))}
         feats.update({a: tf.train.Feature(float_list=tf.train.FloatList(value=[float(v[i])]))
                       for a, v in numeric.items()})
-        writers[k % shards].write(tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString())
+        record = tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString()
+        writers[k % shards].write(record)
+        rows.append((k % shards, position[k % shards] + FRAME_HEADER, len(record), int(source.labels[i])))
+        position[k % shards] += FRAME_HEADER + len(record) + FRAME_FOOTER
     for w in writers:
         w.close()
+    shard, offset, length, labels = (np.asarray(c) for c in zip(*rows))
+    sorted_index(names, shard, offset, length, labels).save(index_path(names))
     with open(f"{prefix}-meta.json", "w") as fh:
         json.dump({"num_classes": source.num_classes, "class_names": list(source.class_names),
                    "images": len(source), "attributes": sorted(numeric)}, fh)
@@ -66,10 +75,10 @@ def read_meta(pattern: str) -> dict:
 def tfrecord_train_dataset(pattern: str, num_classes: int, cfg: TrainInput, start_step: int = 0,
                            input_context: tf.distribute.InputContext | None = None,
                            shuffle_buffer: int = 10000) -> tf.data.Dataset:
-    """Per-replica batches from shards: shuffled global batches, sliced per worker and replica."""
+    """Per-replica batches streamed from shards: shuffled global batches, sliced per worker and replica
+    (``sampler=uniform``; the other samplers read through the index, :func:`indexed_record_dataset`)."""
     if cfg.sampler != "uniform":
-        raise ConfigError(f"`sampler={cfg.sampler}` needs random access; with `data=tfrecord` use "
-                          "`sampler=uniform`, or train from a list file.")
+        raise ConfigError(f"`sampler={cfg.sampler}` reads TFRecords at random: use indexed_record_dataset.")
     files = sorted(glob.glob(pattern))
     if not files:
         raise DataError(f"`tfrecords={pattern}`: no files match.")
@@ -102,3 +111,25 @@ def tfrecord_train_dataset(pattern: str, num_classes: int, cfg: TrainInput, star
 
     ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True).batch(per_replica, drop_remainder=True)
     return finish_for_strategy(ds)
+
+
+def indexed_record_dataset(index: RecordIndex, num_classes: int, cfg: TrainInput, start_step: int = 0,
+                           input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+    """Per-replica batches from shards read at random through their index: every sampler (P×K, class-balanced,
+    uniform) picks rows exactly as from a list file with the same images per class."""
+    rows, per_replica = sampled_rows(index.class_counts(num_classes), cfg, start_step, input_context)
+    reader = RecordReader(index)
+    labels = tf.constant(index.labels, tf.int32)
+    spec = {"image": tf.io.FixedLenFeature([], tf.string),
+            "path": tf.io.FixedLenFeature([], tf.string, default_value="")}
+
+    def read(batch_rows, flips):
+        records = tf.io.parse_example(reader.read_tensor(batch_rows), spec)
+        return records["image"], records["path"], tf.gather(labels, batch_rows), flips
+
+    def load(image, path, label, flip):
+        return maybe_flip(decode_image(image, path, cfg.image_size), flip, cfg.flip), label
+
+    ds = rows.map(read, num_parallel_calls=AUTOTUNE, deterministic=True).unbatch()
+    ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return finish_for_strategy(ds.batch(per_replica, drop_remainder=True))

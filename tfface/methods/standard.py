@@ -90,8 +90,7 @@ def feature_augmenter(cfg: RunConfig, num_classes: int, class_counts=None) -> Fe
     if cfg.sft.transform == "none":
         return None
     if cfg.sft.scheme == "unbalanced" and class_counts is None:
-        raise ConfigError("`sft_scheme=unbalanced` needs the images per class: train from SynthFaces, a list "
-                          "file or an image folder (TFRecord shards do not carry them), or use balanced.")
+        raise ConfigError("`sft_scheme=unbalanced` needs the images per class of the training data.")
     if cfg.sft.targets not in ("auto", "sample", "identity"):
         raise ConfigError(f"`sft_targets={cfg.sft.targets!r}`: choose auto, sample or identity.")
     per_identity = cfg.sft.targets == "identity" or (cfg.sft.targets == "auto" and bool(loss_plan(cfg)[1]))
@@ -122,7 +121,7 @@ def train_standard(cfg: RunConfig, printer=PRINT) -> dict:
             printer(f"margin head sharded over {strategy.num_replicas_in_sync} replica(s): {head.kernel.width} "
                     f"classes each" + (f", {cfg.model.sample_rate:g} of them sampled per step"
                                        if cfg.model.sample_rate < 1 else ""))
-        counts = None if data.source is None else data.source.class_counts
+        counts = data.class_counts
         task = build_task(cfg, backbone, head, data.num_classes, counts)
     if metrics and cfg.data.sampler != "pk":
         printer(f"warning: `loss={cfg.loss}` mines pairs in the batch; `sampler={cfg.data.sampler}` gives few "
