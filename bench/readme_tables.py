@@ -267,7 +267,42 @@ def ida_low_far_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+INPUT_FORMATS = {  # bench/input.py format: what it is
+    "celeba_jpeg": "CelebA 112 px JPEG, list file, uniform",
+    "celeba_jpeg_pk": "CelebA 112 px JPEG, list file, P×K",
+    "celeba_tfrecord": "the same in 8 TFRecord shards, streamed (uniform)",
+    "celeba_tfrecord_pk": "the same shards through their index (P×K)",
+    "synth_png": "SynthFaces 64 px PNG resized to 112, uniform",
+}
+
+
+def input_table(r: dict) -> str:
+    lines = ["| input (decode, resize to 112 px, flip, batch 64; no model) | img/s | img/s per core | rounds |",
+             "| --- | --- | --- | --- |"]
+    for name, rep in r["formats"].items():
+        lines.append(f"| {INPUT_FORMATS.get(name, name)} | {rep['img_s']:,.0f} | {rep['img_s_per_core']:,.0f} | "
+                     f"{', '.join(f'{x:,.0f}' for x in rep['rounds'])} |")
+    e2e = r["end_to_end"]
+    lines.append(f"| end to end, {e2e['model']} fed by the JPEG list vs one in-memory batch | "
+                 f"{e2e['pipeline_img_s']:,.0f} vs {e2e['in_memory_img_s']:,.0f} | ratio {e2e['ratio']:.2f} | |")
+    return "\n".join(lines)
+
+
+def partial_fc_table(r: dict) -> str:
+    lines = ["| classes C | head | step (s) | img/s | peak memory per replica (GiB) | class weights + momentum per "
+             "replica (GiB) |", "| --- | --- | --- | --- | --- | --- |"]
+    for run in sorted(r["runs"], key=lambda x: (x["classes"], x["head"] != "full", -x["rate"])):
+        if run["status"] == "ok":
+            cells = f"{run['step_s']:.3f} | {run['images_per_s']:,.0f} | {run['peak_rss_gb_per_replica']:.2f}"
+        else:
+            cells = f"— | — | {run['status']}"
+        lines.append(f"| {run['classes']:,} | {run['label']} | {cells} | {run['head_state_gb']:.2f} |")
+    return "\n".join(lines)
+
+
 TABLES = (  # README marker, result file, table function
+    ("input_table", "input.json", input_table),
+    ("partial_fc_table", "partial_fc.json", partial_fc_table),
     ("main_job_table", "main_job.json", main_job_table),
     ("throughput_table", "throughput.json", throughput_table),
     ("metric_losses_table", "metric_losses.json", metric_losses_table),

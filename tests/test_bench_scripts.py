@@ -1,4 +1,5 @@
-"""The scripts users with other hardware run must work: bench/gpu_check.sh in its CPU (--tiny) mode."""
+"""The scripts users with other hardware run must work: bench/gpu_check.sh in its CPU (--tiny) mode, and
+bench/partial_fc.py at a small size."""
 
 import json
 import os
@@ -13,7 +14,21 @@ def test_gpu_check_runs_tiny_on_the_cpu(tmp_path):
                          capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHON": sys.executable})
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "g.json").read_text())
-    assert result["tiny"] and not result["gpu"] and len(result["rows"]) == 4
-    assert {(r["precision"], r["steps_per_loop"]) for r in result["rows"]} == {("float32", 1), ("float32", 10),
-                                                                               ("bf16", 1), ("bf16", 10)}
+    assert result["tiny"] and not result["gpu"] and len(result["rows"]) == 6
+    assert {(r["precision"], r["steps_per_loop"]) for r in result["rows"][:4]} == {
+        ("float32", 1), ("float32", 10), ("bf16", 1), ("bf16", 10)}
+    assert [(r["head"], r["sample_rate"], r["classes"]) for r in result["rows"][4:]] == [
+        ("sharded over 1", 1.0, 2000), ("sharded over 1", 0.1, 2000)]
     assert all(r["img_s"] > 0 for r in result["rows"])
+
+
+def test_partial_fc_bench_runs_small(tmp_path):
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "partial_fc.py"), "--classes=500", "--dim=8",
+                          "--steps=1", "--warmup=1", "--rates=0.5", f"--out={tmp_path / 'p.json'}"],
+                         capture_output=True, text=True, timeout=600, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    runs = json.loads((tmp_path / "p.json").read_text())["runs"]
+    assert [(r["head"], r["rate"], r["status"]) for r in runs] == [("full", 1.0, "ok"), ("sharded", 0.5, "ok")]
+    assert all(r["peak_rss_gb_per_replica"] > 0.1 and r["step_s"] > 0 for r in runs)
+    assert (tmp_path / "p.png").stat().st_size > 10_000

@@ -41,8 +41,7 @@ def sharded_margin_cross_entropy(emb: tf.Tensor, labels: tf.Tensor, columns: tf.
     g_emb = ctx.all_gather(tf.identity(tf.cast(emb, tf.float32)), axis=0)
     g_lab = gather_labels(ctx, labels) if global_labels is None else tf.cast(global_labels, tf.int32)
     f = tf.math.l2_normalize(g_emb, axis=1, epsilon=1e-12)
-    w = tf.math.l2_normalize(tf.cast(columns, tf.float32), axis=0, epsilon=1e-12)
-    cos = tf.matmul(f, w)
+    cos = cosine_to_columns(f, tf.cast(columns, tf.float32))
     class_ids = tf.cast(class_ids, tf.int32)
     n_local = tf.shape(cos)[1]
     onehot = tf.cast(tf.equal(g_lab[:, None], class_ids[None, :]), tf.float32)
@@ -65,6 +64,24 @@ def sharded_margin_cross_entropy(emb: tf.Tensor, labels: tf.Tensor, columns: tf.
     # top-1 is right when the label's logit is the largest of all replicas' (argmax's ties aside)
     accuracy = tf.reduce_mean(tf.cast(target >= peak, tf.float32))
     return share, tf.stop_gradient(accuracy)
+
+
+@tf.custom_gradient
+def cosine_to_columns(unit_rows: tf.Tensor, columns: tf.Tensor):
+    """cos = unit_rows · (columns / ‖columns‖) [B, k] for unit ``unit_rows`` [B, D] and ``columns`` [D, k],
+    scaling the product instead of a normalised copy of the columns, with the gradient written out:
+    ∂/∂w_j = (g_j − ŵ_j (ŵ_j · g_j)) / ‖w_j‖ where g_j = unit_rowsᵀ ∂cos_j. Autodiff through l2_normalize
+    keeps several [D, k] temporaries alive — gigabytes per replica at a million classes."""
+    inv_norm = tf.math.rsqrt(tf.maximum(tf.reduce_sum(tf.square(columns), axis=0, keepdims=True), 1e-12))
+    cos = tf.matmul(unit_rows, columns) * inv_norm
+
+    def grad(d_cos):
+        d_scaled = d_cos * inv_norm  # [B, k]
+        d_rows = tf.matmul(d_scaled, columns, transpose_b=True)
+        g = tf.matmul(unit_rows, d_scaled, transpose_a=True)  # [D, k]: ∂L/∂ŵ · (1/‖w‖)
+        along = tf.reduce_sum(columns * g, axis=0, keepdims=True) * tf.square(inv_norm)
+        return d_rows, g - columns * along
+    return cos, grad
 
 
 def gather_labels(ctx, labels: tf.Tensor) -> tf.Tensor:

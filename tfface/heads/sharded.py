@@ -25,7 +25,7 @@ class ShardedMarginHead(tf.Module):
     """``num_classes`` class weights of ``embedding_size`` split over ``strategy``'s replicas, a normalised
     margin (``margin``, ``s``, ``m``, ``m1``, ``m3`` as MarginHead's) and, at ``sample_rate`` < 1, negative-class
     sampling seeded by (``seed``, step). Create it inside ``strategy.scope()``; the initial weights are normal
-    (σ = 0.01) drawn per replica from (``seed``, replica index)."""
+    (σ = 0.01) drawn per block of columns from (``seed``, replica index, block)."""
 
     def __init__(self, strategy: tf.distribute.Strategy, num_classes: int, embedding_size: int,
                  margin: str = "arcface", s: float = 64.0, m: float = 0.5, m1: float = 1.0, m3: float = 0.0,
@@ -40,8 +40,9 @@ class ShardedMarginHead(tf.Module):
         self.num_classes, self.sample_rate, self.seed = int(num_classes), float(sample_rate), int(seed)
         self.reg_weight = 0.0
 
-        def init(replica, shape):
-            return INIT_STDDEV * tf.random.stateless_normal(shape, seed=[self.seed, replica])
+        def init(replica, start, shape):
+            seed = tf.random.experimental.stateless_fold_in(tf.constant([self.seed, replica], tf.int64), start)
+            return INIT_STDDEV * tf.random.stateless_normal(shape, seed=seed)
 
         self.classifier = tf.Module(name="classifier")
         self.classifier.kernel = ShardedVariable(strategy, embedding_size, num_classes, "head_kernel_shard", init)
@@ -75,14 +76,16 @@ class ShardedMarginHead(tf.Module):
 
     def sgd_step(self, grad, learning_rate, momentum: float, weight_decay: float, nesterov: bool = False) -> None:
         """This replica's update of its columns, as Keras' SGD updates a variable: w ← w − w·wd·lr, then
-        m ← μ·m − lr·g and w ← w + m (w ← w + μ·m − lr·g with Nesterov); w ← w − lr·g without momentum."""
+        m ← μ·m − lr·g and w ← w + m (w ← w + μ·m − lr·g with Nesterov); w ← w − lr·g without momentum. In
+        place (the fused Keras-momentum kernel): at 1M classes a shard is gigabytes, and every temporary
+        copy of it counts."""
         w, mom = self.kernel.value, self.classifier.momentum.value
         grad = tf.convert_to_tensor(grad, tf.float32)
         lr = tf.cast(learning_rate, tf.float32)
         if weight_decay:
-            w.assign(w - w * weight_decay * lr)
+            w.assign_sub(w * weight_decay * lr)
         if momentum:
-            mom.assign(mom * momentum - grad * lr)
-            w.assign_add(mom * momentum - grad * lr if nesterov else mom)
+            tf.raw_ops.ResourceApplyKerasMomentum(var=w.handle, accum=mom.handle, lr=lr, grad=grad,
+                                                  momentum=tf.constant(momentum, tf.float32), use_nesterov=nesterov)
         else:
             w.assign_sub(grad * lr)

@@ -19,9 +19,13 @@ from tfface.errors import ConfigError
 _VALUE = "VARIABLE_VALUE"  # the name a tf.Variable's value has in a checkpoint
 
 
+BLOCK = 1 << 16  # columns written at a time on initialisation and restore: bounds the temporary copies
+
+
 class ShardedVariable(tf.__internal__.tracking.Trackable):
-    """``rows`` × ``columns`` float32, split by columns over ``strategy``'s replicas. ``init(replica, shape)``
-    gives a replica's initial [rows, width] block (zeros if None). Create it inside ``strategy.scope()``."""
+    """``rows`` × ``columns`` float32, split by columns over ``strategy``'s replicas. ``init(replica, start,
+    shape)`` gives the initial [rows, n] block of a replica's columns [start, start + n) (zeros if None; it is
+    asked for blocks of at most BLOCK columns). Create it inside ``strategy.scope()``."""
 
     def __init__(self, strategy: tf.distribute.Strategy, rows: int, columns: int, name: str,
                  init=None):
@@ -33,7 +37,9 @@ class ShardedVariable(tf.__internal__.tracking.Trackable):
                                  aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         if init is not None:
             for replica, part in self._local_parts():
-                part.assign(init(replica, (self.rows, self.width)))
+                for start in range(0, self.width, BLOCK):
+                    n = min(BLOCK, self.width - start)
+                    part[:, start:start + n].assign(init(replica, start, (self.rows, n)))
 
     def _local_parts(self) -> list[tuple[int, tf.Variable]]:
         """(global replica index, its copy) for each replica of this worker."""
@@ -60,9 +66,15 @@ class ShardedVariable(tf.__internal__.tracking.Trackable):
         if tuple(matrix.shape) != (self.rows, self.columns):
             raise ConfigError(f"{self.value.name.split(':')[0]}: the checkpoint holds a {tuple(matrix.shape)} matrix, "
                               f"this run needs ({self.rows}, {self.columns}).")
-        padded = tf.pad(matrix, [[0, 0], [0, self.width * self.replicas - self.columns]])
         for replica, part in self._local_parts():
-            part.assign(padded[:, replica * self.width:(replica + 1) * self.width])
+            first = replica * self.width
+            for start in range(0, self.width, BLOCK):
+                n = max(0, min(BLOCK, self.width - start, self.columns - first - start))
+                if n:
+                    part[:, start:start + n].assign(matrix[:, first + start:first + start + n])
+            if first + self.width > self.columns:  # the padding columns past the last class
+                pad = max(0, self.columns - first)
+                part[:, pad:].assign(tf.zeros([self.rows, self.width - pad]))
 
     def _serialize_to_tensors(self):
         return {_VALUE: self.full()}
