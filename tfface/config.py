@@ -51,6 +51,23 @@ class DataSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class AugmentSettings:
+    """Training-image augmentation (:mod:`tfface.data.augment`): a preset, and per family a strength that
+    replaces the preset's when above 0."""
+
+    FLAG_PREFIX: ClassVar[str] = "aug_"
+    preset: str = _flag("none", "augment")
+    crop: float = 0.0
+    rotate: float = 0.0
+    color: float = 0.0
+    gray: float = 0.0
+    lowres: float = 0.0
+    blur: float = 0.0
+    jpeg: float = 0.0
+    erase: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelSettings:
     """Backbone, margin head and where their weights start."""
 
@@ -312,6 +329,7 @@ class RunConfig(_Sectioned):
     aux_loss: str = ""
     center_alpha: float = 0.5
     data: DataSettings = _section(DataSettings)
+    augment: AugmentSettings = _section(AugmentSettings)
     model: ModelSettings = _section(ModelSettings)
     optim: OptimSettings = _section(OptimSettings)
     eval: EvalSettings = _section(EvalSettings)

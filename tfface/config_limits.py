@@ -52,6 +52,8 @@ LIMITS: dict[str, Limit] = {
     # data
     "image_size": at_least(8), "pk_k": at_least(1), "synth_identities": at_least(2), "synth_heldout": NON_NEGATIVE,
     "synth_max_images": at_least(2), "synth_seed": NON_NEGATIVE,
+    "aug_crop": Limit(0, 0.9), "aug_rotate": Limit(0, 45), "aug_color": Limit(0, 1), "aug_gray": FRACTION,
+    "aug_lowres": FRACTION, "aug_blur": FRACTION, "aug_jpeg": FRACTION, "aug_erase": FRACTION,
     # model (margins also per head, below)
     "embedding_size": at_least(2), "dropout": Limit(0, 1, open_hi=True), "scale": POSITIVE, "margin": ANY,
     "m1": POSITIVE, "m3": ANY, "mlreg_weight": NON_NEGATIVE, "scale_warmup_steps": NON_NEGATIVE,

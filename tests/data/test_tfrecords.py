@@ -129,3 +129,20 @@ def test_train_py_trains_pk_over_tfrecords(tiny_synth, tmp_path):
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "step 2/2" in out.stdout and "triplet" in out.stdout
+
+
+def test_streamed_images_are_flipped_anew_at_every_epoch(tiny_source, tmp_path):
+    """The flip is drawn per (step, position), not per file: over several epochs an image is seen both ways."""
+    small = tiny_source.subset(np.arange(12))
+    write_tfrecords(small, str(tmp_path / "tr"), shards=1)
+    cfg = TrainInput(global_batch=4, image_size=32, flip=True, seed=1)
+    seen = {}
+    references = [(tf.io.decode_png(tf.io.read_file(p)).numpy(), str(p)) for p in small.paths]
+    for images, _ in tfrecord_train_dataset(str(tmp_path / "tr-*.tfrecord"), small.num_classes, cfg).take(24):
+        for img in images.numpy():
+            for ref, path in references:
+                if np.array_equal(img, ref):
+                    seen.setdefault(path, set()).add("plain")
+                elif np.array_equal(img, ref[:, ::-1]):
+                    seen.setdefault(path, set()).add("flipped")
+    assert sum(len(ways) == 2 for ways in seen.values()) >= 6

@@ -239,7 +239,7 @@ def test_installed_programs_list_their_flags(tmp_path):
 
     for script, flag in (("tfface-train", "--method"), ("tfface-evaluate", "--protocol"),
                          ("tfface-make-tfrecords", "--shards"), ("tfface-check-data", "--list_file"),
-                         ("tfface-make-templates", "--images_per_template")):
+                         ("tfface-make-templates", "--images_per_template"), ("tfface-augment-preview", "--aug_blur")):
         path = shutil.which(script) or str(pathlib.Path(sys.executable).parent / script)
         out = subprocess.run([path, "--helpfull"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert flag in out.stdout, (script, out.stderr[-1000:])  # absl exits 1 after --helpfull

@@ -14,6 +14,7 @@ import dataclasses
 import tensorflow as tf
 
 from tfface.data import samplers
+from tfface.data.augment import Augment, augment_image
 from tfface.data.decode import load_image
 from tfface.data.sources import Source
 from tfface.errors import ConfigError
@@ -32,6 +33,7 @@ class TrainInput:
     pk_strict: bool = False
     flip: bool = True
     seed: int = 0
+    augment: Augment = Augment()
 
 
 def check_batch_split(global_batch: int, replicas: int) -> int:
@@ -54,26 +56,37 @@ def worker_slice(global_batch: int, input_context: tf.distribute.InputContext | 
 
 def sampled_rows(class_counts, cfg: TrainInput, start_step: int = 0,
                  input_context: tf.distribute.InputContext | None = None) -> tuple[tf.data.Dataset, int]:
-    """(dataset of this input pipeline's (rows [n], flip [n]) of each global batch from ``start_step`` on, the
-    per-replica batch): the sampler's indices into a label-sorted set with ``class_counts`` images per class,
-    and a horizontal-flip draw per image seeded by (seed, step)."""
+    """(dataset of this input pipeline's (rows [n], flip [n], seeds [n, 2]) of each global batch from
+    ``start_step`` on, the per-replica batch): the sampler's indices into a label-sorted set with
+    ``class_counts`` images per class, a horizontal-flip draw per image seeded by (seed, step), and each image's
+    augmentation seed pair (see :func:`image_seeds`)."""
     lo, hi, per_replica = worker_slice(cfg.global_batch, input_context)
     idx = samplers.make_sampler(cfg.sampler, class_counts, cfg.global_batch, cfg.seed, start_step,
                                 cfg.pk_k, cfg.pk_strict)
     seed = cfg.seed
 
-    def slice_and_flip(step, batch):
-        flips = tf.random.stateless_uniform([cfg.global_batch], tf.stack([tf.cast(seed, tf.int64) + 7, step]))
-        return batch[lo:hi], flips[lo:hi] < 0.5
+    def slice_rows(step, batch):
+        return (batch[lo:hi], *image_draws(seed, step, cfg.global_batch, lo, hi))
 
-    return tf.data.Dataset.zip(tf.data.Dataset.range(start_step, 2**62), idx).map(slice_and_flip), per_replica
+    return tf.data.Dataset.zip(tf.data.Dataset.range(start_step, 2**62), idx).map(slice_rows), per_replica
 
 
-def maybe_flip(image: tf.Tensor, flip: tf.Tensor, enabled: bool) -> tf.Tensor:
-    """The image mirrored left-right when ``flip`` (and flipping is ``enabled``)."""
-    if not enabled:
-        return image
-    return tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
+def image_draws(seed: int, step: tf.Tensor, global_batch: int, lo: int, hi: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """(flip [hi − lo] bool, augmentation seed pairs [hi − lo, 2]) of positions [lo, hi) of step ``step``'s
+    global batch: a flip draw seeded by (seed + 7, step) and the pair (seed + 11, step · global_batch +
+    position) — the same whatever the replica count."""
+    step = tf.cast(step, tf.int64)
+    flips = tf.random.stateless_uniform([global_batch], tf.stack([tf.cast(seed, tf.int64) + 7, step])) < 0.5
+    positions = step * global_batch + tf.range(global_batch, dtype=tf.int64)
+    seeds = tf.stack([tf.fill([global_batch], tf.cast(seed, tf.int64) + 11), positions], axis=1)
+    return flips[lo:hi], seeds[lo:hi]
+
+
+def flip_and_augment(image: tf.Tensor, flip: tf.Tensor, seed: tf.Tensor, cfg: TrainInput) -> tf.Tensor:
+    """The image mirrored left-right when ``flip`` (and ``cfg.flip``), then augmented (``cfg.augment``)."""
+    if cfg.flip:
+        image = tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
+    return augment_image(image, seed, cfg.augment)
 
 
 def train_dataset(source: Source, cfg: TrainInput, start_step: int = 0,
@@ -83,8 +96,8 @@ def train_dataset(source: Source, cfg: TrainInput, start_step: int = 0,
     paths = tf.constant(source.paths)
     labels = tf.constant(source.labels, tf.int32)
 
-    def load(i, flip):
-        return maybe_flip(load_image(tf.gather(paths, i), cfg.image_size), flip, cfg.flip), tf.gather(labels, i)
+    def load(i, flip, seed):
+        return flip_and_augment(load_image(tf.gather(paths, i), cfg.image_size), flip, seed, cfg), tf.gather(labels, i)
 
     ds = rows.unbatch().map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
     return finish_for_strategy(ds.batch(per_replica, drop_remainder=True))

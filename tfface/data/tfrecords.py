@@ -19,7 +19,15 @@ import numpy as np
 import tensorflow as tf
 
 from tfface.data.decode import decode_image
-from tfface.data.pipeline import AUTOTUNE, TrainInput, finish_for_strategy, maybe_flip, sampled_rows, worker_slice
+from tfface.data.pipeline import (
+    AUTOTUNE,
+    TrainInput,
+    finish_for_strategy,
+    flip_and_augment,
+    image_draws,
+    sampled_rows,
+    worker_slice,
+)
 from tfface.data.record_index import FRAME_FOOTER, FRAME_HEADER, RecordIndex, RecordReader, index_path, sorted_index
 from tfface.data.sources import Source
 from tfface.errors import ConfigError, DataError
@@ -98,16 +106,13 @@ def tfrecord_train_dataset(pattern: str, num_classes: int, cfg: TrainInput, star
     ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(8, len(files)), num_parallel_calls=AUTOTUNE,
                        deterministic=True)
     ds = ds.shuffle(shuffle_buffer, seed=cfg.seed).batch(cfg.global_batch, drop_remainder=True)
-    ds = ds.skip(start_step)
-    ds = ds.flat_map(lambda r: tf.data.Dataset.from_tensor_slices(r[lo:hi]))
+    ds = tf.data.Dataset.zip(tf.data.Dataset.range(start_step, 2**62), ds.skip(start_step))
+    ds = ds.map(lambda step, records: (records[lo:hi], *image_draws(cfg.seed, step, cfg.global_batch, lo, hi)))
+    ds = ds.unbatch()
 
-    def load(record):
+    def load(record, flip, seed):
         image, path, label = parse(record)
-        img = decode_image(image, path, cfg.image_size)
-        if cfg.flip:
-            img = tf.image.stateless_random_flip_left_right(
-                img, tf.stack([tf.cast(cfg.seed, tf.int64), tf.strings.to_hash_bucket_fast(path, 2**62)]))
-        return img, label
+        return flip_and_augment(decode_image(image, path, cfg.image_size), flip, seed, cfg), label
 
     ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True).batch(per_replica, drop_remainder=True)
     return finish_for_strategy(ds)
@@ -123,12 +128,12 @@ def indexed_record_dataset(index: RecordIndex, num_classes: int, cfg: TrainInput
     spec = {"image": tf.io.FixedLenFeature([], tf.string),
             "path": tf.io.FixedLenFeature([], tf.string, default_value="")}
 
-    def read(batch_rows, flips):
+    def read(batch_rows, flips, seeds):
         records = tf.io.parse_example(reader.read_tensor(batch_rows), spec)
-        return records["image"], records["path"], tf.gather(labels, batch_rows), flips
+        return records["image"], records["path"], tf.gather(labels, batch_rows), flips, seeds
 
-    def load(image, path, label, flip):
-        return maybe_flip(decode_image(image, path, cfg.image_size), flip, cfg.flip), label
+    def load(image, path, label, flip, seed):
+        return flip_and_augment(decode_image(image, path, cfg.image_size), flip, seed, cfg), label
 
     ds = rows.map(read, num_parallel_calls=AUTOTUNE, deterministic=True).unbatch()
     ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)

@@ -28,3 +28,17 @@ flags.DEFINE_integer("synth_max_images", _D.setting("synth_max_images"), "SynthF
 flags.DEFINE_integer("synth_seed", _D.setting("synth_seed"), "SynthFaces rendering seed.")
 flags.DEFINE_string("cache_dir", _D.setting("cache_dir"), "Where SynthFaces is rendered once (default $TFFACE_CACHE or "
                     "~/.cache/tfface).")
+flags.DEFINE_enum("augment", _D.setting("augment"), ["none", "light", "medium", "heavy"], "Augmentation preset "
+                  "(tfface/data/augment.py; see the families below, whose flags above 0 replace the preset's).")
+flags.DEFINE_float("aug_crop", _D.setting("aug_crop"), "Scale-and-shift jitter: crop side in [1-s, 1+s/2], centre "
+                   "moved by up to s/2.")
+flags.DEFINE_float("aug_rotate", _D.setting("aug_rotate"), "Rotation by up to ± this many degrees.")
+flags.DEFINE_float("aug_color", _D.setting("aug_color"), "Colour jitter s: brightness ±s, contrast and saturation "
+                   "×[1-s, 1+s], hue ±s/4.")
+flags.DEFINE_float("aug_gray", _D.setting("aug_gray"), "Probability of a grayscale image.")
+flags.DEFINE_float("aug_lowres", _D.setting("aug_lowres"), "Probability of low-resolution simulation (down to "
+                   "1/6–1/2 of the side, then back up).")
+flags.DEFINE_float("aug_blur", _D.setting("aug_blur"), "Probability of a Gaussian blur (σ 0.5–2 px at 112 px).")
+flags.DEFINE_float("aug_jpeg", _D.setting("aug_jpeg"), "Probability of JPEG re-compression (quality 30–95).")
+flags.DEFINE_float("aug_erase", _D.setting("aug_erase"), "Probability of an occluding gray rectangle (2–25% of the "
+                   "image).")
