@@ -13,7 +13,8 @@ Formats, all decoded and resized by the training pipeline at ``--image_size`` (1
 - ``synth_png``: SynthFaces PNGs (64 px renders resized to 112).
 The pipeline uses every core (tf.data AUTOTUNE); img/s per core divides by the cores TensorFlow sees. Each
 format is timed after a warm-up, alternating the formats for ``--rounds`` rounds (the machine's speed
-drifts), median reported. End-to-end: the default small CNN + ArcFace at 112 px, batch 64, on CelebA JPEGs,
+drifts), median reported. ``celeba_jpeg_medium_aug`` adds the ``medium`` augmentation preset. End-to-end: the
+default small CNN + ArcFace at 112 px, batch 64, on CelebA JPEGs without and with the ``medium`` augmentation,
 against the same step fed one in-memory batch (timed alternately too).
 """
 
@@ -33,6 +34,7 @@ from absl import app, flags  # noqa: E402
 from celeba import detected_rows, write_list  # noqa: E402
 
 from tfface.data import pipeline  # noqa: E402
+from tfface.data.augment import PRESETS  # noqa: E402
 from tfface.data.record_index import RecordIndex, index_path  # noqa: E402
 from tfface.data.sources import from_list_file  # noqa: E402
 from tfface.data.tfrecords import indexed_record_dataset, tfrecord_train_dataset, write_tfrecords  # noqa: E402
@@ -81,6 +83,8 @@ def main(argv):
         "celeba_tfrecord_pk": lambda: indexed_record_dataset(index, source.num_classes,
                                                              pipeline.TrainInput(batch, size, sampler="pk")),
         "synth_png": lambda: pipeline.train_dataset(synth, pipeline.TrainInput(batch, size)),
+        "celeba_jpeg_medium_aug": lambda: pipeline.train_dataset(
+            source, pipeline.TrainInput(batch, size, augment=PRESETS["medium"])),
     }
     cores = len(os.sched_getaffinity(0))
     timings = {k: [] for k in formats}
@@ -126,21 +130,25 @@ def end_to_end(source, size: int, batch: int) -> dict:
         return metrics
 
     live = iter(pipeline.train_dataset(source, pipeline.TrainInput(batch, size)))
+    augmented = iter(pipeline.train_dataset(source, pipeline.TrainInput(batch, size, augment=PRESETS["medium"])))
     fixed = next(live)
+    feeds = {"pipeline": lambda: next(live), "pipeline_augmented": lambda: next(augmented), "in_memory": lambda: fixed}
     for _ in range(3):
-        step(*next(live))
-        step(*fixed)
-    rates = {"pipeline": [], "in_memory": []}
+        for feed in feeds.values():
+            step(*feed())
+    rates = {name: [] for name in feeds}
     for _ in range(FLAGS.rounds):
-        for name in rates:
+        for name, feed in feeds.items():
             t0 = time.perf_counter()
             for _ in range(FLAGS.e2e_steps):
-                m = step(*(next(live) if name == "pipeline" else fixed))
+                m = step(*feed())
             tf.nest.map_structure(lambda t: t.numpy(), m)  # wait for the last step
             rates[name].append(FLAGS.e2e_steps * batch / (time.perf_counter() - t0))
     med = {k: statistics.median(v) for k, v in rates.items()}
     return {"model": "small_cnn + ArcFace", "pipeline_img_s": round(med["pipeline"], 1),
+            "pipeline_augmented_img_s": round(med["pipeline_augmented"], 1), "augmentation": "medium",
             "in_memory_img_s": round(med["in_memory"], 1), "ratio": round(med["pipeline"] / med["in_memory"], 3),
+            "augmented_ratio": round(med["pipeline_augmented"] / med["in_memory"], 3),
             "rounds": {k: [round(x, 1) for x in v] for k, v in rates.items()}}
 
 

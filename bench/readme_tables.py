@@ -273,6 +273,7 @@ INPUT_FORMATS = {  # bench/input.py format: what it is
     "celeba_tfrecord": "the same in 8 TFRecord shards, streamed (uniform)",
     "celeba_tfrecord_pk": "the same shards through their index (P×K)",
     "synth_png": "SynthFaces 64 px PNG resized to 112, uniform",
+    "celeba_jpeg_medium_aug": "CelebA JPEG list, uniform, `--augment=medium`",
 }
 
 
@@ -285,6 +286,10 @@ def input_table(r: dict) -> str:
     e2e = r["end_to_end"]
     lines.append(f"| end to end, {e2e['model']} fed by the JPEG list vs one in-memory batch | "
                  f"{e2e['pipeline_img_s']:,.0f} vs {e2e['in_memory_img_s']:,.0f} | ratio {e2e['ratio']:.2f} | |")
+    if "pipeline_augmented_img_s" in e2e:
+        lines.append(f"| end to end, the same with `--augment={e2e['augmentation']}` | "
+                     f"{e2e['pipeline_augmented_img_s']:,.0f} vs {e2e['in_memory_img_s']:,.0f} | "
+                     f"ratio {e2e['augmented_ratio']:.2f} | |")
     return "\n".join(lines)
 
 

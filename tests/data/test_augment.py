@@ -22,8 +22,12 @@ def _face(size=64) -> np.ndarray:
 
 
 def _run(spec: Augment, seed=(3, 7), img=None) -> np.ndarray:
+    """``spec`` applied in a graph (as in the tf.data pipeline), checked against eager execution."""
     img = _face() if img is None else img
-    return augment_image(tf.constant(img), tf.constant(seed, tf.int64), spec).numpy()
+    graph = tf.function(lambda x, s: augment_image(x, s, spec))(tf.constant(img), tf.constant(seed, tf.int64))
+    np.testing.assert_array_equal(graph.numpy(), augment_image(tf.constant(img), tf.constant(seed, tf.int64),
+                                                                 spec).numpy())
+    return graph.numpy()
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -5,7 +5,6 @@ import sys
 
 import numpy as np
 import tensorflow as tf
-
 from conftest import REPO
 
 

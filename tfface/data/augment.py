@@ -133,9 +133,9 @@ def gaussian_blur(img: tf.Tensor, seed, p: float) -> tf.Tensor:
 
 def jpeg_quality(img: tf.Tensor, seed, p: float) -> tf.Tensor:
     def recompress(x):
-        quality = tf.cast(_uniform(tf.random.experimental.stateless_fold_in(seed, 1), [], 30, 96), tf.int32)
-        encoded = tf.io.encode_jpeg(tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8), quality=quality)
-        return tf.cast(tf.io.decode_jpeg(encoded, channels=3), tf.float32)
+        pixels = tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
+        out = tf.image.stateless_random_jpeg_quality(pixels, 30, 96, tf.random.experimental.stateless_fold_in(seed, 1))
+        return tf.cast(out, tf.float32)
     return _with_probability(p, seed, recompress, img)
 
 
