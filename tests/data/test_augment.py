@@ -25,8 +25,8 @@ def _run(spec: Augment, seed=(3, 7), img=None) -> np.ndarray:
     """``spec`` applied in a graph (as in the tf.data pipeline), checked against eager execution."""
     img = _face() if img is None else img
     graph = tf.function(lambda x, s: augment_image(x, s, spec))(tf.constant(img), tf.constant(seed, tf.int64))
-    np.testing.assert_array_equal(graph.numpy(), augment_image(tf.constant(img), tf.constant(seed, tf.int64),
-                                                                 spec).numpy())
+    eager = augment_image(tf.constant(img), tf.constant(seed, tf.int64), spec).numpy()
+    assert np.abs(graph.numpy().astype(int) - eager.astype(int)).max() <= 1  # rounding of fused kernels
     return graph.numpy()
 
 

@@ -4,9 +4,11 @@ Each family has one strength (0 = off, the image is returned untouched) with its
 face paper fixes them; the presets are the combinations bench/real_recipe.py compares):
 
 - ``crop``: scale-and-shift jitter — the crop's side is a fraction in [1 − s, 1 + s/2] of the image (zoom in,
-  or out with black borders) and its centre moves by up to s/2 of the side; resized back.
-- ``rotate``: rotation by up to ± ``rotate`` degrees about the centre (reflected borders).
-- ``color``: brightness ± s·255, contrast and saturation × [1 − s, 1 + s], hue ± s/4 of the colour wheel.
+  or out) and its centre moves by up to s/2 of the side; resized back.
+- ``rotate``: rotation by up to ± ``rotate`` degrees about the centre. Crop and rotation are one resampling
+  (borders reflected).
+- ``color``: brightness ± s·255, contrast and saturation × [1 − s, 1 + s], hue ± s/4 of a turn, as one colour
+  matrix per image (saturation blends with the luma; hue rotates the YIQ chroma plane).
 - ``gray``: probability of a grayscale image.
 - ``lowres``: probability of low-resolution simulation — down to a side in [size/6, size/2], then back up.
 - ``blur``: probability of a Gaussian blur with σ in [0.5, 2]·size/112 pixels.
@@ -67,33 +69,52 @@ def _uniform(seed, shape=(), lo=0.0, hi=1.0):
     return tf.random.stateless_uniform(shape, seed, lo, hi)
 
 
-def crop_jitter(img: tf.Tensor, seed, strength: float) -> tf.Tensor:
-    size = tf.shape(img)[:2]
-    side = _uniform(seed, [], 1.0 - strength, 1.0 + strength / 2)
-    centre = 0.5 + _uniform(tf.random.experimental.stateless_fold_in(seed, 1), [2], -strength / 2, strength / 2) * side
-    box = tf.concat([centre - side / 2, centre + side / 2], axis=0)
-    return tf.image.crop_and_resize(img[None], box[None], [0], size)[0]
-
-
-def rotate(img: tf.Tensor, seed, degrees: float) -> tf.Tensor:
-    angle = _uniform(seed, [], -degrees, degrees) * (math.pi / 180)
-    h, w = tf.cast(tf.shape(img)[0], tf.float32), tf.cast(tf.shape(img)[1], tf.float32)
+def _geometry(seed_crop, crop: float, seed_rotate, degrees: float, size) -> tf.Tensor:
+    """The projective transform [8] (output pixel → input pixel) of the crop jitter and the rotation, both at
+    once: q = centre_in + side · R(θ) · (p − centre)."""
+    h, w = tf.cast(size[0], tf.float32), tf.cast(size[1], tf.float32)
     cx, cy = (w - 1) / 2, (h - 1) / 2
-    c, s = tf.cos(angle), tf.sin(angle)
-    transform = tf.stack([c, -s, cx - c * cx + s * cy, s, c, cy - s * cx - c * cy, 0.0, 0.0])
+    side, shift = tf.constant(1.0), tf.zeros([2])
+    if crop:
+        side = _uniform(seed_crop, [], 1.0 - crop, 1.0 + crop / 2)
+        shift = _uniform(tf.random.experimental.stateless_fold_in(seed_crop, 1), [2], -crop / 2, crop / 2) * side
+    angle = _uniform(seed_rotate, [], -degrees, degrees) * (math.pi / 180) if degrees else tf.constant(0.0)
+    c, s = side * tf.cos(angle), side * tf.sin(angle)
+    in_x, in_y = cx + shift[1] * (w - 1), cy + shift[0] * (h - 1)
+    return tf.stack([c, -s, in_x - c * cx + s * cy, s, c, in_y - s * cx - c * cy, 0.0, 0.0])
+
+
+def geometric_jitter(img: tf.Tensor, seed_crop, crop: float, seed_rotate, degrees: float) -> tf.Tensor:
+    """Crop jitter and rotation as one bilinear resampling (borders reflected)."""
+    transform = _geometry(seed_crop, crop, seed_rotate, degrees, tf.shape(img)[:2])
     return tf.raw_ops.ImageProjectiveTransformV3(images=img[None], transforms=transform[None],
                                                  output_shape=tf.shape(img)[:2], fill_value=0.0,
                                                  interpolation="BILINEAR", fill_mode="REFLECT")[0]
 
 
+_LUMA = (0.299, 0.587, 0.114)
+_RGB_TO_YIQ = ((0.299, 0.587, 0.114), (0.596, -0.274, -0.322), (0.211, -0.523, 0.312))
+
+
 def color_jitter(img: tf.Tensor, seed, strength: float) -> tf.Tensor:
-    fold = tf.random.experimental.stateless_fold_in
-    x = img / 255.0
-    x = tf.image.stateless_random_brightness(x, strength, fold(seed, 1))
-    x = tf.image.stateless_random_contrast(x, 1 - strength, 1 + strength, fold(seed, 2))
-    x = tf.image.stateless_random_saturation(tf.clip_by_value(x, 0, 1), 1 - strength, 1 + strength, fold(seed, 3))
-    x = tf.image.stateless_random_hue(x, min(strength / 4, 0.5), fold(seed, 4))
-    return tf.clip_by_value(x, 0, 1) * 255.0
+    """Brightness ± s·255, contrast × [1 ± s] about each channel's mean, saturation × [1 ± s] (a blend with the
+    luma), hue ± s/4 of a turn (a rotation of the YIQ chroma plane): composed into one 3 × 3 colour matrix and
+    offset per image, applied in a single pass."""
+    u = _uniform(seed, [4])
+    brightness = (2 * u[0] - 1) * strength * 255.0
+    contrast = 1 + (2 * u[1] - 1) * strength
+    saturation = 1 + (2 * u[2] - 1) * strength
+    theta = (2 * u[3] - 1) * strength / 4 * 2 * math.pi
+    luma = tf.constant(_LUMA)
+    sat = saturation * tf.eye(3) + (1 - saturation) * tf.ones([3, 1]) * luma[None, :]
+    yiq = tf.constant(_RGB_TO_YIQ)
+    c, s = tf.cos(theta), tf.sin(theta)
+    rot = tf.stack([tf.stack([1.0, 0.0, 0.0]), tf.stack([0.0, c, -s]), tf.stack([0.0, s, c])])
+    matrix = tf.linalg.inv(yiq) @ rot @ yiq @ sat  # x ↦ matrix · x, per pixel
+    mean = tf.reduce_mean(img, axis=[0, 1])
+    offset = tf.linalg.matvec(matrix, (1 - contrast) * mean + brightness)
+    out = tf.tensordot(img, contrast * matrix, axes=[[2], [1]]) + offset
+    return tf.clip_by_value(out, 0, 255)
 
 
 def _with_probability(p: float, seed, fn, img):
@@ -151,7 +172,7 @@ def random_erase(img: tf.Tensor, seed, p: float) -> tf.Tensor:
     return _with_probability(p, seed, lambda x: tf.where(inside[:, :, None], draws[4] * 255.0, x), img)
 
 
-_OPS = {"crop": crop_jitter, "rotate": rotate, "color": color_jitter, "gray": grayscale,
+_OPS = {"color": color_jitter, "gray": grayscale,
         "lowres": low_resolution, "blur": gaussian_blur, "jpeg": jpeg_quality, "erase": random_erase}
 
 
@@ -161,10 +182,13 @@ def augment_image(image: tf.Tensor, seed: tf.Tensor, spec: Augment) -> tf.Tensor
     if not spec.active:
         return image
     x = tf.cast(image, tf.float32)
-    for k, family in enumerate(FAMILIES):
+    seeds = {f: tf.random.experimental.stateless_fold_in(seed, k + 1) for k, f in enumerate(FAMILIES)}
+    if spec.crop or spec.rotate:
+        x = geometric_jitter(x, seeds["crop"], float(spec.crop), seeds["rotate"], float(spec.rotate))
+    for family in FAMILIES[2:]:
         strength = getattr(spec, family)
         if strength:
-            x = _OPS[family](x, tf.random.experimental.stateless_fold_in(seed, k + 1), float(strength))
+            x = _OPS[family](x, seeds[family], float(strength))
     out = tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
     out.set_shape(image.shape)
     return out
