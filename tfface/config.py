@@ -51,12 +51,11 @@ class DataSettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class AugmentSettings:
-    """Training-image augmentation (:mod:`tfface.data.augment`): a preset, and per family a strength that
-    replaces the preset's when above 0."""
+class Augment:
+    """The strength of each augmentation family of :mod:`tfface.data.augment` (its docstring gives the units);
+    all 0 = no augmentation."""
 
     FLAG_PREFIX: ClassVar[str] = "aug_"
-    preset: str = _flag("none", "augment")
     crop: float = 0.0
     rotate: float = 0.0
     color: float = 0.0
@@ -65,6 +64,17 @@ class AugmentSettings:
     blur: float = 0.0
     jpeg: float = 0.0
     erase: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, f.name) for f in dataclasses.fields(Augment))
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentSettings(Augment):
+    """Training-image augmentation: a preset, and per family a strength that replaces the preset's when above 0."""
+
+    preset: str = _flag("none", "augment")
 
 
 @dataclasses.dataclass(frozen=True)

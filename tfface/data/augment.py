@@ -27,27 +27,10 @@ import math
 
 import tensorflow as tf
 
+from tfface.config import Augment, AugmentSettings
 from tfface.errors import ConfigError
 
-FAMILIES = ("crop", "rotate", "color", "gray", "lowres", "blur", "jpeg", "erase")
-
-
-@dataclasses.dataclass(frozen=True)
-class Augment:
-    """The strength of each family (see the module docstring for the units); all 0 = no augmentation."""
-
-    crop: float = 0.0
-    rotate: float = 0.0
-    color: float = 0.0
-    gray: float = 0.0
-    lowres: float = 0.0
-    blur: float = 0.0
-    jpeg: float = 0.0
-    erase: float = 0.0
-
-    @property
-    def active(self) -> bool:
-        return any(getattr(self, f) for f in FAMILIES)
+FAMILIES = tuple(f.name for f in dataclasses.fields(Augment))  # in the order they are applied
 
 
 PRESETS = {  # ours: common combinations, from gentle to strong
@@ -58,11 +41,12 @@ PRESETS = {  # ours: common combinations, from gentle to strong
 }
 
 
-def augment_from(preset: str, strengths: dict[str, float]) -> Augment:
-    """The preset ``preset`` with each family of ``strengths`` above 0 replacing the preset's strength."""
-    if preset not in PRESETS:
-        raise ConfigError(f"`augment={preset}`: choose one of {', '.join(PRESETS)}.")
-    return dataclasses.replace(PRESETS[preset], **{f: float(v) for f, v in strengths.items() if v > 0})
+def augment_from(settings: AugmentSettings) -> Augment:
+    """The preset ``settings.preset`` with each family's setting above 0 replacing the preset's strength."""
+    if settings.preset not in PRESETS:
+        raise ConfigError(f"`augment={settings.preset}`: choose one of {', '.join(PRESETS)}.")
+    return dataclasses.replace(PRESETS[settings.preset], **{f: float(getattr(settings, f)) for f in FAMILIES
+                                                            if getattr(settings, f) > 0})
 
 
 def _uniform(seed, shape=(), lo=0.0, hi=1.0):

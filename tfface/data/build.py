@@ -12,7 +12,7 @@ import tensorflow as tf
 from tfface import messages
 from tfface.config import RunConfig
 from tfface.data import pipeline, sources
-from tfface.data.augment import FAMILIES, augment_from
+from tfface.data.augment import augment_from
 from tfface.data.synthfaces import SynthFacesConfig, build_synthfaces
 from tfface.errors import ConfigError, DataError
 
@@ -56,10 +56,9 @@ class TrainingData:
 
 def train_input(cfg: RunConfig) -> pipeline.TrainInput:
     """The input-pipeline settings of a RunConfig (batch, size, sampler, flip, seed, augmentation)."""
-    d, a = cfg.data, cfg.augment
-    augment = augment_from(a.preset, {f: getattr(a, f) for f in FAMILIES})
+    d = cfg.data
     return pipeline.TrainInput(cfg.optim.batch_size, d.image_size, d.sampler, d.pk_k, d.pk_strict, d.flip, cfg.seed,
-                               augment)
+                               augment_from(cfg.augment))
 
 
 def training_data(cfg: RunConfig, log=messages.info) -> TrainingData:
