@@ -32,3 +32,20 @@ def test_partial_fc_bench_runs_small(tmp_path):
     assert [(r["head"], r["rate"], r["status"]) for r in runs] == [("full", 1.0, "ok"), ("sharded", 0.5, "ok")]
     assert all(r["peak_rss_gb_per_replica"] > 0.1 and r["step_s"] > 0 for r in runs)
     assert (tmp_path / "p.png").stat().st_size > 10_000
+
+
+def test_real_recipe_quick_runs_a_stage(tmp_path):
+    data = REPO.parent / "shared" / "data"
+    if not (data / "celeba" / "meta.csv").exists():
+        import pytest
+
+        pytest.skip(f"the shared research data is not beside the clone ({data})")
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "real_recipe.py"), "--quick", "--stage=head_aug",
+                          "--pairs=200", f"--workdir={tmp_path / 'runs'}", f"--out={tmp_path / 'r.json'}"],
+                         capture_output=True, text=True, timeout=600, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    runs = json.loads((tmp_path / "r.json").read_text())["runs"]
+    assert [r["settings"]["augment"] for r in runs] == ["none", "light"]
+    assert all(0.3 < r["scores"]["celeba"]["accuracy"] < 1 and r["train_seconds"] > 0 for r in runs)
+    assert (tmp_path / "r.png").stat().st_size > 10_000

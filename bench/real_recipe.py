@@ -1,0 +1,225 @@
+"""The real-face recipe sweep (issue 18): which backbone, input size, head and margin, augmentation and
+number of steps get the most out of the 6,064 detected CelebA faces on this CPU.
+
+    python bench/real_recipe.py --stage=head_aug      # small CNN, 64 px: head/margin × augmentation preset
+    python bench/real_recipe.py --stage=backbone      # backbone × size × augmentation off/on (best head)
+    python bench/real_recipe.py --stage=steps         # the best configuration at more steps
+    python bench/real_recipe.py --stage=final         # recipe vs today's default, --seeds seeds each
+    python bench/real_recipe.py --stage=cross         # once, at the end: AT&T and Extended Yale B
+    python bench/real_recipe.py --quick --out=/tmp/r.json   # a few steps of each stage (checks the script)
+
+Every choice is made on CelebA identities held out from training (``--heldout_ids`` of them, a fixed seeded
+split; balanced genuine / impostor pairs among them, 10 folds): 10-fold accuracy and TAR@FAR=1e-2. AT&T and
+Extended Yale B (never trained on) are scored only by the ``cross`` stage, for the chosen recipe and the
+baseline. The baseline is today's best documented setting: small CNN, 64 px, ArcFace (s = 32, m = 0.5),
+random flips only, 1,000 steps of batch 64. CelebA's pixel-identical images filed under two identities are
+dropped. Runs are written one by one to ``--out`` (a rerun skips those done; a killed run resumes from its
+last checkpoint in ``--workdir``). CPU-only times.
+"""
+
+from tfface.env import configure_tf_env
+
+configure_tf_env()
+
+import csv  # noqa: E402
+import itertools  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import pathlib  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+from celeba import cross_identity_duplicates, detected_rows, write_list  # noqa: E402
+
+from tfface.evaluation.pairs import read_csv_pairs  # noqa: E402
+from tfface.evaluation.verification import evaluate_pairs  # noqa: E402
+from tfface.export.saved_model import load_embedder  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+flags.DEFINE_string("data", str(REPO.parent / "shared" / "data"), "The shared data folder.")
+flags.DEFINE_enum("stage", "head_aug", ["head_aug", "backbone", "steps", "final", "cross"], "Which part to run.")
+flags.DEFINE_integer("seeds", 3, "Seeds per contender in the final comparison.")
+flags.DEFINE_integer("heldout_ids", 60, "CelebA identities held out from training, for the choices.")
+flags.DEFINE_integer("pairs", 1500, "Genuine (and as many impostor) pairs per evaluation set.")
+flags.DEFINE_bool("quick", False, "A few steps per run and few pairs: check the script.")
+flags.DEFINE_string("recipe", "", "The chosen recipe for final/cross, as JSON settings by flag name (default: the "
+                    "best of the results so far).")
+flags.DEFINE_string("workdir", os.path.join(os.environ.get("TFFACE_CACHE", os.path.expanduser("~/.cache/tfface")),
+                                            "real_recipe"), "Where the runs train (kept to resume).")
+flags.DEFINE_string("out", str(REPO / "bench" / "results" / "real_recipe.json"), "Result file.")
+FLAGS = flags.FLAGS
+SPLIT_SEED = 1234
+BASELINE = {"backbone": "small_cnn", "image_size": 64, "head": "arcface", "margin": 0.5, "augment": "none",
+            "steps": 1000}
+
+
+def grids() -> dict[str, list[dict]]:
+    """The configurations of each stage (settings by flag name; the stage's fixed ones from the best so far)."""
+    heads = [{"head": "arcface", "margin": 0.5}, {"head": "arcface", "margin": 0.3},
+             {"head": "cosface", "margin": 0.35}]
+    return {
+        "head_aug": [{**BASELINE, **h, "augment": a} for h, a in itertools.product(heads, ["none", "light", "medium",
+                                                                                           "heavy"])],
+        "backbone": [{"backbone": b, "image_size": s, "augment": a}
+                     for b, s, a in itertools.product(["small_cnn", "mobilefacenet", "iresnet18"], [64, 112],
+                                                      ["none", "best"])],
+    }
+
+
+def celeba_split(celeba: pathlib.Path, tmp: pathlib.Path) -> tuple[str, str]:
+    """(training list, held-out pairs CSV): identities split once with SPLIT_SEED."""
+    rows = detected_rows(celeba)
+    duplicates = cross_identity_duplicates(celeba, rows)
+    rows = [r for r in rows if r["path"] not in duplicates]
+    ids = sorted({r["identity"] for r in rows})
+    held = set(np.random.default_rng(SPLIT_SEED).permutation(ids)[:FLAGS.heldout_ids].tolist())
+    train = write_list(tmp / "celeba_train.csv",
+                       [(r["path"], r["identity"]) for r in rows if r["identity"] not in held])
+    by_id: dict[str, list[str]] = {}
+    for r in rows:
+        if r["identity"] in held:
+            by_id.setdefault(r["identity"], []).append(r["path"])
+    return train, balanced_pairs(by_id, tmp / "celeba_heldout_pairs.csv", FLAGS.pairs, SPLIT_SEED)
+
+
+def balanced_pairs(by_id: dict[str, list[str]], path: pathlib.Path, n: int, seed: int) -> str:
+    """``n`` genuine pairs (all of them if fewer) and as many impostor pairs, drawn with ``seed``; a CSV with
+    stratified folds (read_csv_pairs)."""
+    rng = np.random.default_rng(seed)
+    genuine = [(a, b) for paths in by_id.values() for a, b in itertools.combinations(sorted(paths), 2)]
+    genuine = [genuine[i] for i in sorted(rng.choice(len(genuine), min(n, len(genuine)), replace=False))]
+    names = sorted(by_id)
+    impostor = set()
+    while len(impostor) < len(genuine):
+        a, b = rng.choice(len(names), 2, replace=False)
+        impostor.add((str(rng.choice(by_id[names[a]])), str(rng.choice(by_id[names[b]]))))
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path1", "path2", "same"])
+        writer.writerows([(a, b, 1) for a, b in genuine] + [(a, b, 0) for a, b in sorted(impostor)])
+    return str(path)
+
+
+def cross_sets(data: pathlib.Path, tmp: pathlib.Path) -> dict[str, tuple[str, str]]:
+    """name → (pairs CSV, root) for AT&T and Extended Yale B."""
+    out = {}
+    for name in ("att", "yaleb"):
+        by_id: dict[str, list[str]] = {}
+        for r in csv.DictReader(open(data / name / "meta.csv")):
+            by_id.setdefault(r["identity"], []).append(r["path"])
+        out[name] = (balanced_pairs(by_id, tmp / f"{name}_pairs.csv", FLAGS.pairs, SPLIT_SEED), str(data / name))
+    return out
+
+
+def run_key(settings: dict, seed: int) -> str:
+    return json.dumps({**settings, "seed": seed}, sort_keys=True)
+
+
+def train_and_score(settings: dict, seed: int, train_list: str, root: str, sets: dict[str, tuple[str, str]]) -> dict:
+    """Train one configuration (resuming a killed run) and score its export on each pairs set."""
+    from tfface.config import RunConfig
+    from tfface.programs.training import train
+
+    name = "_".join(f"{k}-{v}" for k, v in sorted(settings.items())) + f"_seed-{seed}"
+    workdir = pathlib.Path(FLAGS.workdir) / ("quick" if FLAGS.quick else "full") / name
+    timing = workdir / "train_seconds.txt"  # a run another stage already trained is reused, with its time
+    if not (workdir / "export" / "saved_model.pb").exists():
+        t0 = time.time()
+        steps = 20 if FLAGS.quick else settings["steps"]
+        train(RunConfig.of(data="list", list_file=train_list, data_root=root, batch_size=64, lr=0.1,
+                           warmup_steps=min(100, steps // 5), log_every=250, checkpoint_every=250, seed=seed,
+                           workdir=str(workdir), **{**settings, "steps": steps}))
+        timing.write_text(f"{time.time() - t0:.1f}")
+    seconds = float(timing.read_text()) if timing.exists() else float("nan")
+    embed, size = load_embedder(str(workdir / "export"))
+    scores = {}
+    for set_name, (pairs_csv, set_root) in sets.items():
+        report, _ = evaluate_pairs(embed, read_csv_pairs(pairs_csv, set_root), size, flip=True)
+        scores[set_name] = {"accuracy": report["accuracy"], "accuracy_std": report["accuracy_std"],
+                            "tar_at_far_1e-2": report["tar_at_far"].get("0.01"), "auc": report["auc"]}
+    return {"settings": settings, "seed": seed, "train_seconds": round(seconds, 1), "scores": scores}
+
+
+def best(results: list[dict], stage: str) -> dict:
+    """The settings of the best run of a stage on the held-out CelebA pairs (mean accuracy over its seeds)."""
+    runs = [r for r in results if r["stage"] == stage]
+    if not runs:
+        raise SystemExit(f"error: run --stage={stage} first (its results decide this stage's fixed settings).")
+    by_config: dict[str, list[float]] = {}
+    for r in runs:
+        by_config.setdefault(json.dumps(r["settings"], sort_keys=True), []).append(r["scores"]["celeba"]["accuracy"])
+    return json.loads(max(by_config, key=lambda k: np.mean(by_config[k])))
+
+
+def stage_runs(stage: str, results: list[dict]) -> list[tuple[dict, int]]:
+    """(settings, seed) of every run of ``stage`` (``--quick``: the first two of a grid)."""
+    keep = slice(0, 2) if FLAGS.quick else slice(None)
+    if stage == "head_aug":
+        return [(s, 0) for s in grids()["head_aug"][keep]]
+    if stage == "backbone":
+        chosen = best(results, "head_aug")
+        return [({**chosen, **g, "augment": chosen["augment"] if g["augment"] == "best" else "none"}, 0)
+                for g in grids()["backbone"][keep]]
+    if stage == "steps":
+        chosen = best(results, "backbone")
+        return [({**chosen, "steps": n}, 0) for n in (chosen["steps"], 2 * chosen["steps"], 4 * chosen["steps"])]
+    recipe = json.loads(FLAGS.recipe) if FLAGS.recipe else best(results, "steps")
+    if stage == "final":
+        return [(s, seed) for seed in range(1 if FLAGS.quick else FLAGS.seeds) for s in (BASELINE, recipe)]
+    return [(s, 0) for s in (BASELINE, recipe)]  # cross
+
+
+def plot(results: list[dict], path: pathlib.Path) -> None:
+    """Held-out CelebA accuracy against training time, one point per run, coloured by stage."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for k, stage in enumerate(dict.fromkeys(r["stage"] for r in results)):
+        runs = [r for r in results if r["stage"] == stage]
+        ax.scatter([r["train_seconds"] / 60 for r in runs], [r["scores"]["celeba"]["accuracy"] * 100 for r in runs],
+                   color=f"C{k}", label=stage)
+        for r in runs:
+            st = r["settings"]
+            ax.annotate(f"{st['backbone']} {st['image_size']} {st['head'][:3]}{st['margin']:g} {st['augment']} "
+                        f"{st['steps']}", (r["train_seconds"] / 60, r["scores"]["celeba"]["accuracy"] * 100),
+                        fontsize=6, alpha=0.7)
+    ax.set(xlabel="training time on this CPU (min)", ylabel="held-out CelebA verification accuracy (%)",
+           xscale="log", title="real-face recipe sweep")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv):
+    del argv
+    data = pathlib.Path(FLAGS.data)
+    tmp = pathlib.Path(FLAGS.workdir) / ("quick" if FLAGS.quick else "full")
+    tmp.mkdir(parents=True, exist_ok=True)
+    train_list, heldout = celeba_split(data / "celeba", tmp)
+    sets = {"celeba": (heldout, str(data / "celeba"))}
+    if FLAGS.stage == "cross":
+        sets.update(cross_sets(data, tmp))
+    out = pathlib.Path(FLAGS.out)
+    results = json.loads(out.read_text())["runs"] if out.exists() else []
+    for settings, seed in stage_runs(FLAGS.stage, results):
+        key = run_key(settings, seed)
+        if any(r["key"] == key and r["stage"] == FLAGS.stage for r in results):
+            continue
+        print(f"[{FLAGS.stage}] {key}", flush=True)
+        result = {"stage": FLAGS.stage, "key": key, **train_and_score(settings, seed, train_list,
+                                                                      str(data / "celeba"), sets)}
+        print(f"  {json.dumps(result['scores'])} in {result['train_seconds']:.0f} s", flush=True)
+        results.append(result)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"cpu_only": True, "heldout_ids": FLAGS.heldout_ids, "split_seed": SPLIT_SEED,
+                                   "quick": FLAGS.quick, "runs": results}, indent=1))
+        plot(results, out.with_suffix(".png"))
+
+
+if __name__ == "__main__":
+    app.run(main)
