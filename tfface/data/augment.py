@@ -156,7 +156,7 @@ def random_erase(img: tf.Tensor, seed, p: float) -> tf.Tensor:
     return _with_probability(p, seed, lambda x: tf.where(inside[:, :, None], draws[4] * 255.0, x), img)
 
 
-_OPS = {"color": color_jitter, "gray": grayscale,
+_OPS = {"color": color_jitter, "gray": grayscale,  # after the geometric pair (crop, rotate), in FAMILIES' order
         "lowres": low_resolution, "blur": gaussian_blur, "jpeg": jpeg_quality, "erase": random_erase}
 
 
@@ -169,10 +169,9 @@ def augment_image(image: tf.Tensor, seed: tf.Tensor, spec: Augment) -> tf.Tensor
     seeds = {f: tf.random.experimental.stateless_fold_in(seed, k + 1) for k, f in enumerate(FAMILIES)}
     if spec.crop or spec.rotate:
         x = geometric_jitter(x, seeds["crop"], float(spec.crop), seeds["rotate"], float(spec.rotate))
-    for family in FAMILIES[2:]:
-        strength = getattr(spec, family)
-        if strength:
-            x = _OPS[family](x, seeds[family], float(strength))
+    for family, op in _OPS.items():
+        if getattr(spec, family):
+            x = op(x, seeds[family], float(getattr(spec, family)))
     out = tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
     out.set_shape(image.shape)
     return out

@@ -58,8 +58,8 @@ def sampled_rows(class_counts, cfg: TrainInput, start_step: int = 0,
                  input_context: tf.distribute.InputContext | None = None) -> tuple[tf.data.Dataset, int]:
     """(dataset of this input pipeline's (rows [n], flip [n], seeds [n, 2]) of each global batch from
     ``start_step`` on, the per-replica batch): the sampler's indices into a label-sorted set with
-    ``class_counts`` images per class, a horizontal-flip draw per image seeded by (seed, step), and each image's
-    augmentation seed pair (see :func:`image_seeds`)."""
+    ``class_counts`` images per class, and each image's flip draw and augmentation seed pair
+    (:func:`image_draws`)."""
     lo, hi, per_replica = worker_slice(cfg.global_batch, input_context)
     idx = samplers.make_sampler(cfg.sampler, class_counts, cfg.global_batch, cfg.seed, start_step,
                                 cfg.pk_k, cfg.pk_strict)

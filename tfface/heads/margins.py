@@ -124,8 +124,12 @@ MARGINS = {
 }
 
 
+
 def make_margin(name: str, s: float = 64.0, m: float = 0.5, m1: float = 1.0, m3: float = 0.0):
     """Build a margin by name: softmax | normface | cosface | arcface | combined (m is m2 there)."""
     if name not in MARGINS:
         raise ValueError(f"`head={name!r}` is not a head; choose one of {sorted(MARGINS)}.")
     return MARGINS[name](s, m, m1, m3)
+
+
+NORMALIZED = tuple(name for name in MARGINS if make_margin(name).normalized)  # the margins on cosines

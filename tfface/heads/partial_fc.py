@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tfface.heads.margins import NORMALIZED
+
 _NO_CLASS = -1.0e30  # the logit of a padding column: exp() of it is 0, and it never wins top-1
 
 
@@ -37,7 +39,7 @@ def sharded_margin_cross_entropy(emb: tf.Tensor, labels: tf.Tensor, columns: tf.
     the class of exactly one column on one replica. Four collectives: two gathers, a max and a sum."""
     ctx = tf.distribute.get_replica_context()
     if not getattr(margin, "normalized", False):
-        raise ValueError("the sharded head needs a normalised margin (normface, cosface, arcface, combined).")
+        raise ValueError(f"the sharded head needs a normalised margin ({', '.join(NORMALIZED)}).")
     g_emb = ctx.all_gather(tf.identity(tf.cast(emb, tf.float32)), axis=0)
     g_lab = gather_labels(ctx, labels) if global_labels is None else tf.cast(global_labels, tf.int32)
     f = tf.math.l2_normalize(g_emb, axis=1, epsilon=1e-12)

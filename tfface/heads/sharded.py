@@ -14,7 +14,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tfface.errors import ConfigError
-from tfface.heads.margins import make_margin
+from tfface.heads.margins import NORMALIZED, make_margin
 from tfface.heads.partial_fc import gather_labels, sampled_columns, shard_class_ids, sharded_margin_cross_entropy
 from tfface.heads.sharded_variable import ShardedVariable
 
@@ -35,10 +35,9 @@ class ShardedMarginHead(tf.Module):
         self.margin_args = {"s": float(s), "m": float(m), "m1": float(m1), "m3": float(m3)}
         self.margin = make_margin(margin, **self.margin_args)
         if not self.margin.normalized:
-            raise ConfigError(f"`head={margin}` with a sharded head: Partial FC needs a normalised margin (normface, "
-                              "cosface, arcface, combined); use one, or `head_shards=off`.")
+            raise ConfigError(f"`head={margin}` with a sharded head: Partial FC needs a normalised margin "
+                              f"({', '.join(NORMALIZED)}); use one, or `head_shards=off`.")
         self.num_classes, self.sample_rate, self.seed = int(num_classes), float(sample_rate), int(seed)
-        self.reg_weight = 0.0
 
         def init(replica, start, shape):
             seed = tf.random.experimental.stateless_fold_in(tf.constant([self.seed, replica], tf.int64), start)

@@ -35,26 +35,24 @@ class ShardedVariable(tf.__internal__.tracking.Trackable):
         self.value = tf.Variable(tf.zeros([self.rows, self.width]), name=name, trainable=False,
                                  synchronization=tf.VariableSynchronization.ON_READ,
                                  aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        ids = strategy.experimental_distribute_values_from_function(lambda ctx: ctx.replica_id_in_sync_group)
+        # (global replica index, its copy) for each replica of this worker
+        self._parts = list(zip([int(i) for i in strategy.experimental_local_results(ids)],
+                               self.value.values if hasattr(self.value, "values") else [self.value]))
         if init is not None:
-            for replica, part in self._local_parts():
+            for replica, part in self._parts:
                 for start in range(0, self.width, BLOCK):
                     n = min(BLOCK, self.width - start)
                     part[:, start:start + n].assign(init(replica, start, (self.rows, n)))
 
-    def _local_parts(self) -> list[tuple[int, tf.Variable]]:
-        """(global replica index, its copy) for each replica of this worker."""
-        ids = self.strategy.experimental_distribute_values_from_function(lambda ctx: ctx.replica_id_in_sync_group)
-        ids = [int(i) for i in self.strategy.experimental_local_results(ids)]
-        return list(zip(ids, self.value.values if hasattr(self.value, "values") else [self.value]))
-
     @property
     def local_variables(self) -> list[tf.Variable]:
         """This worker's per-replica copies (plain variables), e.g. to check them for NaN."""
-        return [part for _, part in self._local_parts()]
+        return [part for _, part in self._parts]
 
     def full(self) -> tf.Tensor:
         """The whole [rows, columns] matrix (collective: every worker must call it)."""
-        parts = dict(self._local_parts())
+        parts = dict(self._parts)
         local = self.strategy.experimental_distribute_values_from_function(
             lambda ctx: parts[int(ctx.replica_id_in_sync_group)].read_value())
         whole = self.strategy.gather(local, axis=1)
@@ -66,7 +64,7 @@ class ShardedVariable(tf.__internal__.tracking.Trackable):
         if tuple(matrix.shape) != (self.rows, self.columns):
             raise ConfigError(f"{self.value.name.split(':')[0]}: the checkpoint holds a {tuple(matrix.shape)} matrix, "
                               f"this run needs ({self.rows}, {self.columns}).")
-        for replica, part in self._local_parts():
+        for replica, part in self._parts:
             first = replica * self.width
             for start in range(0, self.width, BLOCK):
                 n = max(0, min(BLOCK, self.width - start, self.columns - first - start))

@@ -21,7 +21,7 @@ from tfface.registry import Method, register_method
 from tfface.runtime.model import build_model, build_optimizer, init_from
 from tfface.runtime.run import PRINT, finish_run, make_trainer, start_run
 from tfface.runtime.workdir import read_workdir
-from tfface.training.sharded_head_term import ShardedHeadTerm, sgd_settings
+from tfface.training.sharded_head_term import ShardedHeadTerm
 from tfface.training.tasks import EmbeddingTask
 from tfface.training.terms import CenterTerm, HeadTerm, LossTerm, MetricLossTerm
 
@@ -117,7 +117,6 @@ def train_standard(cfg: RunConfig, printer=PRINT) -> dict:
             init_from(cfg.model.init_checkpoint, backbone, head, data.num_classes, printer)
         optimizer = build_optimizer(cfg)
         if run.shard_head:
-            sgd_settings(optimizer)
             printer(f"margin head sharded over {strategy.num_replicas_in_sync} replica(s): {head.kernel.width} "
                     f"classes each" + (f", {cfg.model.sample_rate:g} of them sampled per step"
                                        if cfg.model.sample_rate < 1 else ""))

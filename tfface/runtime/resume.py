@@ -19,21 +19,25 @@ STRUCTURAL = ("method", "backbone", "embedding_size", "image_size", "optimizer",
               "aux_loss", "discface_num_bases", "feature_transform", "ftl_rich_dim", "ftl_pca_components")
 
 
-def previous_run(workdir: str) -> tuple[RunConfig, int] | None:
-    """(settings, number of classes) of the run a workdir holds, if it has a checkpoint to resume."""
+def _previous_config(workdir: str) -> dict | None:
+    """The config.json of the run a workdir holds, if it has a checkpoint to resume."""
     path = pathlib.Path(workdir)
     if not (path / "config.json").is_file() or not tf.train.latest_checkpoint(str(path / "checkpoints")):
         return None
-    raw = json.loads((path / "config.json").read_text())
-    return RunConfig.from_dict(raw), int(raw.get("num_classes", -1))
+    return json.loads((path / "config.json").read_text())
+
+
+def previous_run(workdir: str) -> tuple[RunConfig, int] | None:
+    """(settings, number of classes) of the run a workdir holds, if it has a checkpoint to resume."""
+    raw = _previous_config(workdir)
+    return None if raw is None else (RunConfig.from_dict(raw), int(raw.get("num_classes", -1)))
 
 
 def previous_head_sharded(workdir: str) -> bool | None:
     """Whether the checkpoint a workdir holds has a sharded margin head (None: nothing to resume; runs from
     before sharding existed have a full head)."""
-    if previous_run(workdir) is None:
-        return None
-    return bool(json.loads((pathlib.Path(workdir) / "config.json").read_text()).get("head_sharded", False))
+    raw = _previous_config(workdir)
+    return None if raw is None else bool(raw.get("head_sharded", False))
 
 
 def check_resume(cfg: RunConfig, num_classes: int, log) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tfface.config import RunConfig
 from tfface.errors import ConfigError
+from tfface.heads.margins import NORMALIZED
 
 
 def sharding_obstacle(cfg: RunConfig, method_obstacle: str | None) -> str | None:
@@ -16,9 +17,9 @@ def sharding_obstacle(cfg: RunConfig, method_obstacle: str | None) -> str | None
     every method shares."""
     if method_obstacle:
         return method_obstacle
-    if cfg.model.head not in ("normface", "cosface", "arcface", "combined"):
-        return f"`head={cfg.model.head}` is not a normalised margin (Partial FC needs normface, cosface, arcface " \
-               "or combined)"
+    if cfg.model.head not in NORMALIZED:
+        return f"`head={cfg.model.head}` is not a normalised margin (Partial FC needs {', '.join(NORMALIZED[:-1])} " \
+               f"or {NORMALIZED[-1]})"
     if cfg.optim.optimizer != "sgd":
         return f"`optimizer={cfg.optim.optimizer}`: the shards' own update is SGD's"
     if cfg.mixed_precision == "fp16":
