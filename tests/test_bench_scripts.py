@@ -34,18 +34,40 @@ def test_partial_fc_bench_runs_small(tmp_path):
     assert (tmp_path / "p.png").stat().st_size > 10_000
 
 
-def test_real_recipe_quick_runs_a_stage(tmp_path):
+def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
     data = REPO.parent / "shared" / "data"
     if not (data / "celeba" / "meta.csv").exists():
         import pytest
 
         pytest.skip(f"the shared research data is not beside the clone ({data})")
-    out = subprocess.run([sys.executable, str(REPO / "bench" / "real_recipe.py"), "--quick", "--stage=head_aug",
-                          "--pairs=200", f"--workdir={tmp_path / 'runs'}", f"--out={tmp_path / 'r.json'}"],
-                         capture_output=True, text=True, timeout=600, cwd=REPO,
-                         env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert out.returncode == 0, out.stderr[-2000:]
-    runs = json.loads((tmp_path / "r.json").read_text())["runs"]
+
+    def stage(*flags):
+        out = subprocess.run([sys.executable, str(REPO / "bench" / "real_recipe.py"), "--quick", "--pairs=200",
+                              f"--workdir={tmp_path / 'runs'}", f"--out={tmp_path / 'r.json'}", *flags],
+                             capture_output=True, text=True, timeout=600, cwd=REPO,
+                             env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert out.returncode == 0, out.stderr[-2000:]
+        return json.loads((tmp_path / "r.json").read_text())
+
+    runs = stage("--stage=head_aug")["runs"]
     assert [r["settings"]["augment"] for r in runs] == ["none", "light"]
     assert all(0.3 < r["scores"]["celeba"]["accuracy"] < 1 and r["train_seconds"] > 0 for r in runs)
     assert (tmp_path / "r.png").stat().st_size > 10_000
+    backbone = [r for r in stage("--stage=backbone")["runs"] if r["stage"] == "backbone"]
+    assert [(r["settings"]["backbone"], r["settings"]["augment"]) for r in backbone] == [("small_cnn", "none"),
+                                                                                          ("small_cnn", "light")]
+    recipe = {**runs[1]["settings"]}
+    result = stage("--stage=final", "--seeds=2", f"--recipe={json.dumps(recipe)}")
+    final = [r for r in result["runs"] if r["stage"] == "final"]
+    assert sorted((r["settings"]["augment"], r["seed"]) for r in final) == [("light", 0), ("light", 1), ("none", 0),
+                                                                            ("none", 1)]
+    v = result["verdict"]
+    assert v["recipe"] == recipe and v["seeds"] == [0, 1]
+    acc = {(r["settings"]["augment"], r["seed"]): r["scores"]["celeba"]["accuracy"] for r in final}
+    gains = [acc["light", s] - acc["none", s] for s in (0, 1)]
+    assert abs(v["accuracy"]["gain_mean"] - sum(gains) / 2) < 1e-9
+    lo, hi = v["accuracy"]["gain_ci95"]
+    assert lo <= v["accuracy"]["gain_mean"] <= hi
+    spread = max(abs(acc["none", 0] - acc["none", 1]), abs(acc["light", 0] - acc["light", 1]))
+    assert abs(v["accuracy"]["seed_spread"] - spread) < 1e-9
+    assert v["accuracy"]["gain_exceeds_spread"] == (v["accuracy"]["gain_mean"] > spread)
