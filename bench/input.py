@@ -13,9 +13,9 @@ Formats, all decoded and resized by the training pipeline at ``--image_size`` (1
 - ``synth_png``: SynthFaces PNGs (64 px renders resized to 112).
 The pipeline uses every core (tf.data AUTOTUNE); img/s per core divides by the cores TensorFlow sees. Each
 format is timed after a warm-up, alternating the formats for ``--rounds`` rounds (the machine's speed
-drifts), median reported. ``celeba_jpeg_medium_aug`` adds the ``medium`` augmentation preset. End-to-end: the
-default small CNN + ArcFace at 112 px, batch 64, on CelebA JPEGs without and with the ``medium`` augmentation,
-against the same step fed one in-memory batch (timed alternately too).
+drifts), median reported. ``celeba_jpeg_light_aug`` / ``_medium_aug`` add an augmentation preset. End-to-end:
+each of ``--e2e_backbones`` + ArcFace at 112 px, batch 64, on CelebA JPEGs without and with each of
+``--e2e_augment``, against the same step fed one in-memory batch (timed alternately too).
 """
 
 from tfface.env import configure_tf_env
@@ -46,6 +46,8 @@ flags.DEFINE_integer("batch_size", 64, "Global batch.")
 flags.DEFINE_float("seconds", 8.0, "Seconds timed per format and round.")
 flags.DEFINE_integer("rounds", 3, "Alternating rounds (median reported).")
 flags.DEFINE_integer("e2e_steps", 30, "Timed steps per end-to-end round.")
+flags.DEFINE_list("e2e_backbones", ["small_cnn", "mobilefacenet"], "Backbones timed end to end.")
+flags.DEFINE_list("e2e_augment", ["light", "medium"], "Augmentation presets timed end to end (besides none).")
 flags.DEFINE_string("out", str(REPO / "bench" / "results" / "input.json"), "Result file.")
 FLAGS = flags.FLAGS
 
@@ -83,6 +85,8 @@ def main(argv):
         "celeba_tfrecord_pk": lambda: indexed_record_dataset(index, source.num_classes,
                                                              pipeline.TrainInput(batch, size, sampler="pk")),
         "synth_png": lambda: pipeline.train_dataset(synth, pipeline.TrainInput(batch, size)),
+        "celeba_jpeg_light_aug": lambda: pipeline.train_dataset(
+            source, pipeline.TrainInput(batch, size, augment=PRESETS["light"])),
         "celeba_jpeg_medium_aug": lambda: pipeline.train_dataset(
             source, pipeline.TrainInput(batch, size, augment=PRESETS["medium"])),
     }
@@ -96,15 +100,17 @@ def main(argv):
               "formats": {k: {"img_s": round(statistics.median(v), 1), "img_s_per_core":
                               round(statistics.median(v) / cores, 1), "rounds": [round(x, 1) for x in v]}
                           for k, v in timings.items()}}
-    result["end_to_end"] = end_to_end(source, size, batch)
+    result["end_to_end"] = [end_to_end(source, size, batch, name, FLAGS.e2e_augment)
+                            for name in FLAGS.e2e_backbones]
     out = pathlib.Path(FLAGS.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))
 
 
-def end_to_end(source, size: int, batch: int) -> dict:
-    """The default step (small CNN + ArcFace) fed by the CelebA JPEG pipeline vs one in-memory batch."""
+def end_to_end(source, size: int, batch: int, backbone_name: str, presets: list[str]) -> dict:
+    """One backbone + ArcFace step fed by the CelebA JPEG pipeline, plain and with each augmentation preset, vs
+    the same step fed one in-memory batch (the upper bound), timed alternately."""
     import keras
 
     from tfface.heads.classifier import MarginHead
@@ -115,7 +121,7 @@ def end_to_end(source, size: int, batch: int) -> dict:
     keras.utils.set_random_seed(0)
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     with strategy.scope():
-        backbone = build_backbone("small_cnn", size, 128)
+        backbone = build_backbone(backbone_name, size, 128)
         head = MarginHead(source.num_classes, "arcface", s=32.0, m=0.5)
         head.build((None, 128))
         opt = make_optimizer("sgd", WarmupSchedule(0.01, 10**6, "cosine", warmup=0), 0.9, 5e-4)
@@ -129,10 +135,11 @@ def end_to_end(source, size: int, batch: int) -> dict:
         step_var.assign_add(1)
         return metrics
 
-    live = iter(pipeline.train_dataset(source, pipeline.TrainInput(batch, size)))
-    augmented = iter(pipeline.train_dataset(source, pipeline.TrainInput(batch, size, augment=PRESETS["medium"])))
-    fixed = next(live)
-    feeds = {"pipeline": lambda: next(live), "pipeline_augmented": lambda: next(augmented), "in_memory": lambda: fixed}
+    pipelines = {name: iter(pipeline.train_dataset(source, pipeline.TrainInput(batch, size,
+                                                                                augment=PRESETS[name])))
+                 for name in ["none", *presets]}
+    fixed = next(pipelines["none"])
+    feeds = {**{name: (lambda it=it: next(it)) for name, it in pipelines.items()}, "in_memory": lambda: fixed}
     for _ in range(3):
         for feed in feeds.values():
             step(*feed())
@@ -145,10 +152,9 @@ def end_to_end(source, size: int, batch: int) -> dict:
             tf.nest.map_structure(lambda t: t.numpy(), m)  # wait for the last step
             rates[name].append(FLAGS.e2e_steps * batch / (time.perf_counter() - t0))
     med = {k: statistics.median(v) for k, v in rates.items()}
-    return {"model": "small_cnn + ArcFace", "pipeline_img_s": round(med["pipeline"], 1),
-            "pipeline_augmented_img_s": round(med["pipeline_augmented"], 1), "augmentation": "medium",
-            "in_memory_img_s": round(med["in_memory"], 1), "ratio": round(med["pipeline"] / med["in_memory"], 3),
-            "augmented_ratio": round(med["pipeline_augmented"] / med["in_memory"], 3),
+    return {"model": f"{backbone_name} + ArcFace", "in_memory_img_s": round(med["in_memory"], 1),
+            "pipeline_img_s": {k: round(med[k], 1) for k in pipelines},
+            "ratio": {k: round(med[k] / med["in_memory"], 3) for k in pipelines},
             "rounds": {k: [round(x, 1) for x in v] for k, v in rates.items()}}
 
 

@@ -3,6 +3,7 @@ number of steps get the most out of the 6,064 detected CelebA faces on this CPU.
 
     python bench/real_recipe.py --stage=head_aug      # small CNN, 64 px: head/margin × augmentation preset
     python bench/real_recipe.py --stage=backbone      # backbone × size × augmentation off/on (best head)
+    python bench/real_recipe.py --stage=schedule      # learning rate × schedule on the stage-1 model
     python bench/real_recipe.py --stage=steps         # the best configuration at more steps
     python bench/real_recipe.py --stage=final         # recipe vs today's default, --seeds seeds each
     python bench/real_recipe.py --stage=cross         # once, at the end: AT&T and Extended Yale B
@@ -13,8 +14,14 @@ split; balanced genuine / impostor pairs among them, 10 folds): 10-fold accuracy
 Extended Yale B (never trained on) are scored only by the ``cross`` stage, for the chosen recipe and the
 baseline. The baseline is today's best documented setting: small CNN, 64 px, ArcFace (s = 32, m = 0.5),
 random flips only, 1,000 steps of batch 64. CelebA's pixel-identical images filed under two identities are
-dropped. Runs are written one by one to ``--out`` (a rerun skips those done; a killed run resumes from its
-last checkpoint in ``--workdir``). CPU-only times.
+dropped.
+
+Budget: a recipe for this CPU must train in about ``--budget_minutes`` (60). IResNet-18 at 112 px takes about two
+hours per 1,000 steps here (9 img/s, bench/results/throughput.json), so the backbone stage runs it only with
+``--include_slow``, as a reference point outside the choice; the steps stage tries 2× and 4× the steps only where
+the 1× run's time says they fit the budget. The schedule (learning rate × cosine / step decay) is chosen on the
+cheap stage-1 model and carried over. Runs are written one by one to ``--out`` (a rerun skips those done; a
+killed run resumes from its last checkpoint in ``--workdir``). CPU-only times.
 """
 
 from tfface.env import configure_tf_env
@@ -38,7 +45,10 @@ from tfface.export.saved_model import load_embedder  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 flags.DEFINE_string("data", str(REPO.parent / "shared" / "data"), "The shared data folder.")
-flags.DEFINE_enum("stage", "head_aug", ["head_aug", "backbone", "steps", "final", "cross"], "Which part to run.")
+flags.DEFINE_enum("stage", "head_aug", ["head_aug", "backbone", "schedule", "steps", "final", "cross"],
+                  "Which part to run.")
+flags.DEFINE_float("budget_minutes", 60.0, "Training time per run (this CPU) a recipe may take.")
+flags.DEFINE_bool("include_slow", False, "Also run the backbone configurations over the budget (reference points).")
 flags.DEFINE_integer("seeds", 3, "Seeds per contender in the final comparison.")
 flags.DEFINE_integer("heldout_ids", 60, "CelebA identities held out from training, for the choices.")
 flags.DEFINE_integer("pairs", 1500, "Genuine (and as many impostor) pairs per evaluation set.")
@@ -52,6 +62,8 @@ FLAGS = flags.FLAGS
 SPLIT_SEED = 1234
 BASELINE = {"backbone": "small_cnn", "image_size": 64, "head": "arcface", "margin": 0.5, "augment": "none",
             "steps": 1000}
+DEFAULT_SCHEDULE = {"lr": 0.1, "lr_schedule": "cosine"}  # what a run without these settings trains with
+SLOW = {("iresnet18", 112)}  # over the budget at 1,000 steps on this CPU (about 2 h)
 
 
 def grids() -> dict[str, list[dict]]:
@@ -66,8 +78,25 @@ def grids() -> dict[str, list[dict]]:
         "head_aug": [{**BASELINE, **h, "augment": a} for h, a in itertools.product(heads, ["none", "light", "medium",
                                                                                            "heavy"])],
         "backbone": [{"backbone": b, "image_size": s, "augment": a} for (b, s), a in itertools.product(by_cost,
-                                                                                                  ["off", "on"])],
+                                                                                                  ["off", "on"])
+                     if (b, s) not in SLOW or a == "off"],
+        "schedule": [{"lr": lr, "lr_schedule": kind} for kind in ("cosine", "piecewise") for lr in (0.1, 0.05, 0.2)],
     }
+
+
+def canonical(settings: dict) -> dict:
+    """The settings without schedule entries equal to the default (so a run's name and key do not change when
+    the schedule stage keeps the default)."""
+    return {k: v for k, v in settings.items() if DEFAULT_SCHEDULE.get(k, object()) != v}
+
+
+def schedule_flags(settings: dict, steps: int) -> dict:
+    """RunConfig settings of a run: the default schedule, the run's own, and for ``piecewise`` (ours) the
+    learning rate ÷ 10 at 60% and 85% of the steps."""
+    out = {**DEFAULT_SCHEDULE, **settings, "steps": steps}
+    if out["lr_schedule"] == "piecewise":
+        out["lr_boundaries"] = (int(0.6 * steps), int(0.85 * steps))
+    return out
 
 
 def celeba_split(celeba: pathlib.Path, tmp: pathlib.Path) -> tuple[str, str]:
@@ -119,6 +148,26 @@ def run_key(settings: dict, seed: int) -> str:
     return json.dumps({**settings, "seed": seed}, sort_keys=True)
 
 
+def timed_printer(progress: pathlib.Path):
+    """The trainer's printer, also appending ``step seconds`` at each logged step to ``progress``: the training
+    time so far, counting the segments of a killed run up to its last logged step (logs and checkpoints are
+    both every 250 steps, so that is where it resumes)."""
+    from tfface.runtime.verify import PRINT
+
+    progress.parent.mkdir(parents=True, exist_ok=True)
+    lines = progress.read_text().split() if progress.exists() else []
+    before, t0 = (float(lines[-1]) if lines else 0.0), time.time()
+
+    def printer(message: str) -> None:
+        PRINT(message)
+        if message.startswith("step "):
+            with open(progress, "a") as fh:
+                fh.write(f"{message.split()[1].split('/')[0]} {before + time.time() - t0:.1f}\n")
+
+    printer.elapsed = lambda: before + time.time() - t0
+    return printer
+
+
 def train_and_score(settings: dict, seed: int, train_list: str, root: str, sets: dict[str, tuple[str, str]]) -> dict:
     """Train one configuration (resuming a killed run) and score its export on each pairs set."""
     from tfface.config import RunConfig
@@ -128,12 +177,12 @@ def train_and_score(settings: dict, seed: int, train_list: str, root: str, sets:
     workdir = pathlib.Path(FLAGS.workdir) / ("quick" if FLAGS.quick else "full") / name
     timing = workdir / "train_seconds.txt"  # a run another stage already trained is reused, with its time
     if not (workdir / "export" / "saved_model.pb").exists():
-        t0 = time.time()
         steps = 20 if FLAGS.quick else settings["steps"]
-        train(RunConfig.of(data="list", list_file=train_list, data_root=root, batch_size=64, lr=0.1,
+        printer = timed_printer(workdir / "train_progress.txt")
+        train(RunConfig.of(data="list", list_file=train_list, data_root=root, batch_size=64,
                            warmup_steps=min(100, steps // 5), log_every=250, checkpoint_every=250, seed=seed,
-                           workdir=str(workdir), **{**settings, "steps": steps}))
-        timing.write_text(f"{time.time() - t0:.1f}")
+                           workdir=str(workdir), **schedule_flags(settings, steps)), printer)
+        timing.write_text(f"{printer.elapsed():.1f}")
     seconds = float(timing.read_text()) if timing.exists() else float("nan")
     embed, size = load_embedder(str(workdir / "export"))
     scores = {}
@@ -145,14 +194,25 @@ def train_and_score(settings: dict, seed: int, train_list: str, root: str, sets:
 
 
 def best(results: list[dict], stage: str) -> dict:
-    """The settings of the best run of a stage on the held-out CelebA pairs (mean accuracy over its seeds)."""
-    runs = [r for r in results if r["stage"] == stage]
+    """The settings of the best run of a stage on the held-out CelebA pairs (mean accuracy over its seeds);
+    configurations over the budget (SLOW) are not chosen."""
+    runs = [r for r in results if r["stage"] == stage
+            and (r["settings"]["backbone"], r["settings"]["image_size"]) not in SLOW]
     if not runs:
         raise SystemExit(f"error: run --stage={stage} first (its results decide this stage's fixed settings).")
     by_config: dict[str, list[float]] = {}
     for r in runs:
         by_config.setdefault(json.dumps(r["settings"], sort_keys=True), []).append(r["scores"]["celeba"]["accuracy"])
     return json.loads(max(by_config, key=lambda k: np.mean(by_config[k])))
+
+
+def schedule_of(settings: dict) -> dict:
+    return {k: settings.get(k, v) for k, v in DEFAULT_SCHEDULE.items()}
+
+
+def schedule_label(settings: dict) -> str:
+    """``lr 0.1 cosine``: a run's learning rate and schedule."""
+    return "lr {lr:g} {lr_schedule}".format(**schedule_of(settings))
 
 
 def stage_runs(stage: str, results: list[dict]) -> list[tuple[dict, int]]:
@@ -166,13 +226,20 @@ def stage_runs(stage: str, results: list[dict]) -> list[tuple[dict, int]]:
                      and r["settings"]["margin"] == chosen["margin"]]
         augmented = best([r for r in same_head if r["settings"]["augment"] != "none"], "head_aug")["augment"]
         return [({**chosen, **g, "augment": augmented if g["augment"] == "on" else "none"}, 0)
-                for g in grids()["backbone"][keep]]
+                for g in grids()["backbone"][keep]
+                if FLAGS.include_slow or (g["backbone"], g["image_size"]) not in SLOW]
+    if stage == "schedule":
+        chosen = best(results, "head_aug")
+        return [(canonical({**chosen, **g}), 0) for g in grids()["schedule"][keep]]
     if stage == "steps":  # augmentation may pay only once the model fits its training set: both, at every length
-        chosen = best(results, "backbone")
+        chosen = canonical({**best(results, "backbone"), **schedule_of(best(results, "schedule"))})
         augments = dict.fromkeys([chosen["augment"], *(r["settings"]["augment"] for r in results
                                                        if r["stage"] == "backbone")])
-        return [({**chosen, "augment": a, "steps": n}, 0) for n in (chosen["steps"], 2 * chosen["steps"],
-                                                                    4 * chosen["steps"]) for a in augments]
+        seconds = max((r["train_seconds"] for r in results if r["stage"] == "backbone"
+                       and r["settings"] == {k: v for k, v in chosen.items() if k not in DEFAULT_SCHEDULE}),
+                      default=0.0)
+        multiples = [n for n in (1, 2, 4) if n == 1 or FLAGS.quick or n * seconds <= FLAGS.budget_minutes * 60]
+        return [({**chosen, "augment": a, "steps": n * chosen["steps"]}, 0) for n in multiples for a in augments]
     recipe = json.loads(FLAGS.recipe) if FLAGS.recipe else best(results, "steps")
     if stage == "final":
         return [(s, seed) for seed in range(FLAGS.seeds) for s in (BASELINE, recipe)]
@@ -225,7 +292,8 @@ def plot(results: list[dict], path: pathlib.Path) -> None:
         for r in runs:
             st = r["settings"]
             ax.annotate(f"{st['backbone']} {st['image_size']} {st['head'][:3]}{st['margin']:g} {st['augment']} "
-                        f"{st['steps']}", (r["train_seconds"] / 60, r["scores"]["celeba"]["accuracy"] * 100),
+                        f"{st['steps']} {schedule_label(st)}",
+                        (r["train_seconds"] / 60, r["scores"]["celeba"]["accuracy"] * 100),
                         fontsize=6, alpha=0.7)
     ax.set(xlabel="training time on this CPU (min)", ylabel="held-out CelebA verification accuracy (%)",
            xscale="log", title="real-face recipe sweep")
