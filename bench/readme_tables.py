@@ -304,6 +304,12 @@ def partial_fc_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def augment_label(settings: dict) -> str:
+    """``light``, or ``crop 0.1`` for a family set on its own."""
+    families = [f"{k[4:]} {v:g}" for k, v in settings.items() if k.startswith("aug_")]
+    return ", ".join(families) if families and settings["augment"] == "none" else settings["augment"]
+
+
 def real_recipe_table(r: dict) -> str:
     """One row per configuration and stage: its settings, held-out CelebA accuracy / TAR@FAR=1e-2 (mean ± std
     over its seeds), the cross-dataset accuracies when scored, and the training time."""
@@ -320,8 +326,8 @@ def real_recipe_table(r: dict) -> str:
     for (stage, _), runs in groups.items():
         st = runs[0]["settings"]
         lines.append(f"| {stage} | {st['backbone']} | {st['image_size']} | {st['head']} {st['margin']:g} | "
-                     f"{st['augment']} | {st.get('lr', 0.1):g} {st.get('lr_schedule', 'cosine')} | {st['steps']:,} | "
-                     f"{len(runs)} | {cell(runs, 'celeba', 'accuracy')} | "
+                     f"{augment_label(st)} | {st.get('lr', 0.1):g} {st.get('lr_schedule', 'cosine')} | "
+                     f"{st['steps']:,} | {len(runs)} | {cell(runs, 'celeba', 'accuracy')} | "
                      f"{cell(runs, 'celeba', 'tar_at_far_1e-2')} | {cell(runs, 'att', 'accuracy')} | "
                      f"{cell(runs, 'yaleb', 'accuracy')} | "
                      f"{sum(x['train_seconds'] for x in runs) / len(runs) / 60:.1f} |")

@@ -3,6 +3,7 @@ number of steps get the most out of the 6,064 detected CelebA faces on this CPU.
 
     python bench/real_recipe.py --stage=head_aug      # small CNN, 64 px: head/margin × augmentation preset
     python bench/real_recipe.py --stage=backbone      # backbone × size × augmentation off/on (best head)
+    python bench/real_recipe.py --stage=families      # each family of the best preset alone (stage-1 model)
     python bench/real_recipe.py --stage=schedule      # learning rate × schedule on the stage-1 model
     python bench/real_recipe.py --stage=steps         # the best configuration at more steps
     python bench/real_recipe.py --stage=final         # recipe vs today's default, --seeds seeds each
@@ -39,13 +40,14 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from celeba import cross_identity_duplicates, detected_rows, write_list  # noqa: E402
 
+from tfface.data.augment import FAMILIES, PRESETS  # noqa: E402
 from tfface.evaluation.pairs import read_csv_pairs  # noqa: E402
 from tfface.evaluation.verification import evaluate_pairs  # noqa: E402
 from tfface.export.saved_model import load_embedder  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 flags.DEFINE_string("data", str(REPO.parent / "shared" / "data"), "The shared data folder.")
-flags.DEFINE_enum("stage", "head_aug", ["head_aug", "backbone", "schedule", "steps", "final", "cross"],
+flags.DEFINE_enum("stage", "head_aug", ["head_aug", "backbone", "families", "schedule", "steps", "final", "cross"],
                   "Which part to run.")
 flags.DEFINE_float("budget_minutes", 60.0, "Training time per run (this CPU) a recipe may take.")
 flags.DEFINE_bool("include_slow", False, "Also run the backbone configurations over the budget (reference points).")
@@ -206,6 +208,13 @@ def best(results: list[dict], stage: str) -> dict:
     return json.loads(max(by_config, key=lambda k: np.mean(by_config[k])))
 
 
+def best_augment(results: list[dict], chosen: dict) -> str:
+    """The best augmentation preset other than none of stage 1, for the head and margin of ``chosen``."""
+    same_head = [r for r in results if r["stage"] == "head_aug" and r["settings"]["head"] == chosen["head"]
+                 and r["settings"]["margin"] == chosen["margin"] and r["settings"]["augment"] != "none"]
+    return best(same_head, "head_aug")["augment"]
+
+
 def schedule_of(settings: dict) -> dict:
     return {k: settings.get(k, v) for k, v in DEFAULT_SCHEDULE.items()}
 
@@ -222,12 +231,14 @@ def stage_runs(stage: str, results: list[dict]) -> list[tuple[dict, int]]:
         return [(s, 0) for s in grids()["head_aug"][keep]]
     if stage == "backbone":
         chosen = best(results, "head_aug")
-        same_head = [r for r in results if r["settings"]["head"] == chosen["head"]
-                     and r["settings"]["margin"] == chosen["margin"]]
-        augmented = best([r for r in same_head if r["settings"]["augment"] != "none"], "head_aug")["augment"]
+        augmented = best_augment(results, chosen)
         return [({**chosen, **g, "augment": augmented if g["augment"] == "on" else "none"}, 0)
                 for g in grids()["backbone"][keep]
                 if FLAGS.include_slow or (g["backbone"], g["image_size"]) not in SLOW]
+    if stage == "families":  # which part of the augmentation does what: each family of the preset on its own
+        chosen = best(results, "head_aug")
+        spec = PRESETS[best_augment(results, chosen)]
+        return [({**chosen, f"aug_{f}": getattr(spec, f)}, 0) for f in FAMILIES if getattr(spec, f)][keep]
     if stage == "schedule":
         chosen = best(results, "head_aug")
         return [(canonical({**chosen, **g}), 0) for g in grids()["schedule"][keep]]
@@ -291,7 +302,8 @@ def plot(results: list[dict], path: pathlib.Path) -> None:
                    color=f"C{k}", label=stage)
         for r in runs:
             st = r["settings"]
-            ax.annotate(f"{st['backbone']} {st['image_size']} {st['head'][:3]}{st['margin']:g} {st['augment']} "
+            augment = ",".join(f"{k[4:]}{v:g}" for k, v in st.items() if k.startswith("aug_")) or st["augment"]
+            ax.annotate(f"{st['backbone']} {st['image_size']} {st['head'][:3]}{st['margin']:g} {augment} "
                         f"{st['steps']} {schedule_label(st)}",
                         (r["train_seconds"] / 60, r["scores"]["celeba"]["accuracy"] * 100),
                         fontsize=6, alpha=0.7)

@@ -56,6 +56,9 @@ def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
     backbone = [r for r in stage("--stage=backbone")["runs"] if r["stage"] == "backbone"]
     assert [(r["settings"]["backbone"], r["settings"]["augment"]) for r in backbone] == [("small_cnn", "none"),
                                                                                           ("small_cnn", "light")]
+    families = [r for r in stage("--stage=families")["runs"] if r["stage"] == "families"]
+    assert [{k: v for k, v in r["settings"].items() if k.startswith("aug_")} for r in families] == [
+        {"aug_crop": 0.1}, {"aug_rotate": 5.0}]  # the light preset's first two families, each on its own
     schedule = [r for r in stage("--stage=schedule")["runs"] if r["stage"] == "schedule"]
     assert [(r["settings"].get("lr", 0.1), r["settings"].get("lr_schedule", "cosine")) for r in schedule] == [
         (0.1, "cosine"), (0.05, "cosine")]
