@@ -175,8 +175,7 @@ def train_and_score(settings: dict, seed: int, train_list: str, root: str, sets:
     from tfface.config import RunConfig
     from tfface.programs.training import train
 
-    name = "_".join(f"{k}-{v}" for k, v in sorted(settings.items())) + f"_seed-{seed}"
-    workdir = pathlib.Path(FLAGS.workdir) / ("quick" if FLAGS.quick else "full") / name
+    workdir = run_dir(settings, seed)
     timing = workdir / "train_seconds.txt"  # a run another stage already trained is reused, with its time
     if not (workdir / "export" / "saved_model.pb").exists():
         steps = 20 if FLAGS.quick else settings["steps"]
@@ -192,7 +191,27 @@ def train_and_score(settings: dict, seed: int, train_list: str, root: str, sets:
         report, _ = evaluate_pairs(embed, read_csv_pairs(pairs_csv, set_root), size, flip=True)
         scores[set_name] = {"accuracy": report["accuracy"], "accuracy_std": report["accuracy_std"],
                             "tar_at_far_1e-2": report["tar_at_far"].get("0.01"), "auc": report["auc"]}
-    return {"settings": settings, "seed": seed, "train_seconds": round(seconds, 1), "scores": scores}
+    return {"settings": settings, "seed": seed, "train_seconds": round(seconds, 1),
+            "train_end": train_end(workdir), "scores": scores}
+
+
+def run_dir(settings: dict, seed: int) -> pathlib.Path:
+    name = "_".join(f"{k}-{v}" for k, v in sorted(settings.items())) + f"_seed-{seed}"
+    return pathlib.Path(FLAGS.workdir) / ("quick" if FLAGS.quick else "full") / name
+
+
+def train_end(workdir: pathlib.Path) -> dict | None:
+    """The training loss and top-1 of the last logged step (one batch of 64: noisy, but it tells a run that
+    fits its training identities from one stuck on ArcFace's early plateau, where top-1 stays 0)."""
+    import tensorflow as tf
+
+    last: dict[str, float] = {}
+    for events in sorted((workdir / "logs").glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            for value in event.summary.value:
+                if value.tag in ("loss", "acc") and event.step >= last.get("step", 0):
+                    last.update(step=event.step, **{value.tag: float(tf.make_ndarray(value.tensor))})
+    return {"step": int(last["step"]), "loss": round(last["loss"], 4), "top1": last["acc"]} if "acc" in last else None
 
 
 def best(results: list[dict], stage: str) -> dict:
@@ -326,6 +345,9 @@ def main(argv):
         sets.update(cross_sets(data, tmp))
     out = pathlib.Path(FLAGS.out)
     results = json.loads(out.read_text())["runs"] if out.exists() else []
+    for r in results:  # runs from before train_end was recorded
+        if "train_end" not in r and run_dir(r["settings"], r["seed"]).exists():
+            r["train_end"] = train_end(run_dir(r["settings"], r["seed"]))
     for settings, seed in stage_runs(FLAGS.stage, results):
         key = run_key(settings, seed)
         if any(r["key"] == key and r["stage"] == FLAGS.stage for r in results):

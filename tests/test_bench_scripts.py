@@ -52,6 +52,8 @@ def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
     runs = stage("--stage=head_aug")["runs"]
     assert [r["settings"]["augment"] for r in runs] == ["none", "light"]
     assert all(0.3 < r["scores"]["celeba"]["accuracy"] < 1 and r["train_seconds"] > 0 for r in runs)
+    assert all(r["train_end"]["step"] == 20 and 0 <= r["train_end"]["top1"] <= 1 and r["train_end"]["loss"] > 0
+               for r in runs)
     assert (tmp_path / "r.png").stat().st_size > 10_000
     backbone = [r for r in stage("--stage=backbone")["runs"] if r["stage"] == "backbone"]
     assert [(r["settings"]["backbone"], r["settings"]["augment"]) for r in backbone] == [("small_cnn", "none"),
