@@ -50,6 +50,8 @@ flags.DEFINE_string("data", str(REPO.parent / "shared" / "data"), "The shared da
 flags.DEFINE_enum("stage", "head_aug", ["head_aug", "backbone", "families", "schedule", "steps", "final", "cross"],
                   "Which part to run.")
 flags.DEFINE_float("budget_minutes", 60.0, "Training time per run (this CPU) a recipe may take.")
+flags.DEFINE_float("tie_points", 1.0, "Accuracy points within which a stage keeps its default / cheaper option "
+                   "(ours: about one standard error of the 10-fold accuracy here).")
 flags.DEFINE_bool("include_slow", False, "Also run the backbone configurations over the budget (reference points).")
 flags.DEFINE_integer("seeds", 3, "Seeds per contender in the final comparison.")
 flags.DEFINE_integer("heldout_ids", 60, "CelebA identities held out from training, for the choices.")
@@ -215,8 +217,10 @@ def train_end(workdir: pathlib.Path) -> dict | None:
 
 
 def best(results: list[dict], stage: str) -> dict:
-    """The settings of the best run of a stage on the held-out CelebA pairs (mean accuracy over its seeds);
-    configurations over the budget (SLOW) are not chosen."""
+    """The settings a stage chooses on the held-out CelebA pairs: among the configurations whose mean accuracy
+    over their seeds is within ``--tie_points`` of the best, the first in the stage's order (its grids list the
+    default or the cheapest first), so noise does not pick a costlier or unusual setting. Configurations over
+    the budget (SLOW) are not chosen."""
     runs = [r for r in results if r["stage"] == stage
             and (r["settings"]["backbone"], r["settings"]["image_size"]) not in SLOW]
     if not runs:
@@ -224,7 +228,8 @@ def best(results: list[dict], stage: str) -> dict:
     by_config: dict[str, list[float]] = {}
     for r in runs:
         by_config.setdefault(json.dumps(r["settings"], sort_keys=True), []).append(r["scores"]["celeba"]["accuracy"])
-    return json.loads(max(by_config, key=lambda k: np.mean(by_config[k])))
+    top = max(np.mean(v) for v in by_config.values())
+    return json.loads(next(k for k, v in by_config.items() if np.mean(v) >= top - FLAGS.tie_points / 100))
 
 
 def best_augment(results: list[dict], chosen: dict) -> str:
