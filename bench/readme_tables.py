@@ -327,12 +327,13 @@ def real_recipe_table(r: dict) -> str:
         groups.setdefault((run["stage"], json.dumps(run["settings"], sort_keys=True)), []).append(run)
     def cell(runs, name, key):
         values = [x["scores"][name][key] for x in runs if name in x["scores"]]
-        return mean_std(values) if values else "—"
+        return "—" if not values else f"{100 * values[0]:.2f}" if len(values) == 1 else mean_std(values)
 
     for (stage, _), runs in groups.items():
         st = runs[0]["settings"]
         lines.append(f"| {stage} | {st['backbone']} | {st['image_size']} | {st['head']} {st['margin']:g} | "
-                     f"{augment_label(st)} | {st.get('lr', 0.1):g} {st.get('lr_schedule', 'cosine')} | "
+                     f"{augment_label(st)} | {st.get('lr', 0.1):g} {st.get('lr_schedule', 'cosine')}"
+                     f"{', scale warm-up ' + str(st['scale_warmup_steps']) if st.get('scale_warmup_steps') else ''} | "
                      f"{st['steps']:,} | {len(runs)} | {cell(runs, 'celeba', 'accuracy')} | "
                      f"{cell(runs, 'celeba', 'tar_at_far_1e-2')} | {cell(runs, 'att', 'accuracy')} | "
                      f"{cell(runs, 'yaleb', 'accuracy')} | {train_top1(runs)} | "

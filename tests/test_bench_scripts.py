@@ -64,6 +64,9 @@ def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
     schedule = [r for r in stage("--stage=schedule")["runs"] if r["stage"] == "schedule"]
     assert [(r["settings"].get("lr", 0.1), r["settings"].get("lr_schedule", "cosine")) for r in schedule] == [
         (0.1, "cosine"), (0.05, "cosine")]
+    escape = [r for r in stage("--stage=escape")["runs"] if r["stage"] == "escape"]
+    assert [(r["settings"].get("scale_warmup_steps", 0), r["settings"]["augment"]) for r in escape] == [
+        (0, "none"), (0, "light"), (500, "none"), (500, "light")]
     recipe = {**runs[1]["settings"]}
     result = stage("--stage=final", "--seeds=2", f"--recipe={json.dumps(recipe)}")
     final = [r for r in result["runs"] if r["stage"] == "final"]
