@@ -243,6 +243,12 @@ def best_augment(results: list[dict], chosen: dict) -> str:
     return best(same_head, "head_aug")["augment"]
 
 
+def escape_warmup(results: list[dict]) -> int:
+    """The head-scale warm-up the escape stage chose (0 before it has run)."""
+    ran = any(r["stage"] == "escape" for r in results)
+    return best(results, "escape").get("scale_warmup_steps", 0) if ran else 0
+
+
 def schedule_of(settings: dict) -> dict:
     """The learning rate and schedule of a run's settings (the defaults where they are not set)."""
     return {k: settings.get(k, DEFAULT_SCHEDULE[k]) for k in ("lr", "lr_schedule")}
@@ -262,6 +268,7 @@ def stage_runs(stage: str, results: list[dict]) -> list[tuple[dict, int]]:
     if stage == "backbone":
         chosen = best(results, "head_aug")
         augmented = best_augment(results, chosen)
+        chosen = canonical({**chosen, "scale_warmup_steps": escape_warmup(results)})
         return [({**chosen, **g, "augment": augmented if g["augment"] == "on" else "none"}, 0)
                 for g in grids()["backbone"][keep]
                 if FLAGS.include_slow or (g["backbone"], g["image_size"]) not in SLOW]
@@ -277,15 +284,15 @@ def stage_runs(stage: str, results: list[dict]) -> list[tuple[dict, int]]:
         return [(canonical({**chosen, **g, "augment": a}), seed) for g in grids()["escape"][keep]
                 for a in ("none", best_augment(results, chosen)) for seed in range(1 if FLAGS.quick else 3)]
     if stage == "steps":  # augmentation may pay only once the model fits its training set: both, at every length
-        warmup = best(results, "escape").get("scale_warmup_steps", 0) if any(
-            r["stage"] == "escape" for r in results) else 0
-        chosen = canonical({**best(results, "backbone"), **schedule_of(best(results, "schedule")),
+        warmup = escape_warmup(results)  # backbone runs trained before the escape stage chose it are not compared
+        same = [r for r in results if r["stage"] == "backbone" and r["settings"].get("scale_warmup_steps", 0) == warmup]
+        chosen = canonical({**best(same, "backbone"), **schedule_of(best(results, "schedule")),
                             "scale_warmup_steps": warmup})
         augments = dict.fromkeys([chosen["augment"], *(r["settings"]["augment"] for r in results
                                                        if r["stage"] == "backbone")])
-        seconds = max((r["train_seconds"] for r in results if r["stage"] == "backbone"
-                       and r["settings"] == {k: v for k, v in chosen.items() if k not in DEFAULT_SCHEDULE}),
-                      default=0.0)
+        def model_of(settings):
+            return {k: v for k, v in settings.items() if k not in DEFAULT_SCHEDULE}
+        seconds = max((r["train_seconds"] for r in same if model_of(r["settings"]) == model_of(chosen)), default=0.0)
         multiples = [n for n in (1, 2, 4) if n == 1 or FLAGS.quick or n * seconds <= FLAGS.budget_minutes * 60]
         return [({**chosen, "augment": a, "steps": n * chosen["steps"]}, 0) for n in multiples for a in augments]
     recipe = json.loads(FLAGS.recipe) if FLAGS.recipe else best(results, "steps")
