@@ -41,6 +41,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from celeba import cross_identity_duplicates, detected_rows, write_list  # noqa: E402
+from readme_tables import augment_label, schedule_label  # noqa: E402  (the table's labels, also on the plot)
 
 from tfface.data.augment import FAMILIES, PRESETS  # noqa: E402
 from tfface.evaluation.pairs import read_csv_pairs  # noqa: E402
@@ -254,12 +255,6 @@ def schedule_of(settings: dict) -> dict:
     return {k: settings.get(k, DEFAULT_SCHEDULE[k]) for k in ("lr", "lr_schedule")}
 
 
-def schedule_label(settings: dict) -> str:
-    """``lr 0.1 cosine`` (``, scale warm-up 500``): a run's learning rate, schedule and head-scale warm-up."""
-    warmup = settings.get("scale_warmup_steps", 0)
-    return "lr {lr:g} {lr_schedule}".format(**schedule_of(settings)) + (f", scale warm-up {warmup}" if warmup else "")
-
-
 def stage_runs(stage: str, results: list[dict]) -> list[tuple[dict, int]]:
     """(settings, seed) of every run of ``stage`` (``--quick``: the first two of a grid)."""
     keep = slice(0, 2) if FLAGS.quick else slice(None)
@@ -346,9 +341,8 @@ def plot(results: list[dict], path: pathlib.Path) -> None:
                    color=f"C{k}", label=stage)
         for r in runs:
             st = r["settings"]
-            augment = ",".join(f"{k[4:]}{v:g}" for k, v in st.items() if k.startswith("aug_")) or st["augment"]
-            ax.annotate(f"{st['backbone']} {st['image_size']} {st['head'][:3]}{st['margin']:g} {augment} "
-                        f"{st['steps']} {schedule_label(st)}",
+            ax.annotate(f"{st['backbone']} {st['image_size']} {st['head'][:3]}{st['margin']:g} {augment_label(st)} "
+                        f"{st['steps']} lr {schedule_label(st)}",
                         (r["train_seconds"] / 60, r["scores"]["celeba"]["accuracy"] * 100),
                         fontsize=6, alpha=0.7)
     ax.set(xlabel="training time on this CPU (min)", ylabel="held-out CelebA verification accuracy (%)",
