@@ -63,6 +63,8 @@ flags.DEFINE_integer("pairs", 1500, "Genuine (and as many impostor) pairs per ev
 flags.DEFINE_bool("quick", False, "A few steps per run and few pairs: check the script.")
 flags.DEFINE_string("recipe", "", "The chosen recipe for final/cross, as JSON settings by flag name (default: the "
                     "best of the results so far).")
+flags.DEFINE_string("write_config", "", "With --stage=final: write the verdict's recipe as a train.py config "
+                    "(configs/<name>.json; the verdict holds it as `config`) once every seed has run.")
 flags.DEFINE_string("workdir", os.path.join(os.environ.get("TFFACE_CACHE", os.path.expanduser("~/.cache/tfface")),
                                             "real_recipe"), "Where the runs train (kept to resume).")
 flags.DEFINE_string("out", str(REPO / "bench" / "results" / "real_recipe.json"), "Result file.")
@@ -99,13 +101,33 @@ def canonical(settings: dict) -> dict:
     return {k: v for k, v in settings.items() if DEFAULT_SCHEDULE.get(k, object()) != v}
 
 
-def schedule_flags(settings: dict, steps: int) -> dict:
-    """RunConfig settings of a run: the default schedule, the run's own, and for ``piecewise`` (ours) the
-    learning rate ÷ 10 at 60% and 85% of the steps."""
-    out = {**DEFAULT_SCHEDULE, **settings, "steps": steps}
+def run_settings(settings: dict, steps: int) -> dict:
+    """RunConfig settings of a sweep run (by flag name) apart from its data, seed and workdir: batch 64, a linear
+    lr warm-up over min(100, steps / 5), the default schedule, the run's own settings, and for ``piecewise``
+    (ours) the learning rate ÷ 10 at 60% and 85% of the steps. A shipped recipe (:func:`recipe_config`) holds
+    the same."""
+    out = {"batch_size": 64, "warmup_steps": min(100, steps // 5), "log_every": 250, "checkpoint_every": 250,
+           **DEFAULT_SCHEDULE, **settings, "steps": steps}
     if out["lr_schedule"] == "piecewise":
         out["lr_boundaries"] = (int(0.6 * steps), int(0.85 * steps))
     return out
+
+
+def recipe_config(v: dict, heldout_ids: int) -> dict:
+    """The train.py config (flat JSON by flag name, like configs/*.json) of the final stage's verdict ``v``: the
+    recipe's settings exactly as the sweep trained them, for the user's own list of faces."""
+    acc = v["accuracy"]
+    description = (
+        f"Small real face data (bench/real_recipe.py, issue 18): chosen by the sweep on the detected CelebA faces, "
+        f"scored on {heldout_ids} held-out identities. Over seeds {', '.join(map(str, v['seeds']))} "
+        f"it scores {100 * acc['recipe_mean']:.1f}% held-out verification accuracy against "
+        f"{100 * acc['baseline_mean']:.1f}% for the small CNN / 64 px / ArcFace m 0.5 default (paired gain "
+        f"{100 * acc['gain_mean']:+.1f} points, 95% CI [{100 * acc['gain_ci95'][0]:+.1f}, "
+        f"{100 * acc['gain_ci95'][1]:+.1f}], seed spread {100 * acc['seed_spread']:.1f}). Point --list_file at "
+        f"your CSV of aligned faces (path,identity) and --data_root at their folder.")
+    settings = run_settings(v["recipe"], v["recipe"]["steps"])
+    return {"description": description, "data": "list", "list_file": "faces/train.csv",
+            **{k: list(x) if isinstance(x, tuple) else x for k, x in sorted(settings.items())}}
 
 
 def celeba_split(celeba: pathlib.Path, tmp: pathlib.Path) -> tuple[str, str]:
@@ -187,9 +209,8 @@ def train_and_score(settings: dict, seed: int, train_list: str, root: str, sets:
     if not (workdir / "export" / "saved_model.pb").exists():
         steps = 20 if FLAGS.quick else settings["steps"]
         printer = timed_printer(workdir / "train_progress.txt")
-        train(RunConfig.of(data="list", list_file=train_list, data_root=root, batch_size=64,
-                           warmup_steps=min(100, steps // 5), log_every=250, checkpoint_every=250, seed=seed,
-                           workdir=str(workdir), **schedule_flags(settings, steps)), printer)
+        train(RunConfig.of(data="list", list_file=train_list, data_root=root, seed=seed, workdir=str(workdir),
+                           **run_settings(settings, steps)), printer)
         timing.write_text(f"{printer.elapsed():.1f}")
     seconds = float(timing.read_text()) if timing.exists() else float("nan")
     embed, size = load_embedder(str(workdir / "export"))
@@ -292,6 +313,12 @@ def stage_runs(stage: str, results: list[dict]) -> list[tuple[dict, int]]:
         return [({**chosen, "augment": a, "steps": n * chosen["steps"]}, 0) for n in multiples for a in augments]
     recipe = json.loads(FLAGS.recipe) if FLAGS.recipe else best(results, "steps")
     if stage == "final":
+        earlier = {json.dumps(r["settings"], sort_keys=True) for r in results if r["stage"] == "final"} - {
+            json.dumps(BASELINE, sort_keys=True), json.dumps(recipe, sort_keys=True)}
+        if earlier:
+            raise SystemExit(f"error: {FLAGS.out} already holds final runs of another recipe ({earlier.pop()}); "
+                             f"this one is {json.dumps(recipe, sort_keys=True)}. Give --recipe=<that one> to "
+                             f"continue it, or --out=<another file> for a new comparison.")
         return [(s, seed) for seed in range(FLAGS.seeds) for s in (BASELINE, recipe)]
     return [(s, 0) for s in (BASELINE, recipe)]  # cross
 
@@ -324,6 +351,7 @@ def verdict(results: list[dict]) -> dict | None:
                        "gain_mean": float(gain.mean()), "gain_ci95": [float(gain.mean() - half),
                                                                      float(gain.mean() + half)],
                        "seed_spread": float(spread), "gain_exceeds_spread": bool(gain.mean() > spread)}
+    out["config"] = recipe_config(out, FLAGS.heldout_ids)
     return out
 
 
@@ -380,6 +408,10 @@ def main(argv):
         out.write_text(json.dumps({"cpu_only": True, "heldout_ids": FLAGS.heldout_ids, "split_seed": SPLIT_SEED,
                                    "quick": FLAGS.quick, "runs": results, "verdict": verdict(results)}, indent=1))
         plot(results, out.with_suffix(".png"))
+    v = verdict(results)
+    if FLAGS.stage == "final" and FLAGS.write_config and v and len(v["seeds"]) >= FLAGS.seeds:
+        pathlib.Path(FLAGS.write_config).write_text(json.dumps(v["config"], indent=1) + "\n")
+        print(f"wrote the recipe to {FLAGS.write_config}", flush=True)
 
 
 if __name__ == "__main__":

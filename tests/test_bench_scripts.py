@@ -41,11 +41,14 @@ def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
 
         pytest.skip(f"the shared research data is not beside the clone ({data})")
 
+    def run(*flags):
+        return subprocess.run([sys.executable, str(REPO / "bench" / "real_recipe.py"), "--quick", "--pairs=200",
+                               f"--workdir={tmp_path / 'runs'}", f"--out={tmp_path / 'r.json'}", *flags],
+                              capture_output=True, text=True, timeout=600, cwd=REPO,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+
     def stage(*flags):
-        out = subprocess.run([sys.executable, str(REPO / "bench" / "real_recipe.py"), "--quick", "--pairs=200",
-                              f"--workdir={tmp_path / 'runs'}", f"--out={tmp_path / 'r.json'}", *flags],
-                             capture_output=True, text=True, timeout=600, cwd=REPO,
-                             env={**os.environ, "PYTHONPATH": str(REPO)})
+        out = run(*flags)
         assert out.returncode == 0, out.stderr[-2000:]
         return json.loads((tmp_path / "r.json").read_text())
 
@@ -68,7 +71,8 @@ def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
     assert [(r["settings"].get("scale_warmup_steps", 0), r["settings"]["augment"]) for r in escape] == [
         (0, "none"), (0, "light"), (500, "none"), (500, "light")]
     recipe = {**runs[1]["settings"]}
-    result = stage("--stage=final", "--seeds=2", f"--recipe={json.dumps(recipe)}")
+    result = stage("--stage=final", "--seeds=2", f"--recipe={json.dumps(recipe)}",
+                   f"--write_config={tmp_path / 'recipe.json'}")
     final = [r for r in result["runs"] if r["stage"] == "final"]
     assert sorted((r["settings"]["augment"], r["seed"]) for r in final) == [("light", 0), ("light", 1), ("none", 0),
                                                                             ("none", 1)]
@@ -82,3 +86,12 @@ def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
     spread = max(abs(acc["none", 0] - acc["none", 1]), abs(acc["light", 0] - acc["light", 1]))
     assert abs(v["accuracy"]["seed_spread"] - spread) < 1e-9
     assert v["accuracy"]["gain_exceeds_spread"] == (v["accuracy"]["gain_mean"] > spread)
+    # the recipe as a train.py config: the verdict's settings as the sweep trained them
+    from tfface.config import RunConfig
+
+    assert json.loads((tmp_path / "recipe.json").read_text()) == v["config"]
+    cfg = RunConfig.from_file(tmp_path / "recipe.json")
+    assert all(cfg.setting(k) == value for k, value in recipe.items())
+    assert (cfg.setting("batch_size"), cfg.setting("warmup_steps"), cfg.setting("lr")) == (64, 100, 0.1)
+    other = run("--stage=final", "--seeds=2", f"--recipe={json.dumps({**recipe, 'augment': 'medium'})}")
+    assert other.returncode != 0 and "already holds final runs of another recipe" in other.stderr, other.stderr[-2000:]
