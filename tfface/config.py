@@ -47,6 +47,7 @@ class DataSettings:
     synth_heldout: int = 300
     synth_max_images: int = 120
     synth_seed: int = 0
+    synth_scenario: str = "default"
     cache_dir: str | None = None
 
 

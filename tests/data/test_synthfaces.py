@@ -12,7 +12,7 @@ def test_synthfaces_is_long_tailed_with_attributes(tiny_source):
 
 
 def test_synthfaces_is_deterministic():
-    from tfface.data.synthfaces import SynthFacesConfig, render, sample_identities, sample_nuisance
+    from tfface.data.synth_render import SynthFacesConfig, render, sample_identities, sample_nuisance
 
     cfg = SynthFacesConfig(image_size=32)
     imgs = [render(sample_identities(4, np.random.default_rng(5)),

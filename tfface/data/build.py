@@ -20,7 +20,8 @@ from tfface.errors import ConfigError, DataError
 def synth_config(cfg: RunConfig) -> SynthFacesConfig:
     d = cfg.data
     return SynthFacesConfig(train_identities=d.synth_identities, heldout_identities=d.synth_heldout,
-                            max_images=d.synth_max_images, image_size=d.image_size, seed=d.synth_seed)
+                            max_images=d.synth_max_images, image_size=d.image_size, seed=d.synth_seed,
+                            scenario=d.synth_scenario)
 
 
 def training_source(cfg: RunConfig, log=messages.info) -> tuple[sources.Source, str | None]:

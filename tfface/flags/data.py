@@ -3,6 +3,7 @@
 from absl import flags
 
 from tfface.config import RunConfig
+from tfface.data.synth_scenarios import SCENARIOS
 
 _D = RunConfig()  # every default lives in tfface.config
 
@@ -26,6 +27,9 @@ flags.DEFINE_integer("synth_heldout", _D.setting("synth_heldout"), "SynthFaces i
 flags.DEFINE_integer("synth_max_images", _D.setting("synth_max_images"), "SynthFaces: images of the largest classes "
                      "(long tail).")
 flags.DEFINE_integer("synth_seed", _D.setting("synth_seed"), "SynthFaces rendering seed.")
+flags.DEFINE_enum("synth_scenario", _D.setting("synth_scenario"), list(SCENARIOS), "SynthFaces layout: default "
+                  "(long tail) or the setting of one paper's mechanism: ur_pose (FTL), longtail (DiscFace, SFT), "
+                  "hard_partitions (DDL), density (IDA); tfface/data/synth_scenarios.py says what each renders.")
 flags.DEFINE_string("cache_dir", _D.setting("cache_dir"), "Where SynthFaces is rendered once (default $TFFACE_CACHE or "
                     "~/.cache/tfface).")
 flags.DEFINE_enum("augment", _D.setting("augment"), ["none", "light", "medium", "heavy"], "Augmentation preset "
