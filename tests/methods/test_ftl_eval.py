@@ -5,7 +5,8 @@ import pytest
 
 
 def test_centre_rank1_and_coverage_by_hand():
-    from tfface.methods.ftl_eval import centre_rank1, coverage_at_precision
+    from tfface.evaluation.identification import centre_rank1
+    from tfface.methods.ftl_eval import coverage_at_precision
 
     train = np.array([[1.0, 0.0], [2.0, 0.1], [0.0, 1.0], [0.1, 3.0]])
     ty = np.array([0, 0, 1, 1])

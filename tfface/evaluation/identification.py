@@ -27,6 +27,17 @@ def identity_scores(gallery: np.ndarray, gallery_labels: np.ndarray, probes: np.
     return ids, np.maximum.reduceat(sim[:, order], starts, axis=1)
 
 
+def centre_rank1(train_emb: np.ndarray, train_y: np.ndarray, probe_emb: np.ndarray, probe_y: np.ndarray,
+                 num_classes: int) -> np.ndarray:
+    """Per probe: is the nearest class centre (cosine; centres of normalised training features) its own?"""
+    unit = train_emb / np.linalg.norm(train_emb, axis=1, keepdims=True)
+    sums = np.zeros((num_classes, unit.shape[1]))
+    np.add.at(sums, train_y, unit)
+    c = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    p = probe_emb / np.linalg.norm(probe_emb, axis=1, keepdims=True)
+    return np.argmax(p @ c.T, axis=1) == probe_y
+
+
 def cmc(gallery, gallery_labels, probes, probe_labels, max_rank: int = 20, log_density: LogDensities = None,
         tau: float = 1.0) -> np.ndarray:
     """CMC[r−1] = fraction of (mated) probes whose identity is among the top r gallery identities."""

@@ -10,7 +10,8 @@ import numpy as np
 
 from tfface import messages
 from tfface.data.sources import from_list_file
-from tfface.evaluation import all_pairs, distribution, identification, retrieval
+from tfface.errors import ConfigError
+from tfface.evaluation import all_pairs, distribution, identification, retrieval, scenario_gaps
 from tfface.evaluation.verification import EmbedFn, embed_paths
 from tfface.registry import LIST_PROTOCOLS, ListProtocol, register_list_protocol
 
@@ -75,6 +76,31 @@ def all_pairs_protocol_report(emb: np.ndarray, labels: np.ndarray, source, out_d
     return {"score": options.get("score", "cosine"), **report}
 
 
+def scenario_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: str, options: dict) -> dict:
+    """The gap a SynthFaces scenario was built for, from its ``meta.csv`` (columns split and group): probe rank-1
+    per group against the training images' class centres, and per-identity FAR of the held-out identities at the
+    threshold of global FAR ``options["far"]`` (1e-3)."""
+    split, group = source.attributes["split"], source.attributes["group"]
+    report: dict = {}
+    train, probe, held = split == "train", split == "probe", split == "heldout"
+    if probe.any():
+        report["probes"] = scenario_gaps.probe_rank1_by_group(emb[train], labels[train], emb[probe], labels[probe],
+                                                              group[probe])
+    if held.any():
+        report["heldout_far"] = scenario_gaps.far_spread(emb[held], labels[held], group[held],
+                                                         float(options.get("far", 1e-3)))
+    return report
+
+
+def check_scenario_list(source, options: dict) -> None:
+    missing = [c for c in ("split", "group") if c not in source.attributes]
+    if missing:
+        raise ConfigError(f"`--protocol=scenario` needs the meta.csv of a SynthFaces scenario render (columns split "
+                          f"and group); {options['list_file']} has no {', '.join(missing)}. Render one with "
+                          f"`python train.py --synth_scenario=<name>` and point --eval_list at its meta.csv.")
+
+
+register_list_protocol(ListProtocol("scenario", scenario_report, check=check_scenario_list))
 register_list_protocol(ListProtocol("all_pairs", all_pairs_protocol_report, scores=True))
 register_list_protocol(ListProtocol("retrieval", lambda emb, labels, *_: retrieval.retrieval_report(emb, labels)))
 register_list_protocol(ListProtocol("identification", identification_report, scores=True))

@@ -20,6 +20,7 @@ from tfface.config import RunConfig
 from tfface.data.build import training_source
 from tfface.data.sources import Source, from_list_file
 from tfface.errors import ConfigError
+from tfface.evaluation.identification import centre_rank1
 from tfface.methods.ftl import compute_stats, regular_classes, restore_ftl
 from tfface.registry import Protocol, register_protocol
 from tfface.transforms.ftl import encode_all
@@ -30,17 +31,6 @@ def restore_ftl_run(workdir: str) -> tuple[RunConfig, dict, Source]:
     cfg, modules, _ = restore_ftl(workdir)
     source, _ = training_source(cfg, log=lambda s: None)
     return cfg, modules, source
-
-
-def centre_rank1(train_emb: np.ndarray, train_y: np.ndarray, probe_emb: np.ndarray, probe_y: np.ndarray,
-                 num_classes: int) -> np.ndarray:
-    """Per probe: is the nearest class centre (cosine; centres of normalised training features) its own?"""
-    unit = train_emb / np.linalg.norm(train_emb, axis=1, keepdims=True)
-    sums = np.zeros((num_classes, unit.shape[1]))
-    np.add.at(sums, train_y, unit)
-    c = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-    p = probe_emb / np.linalg.norm(probe_emb, axis=1, keepdims=True)
-    return np.argmax(p @ c.T, axis=1) == probe_y
 
 
 def coverage_at_precision(confidence: np.ndarray, correct: np.ndarray, precision: float = 0.99) -> float:

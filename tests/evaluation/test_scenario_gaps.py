@@ -1,0 +1,66 @@
+"""The scenario gaps: nearest-centre probe rank-1 per group and per-identity FAR at one global threshold, against
+hand-checked cases; and the ``scenario`` list protocol on a scenario render."""
+
+import numpy as np
+import pytest
+
+from tfface.evaluation.scenario_gaps import far_per_identity, far_spread, probe_rank1_by_group
+
+
+def test_probe_rank1_per_group_and_the_gap():
+    train = np.array([[1.0, 0], [1, 0.1], [0, 1], [0.1, 1]])
+    train_y = np.array([0, 0, 1, 1])
+    probes = np.array([[1.0, 0.2], [0.2, 1], [1, 0.3], [0.9, 0.1]])  # the last two are class 1: the second misses
+    probe_y = np.array([0, 1, 1, 1])
+    groups = np.array(["regular", "regular", "ur", "ur"])
+    out = probe_rank1_by_group(train, train_y, probes, probe_y, groups)
+    assert out["rank1"] == {"regular": 1.0, "ur": 0.0} and out["gap"] == {"groups": ["regular", "ur"], "points": 100.0}
+
+
+def test_far_per_identity_by_hand():
+    # identities a (2 images), b, c (1 each); cosines: a0·b = 0.9, a1·b = 0.1, others ≤ 0
+    emb = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.9, 0.1, np.sqrt(1 - 0.82)], [-1.0, 0.0, 0.0]])
+    labels = np.array([0, 0, 1, 2])
+    s = emb @ emb.T
+    impostor = [(i, j) for i in range(4) for j in range(i + 1, 4) if labels[i] != labels[j]]  # 5 pairs
+    threshold, per_id = far_per_identity(emb, labels, far=0.2)  # the top 20% = 1 pair (a0, b)
+    assert threshold == pytest.approx(sorted(s[i, j] for i, j in impostor)[-1], abs=1e-6)
+    # the top pair scores at the threshold, so none lies strictly above it; at far 0.4 the second one (0.1) sets
+    # it and only (a0, b) is above: 1 of a's 4 impostor pairs, 1 of b's 3, none of c's 3
+    assert per_id.tolist() == [0.0, 0.0, 0.0]
+    threshold, per_id = far_per_identity(emb, labels, far=0.4)
+    assert threshold == pytest.approx(0.1, abs=1e-6) and per_id.tolist() == pytest.approx([1 / 4, 1 / 3, 0.0])
+
+
+def test_far_spread_names_families_and_isolated_identities():
+    rng = np.random.default_rng(0)
+    centre = rng.normal(size=16)
+    family = centre + 0.05 * rng.normal(size=(10, 16))  # 5 look-alike identities × 2 images
+    isolated = rng.normal(size=(10, 16))
+    emb = np.concatenate([family, isolated])
+    labels = np.repeat(np.arange(10), 2)
+    groups = np.array(["family000"] * 10 + ["isolated"] * 10)
+    out = far_spread(emb, labels, groups, far=0.05)
+    assert out["identities"] == {"family": 5, "isolated": 5}
+    assert out["far_mean"]["family"] > 0 and out["far_mean"]["isolated"] == 0 and out["family_over_isolated"] is None
+
+
+def test_the_scenario_protocol_on_a_render(tmp_path):
+    from tfface.config import RunConfig
+    from tfface.data.build import synth_config
+    from tfface.data.synthfaces import build_synthfaces
+    from tfface.errors import ConfigError
+    from tfface.evaluation.protocols import run_protocol
+
+    root = build_synthfaces(synth_config(RunConfig.of(synth_scenario="hard_partitions", synth_identities=4,
+                                                      synth_heldout=10, image_size=32)), tmp_path, log=lambda s: None)
+    import tensorflow as tf
+
+    embed = lambda x: tf.reshape(tf.image.resize(x, (4, 4)), (-1, 48))  # noqa: E731  (pixels as the embedding)
+    report = run_protocol("scenario", embed, 32, str(root / "meta.csv"), None, str(tmp_path / "out"))
+    assert set(report["probes"]["rank1"]) == {"easy", "hard"} and report["probes"]["probes"] == {"easy": 20, "hard": 20}
+    assert report["probes"]["gap"]["groups"] == ["easy", "hard"] and report["heldout_far"]["identities"]
+    plain = tmp_path / "plain.csv"
+    plain.write_text("path,identity\nimages/id00000/0.png,x\n")
+    with pytest.raises(ConfigError, match="needs the meta.csv of a SynthFaces scenario"):
+        run_protocol("scenario", embed, 32, str(plain), str(root), str(tmp_path / "out2"))

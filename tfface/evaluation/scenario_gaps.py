@@ -1,0 +1,62 @@
+"""The gap each SynthFaces scenario is built to show (tfface.data.synth_scenarios), measured on a model's embeddings.
+
+- :func:`probe_rank1_by_group`: nearest-centre rank-1 of the probes (centres of the training images' normalised
+  embeddings as the gallery), per group — regular / ur (``ur_pose``), head / tail (``longtail``), easy / hard
+  (``hard_partitions``).
+- :func:`far_per_identity`: at the one cosine threshold where the impostor pairs of a set reach a global FAR, each
+  identity's own FAR — how miscalibrated one threshold is across look-alike families and isolated identities
+  (``density``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tfface.evaluation.identification import centre_rank1
+
+GAPS = (("regular", "ur"), ("head", "tail"), ("easy", "hard"))  # (better-served group, the one the paper helps)
+
+
+def probe_rank1_by_group(train_emb: np.ndarray, train_labels: np.ndarray, probe_emb: np.ndarray,
+                         probe_labels: np.ndarray, probe_groups: np.ndarray) -> dict:
+    """Rank-1 per probe group, and for a known pair of groups (GAPS) the gap between them in points."""
+    hit = centre_rank1(train_emb, train_labels, probe_emb, probe_labels, int(max(train_labels.max(),
+                                                                                probe_labels.max())) + 1)
+    by = {str(g): float(hit[probe_groups == g].mean()) for g in sorted(set(probe_groups.tolist()))}
+    out = {"rank1": by, "probes": {g: int((probe_groups == g).sum()) for g in by}}
+    for a, b in GAPS:
+        if a in by and b in by:
+            out["gap"] = {"groups": [a, b], "points": 100 * (by[a] - by[b])}
+    return out
+
+
+def far_per_identity(emb: np.ndarray, labels: np.ndarray, far: float = 1e-3) -> tuple[float, np.ndarray]:
+    """(threshold, FAR of each identity in ``np.unique(labels)`` order): the threshold is the cosine above which
+    a fraction ``far`` of all impostor pairs fall; an identity's FAR is the fraction of the impostor pairs with
+    one image of it that score above the threshold. All pairs at once: for scenario-sized sets (≲ 10k images)."""
+    unit = np.asarray(emb, np.float32)
+    unit = unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
+    scores = unit @ unit.T
+    impostor = labels[:, None] != labels[None, :]
+    upper = np.triu(impostor, 1)
+    threshold = float(np.quantile(scores[upper], 1.0 - far, method="higher"))
+    accepted = ((scores > threshold) & impostor).sum(1)
+    ids, inv = np.unique(labels, return_inverse=True)
+    per_id = np.bincount(inv, accepted, len(ids)) / np.bincount(inv, impostor.sum(1), len(ids))
+    return threshold, per_id
+
+
+def far_spread(emb: np.ndarray, labels: np.ndarray, groups: np.ndarray, far: float = 1e-3) -> dict:
+    """Per-identity FAR at the global-FAR threshold, summarised per group kind (``family…`` → family, others as
+    they are): mean FAR per kind, their ratio family / isolated, and the identities' 10/50/90% quantiles."""
+    threshold, per_id = far_per_identity(emb, labels, far)
+    ids, first = np.unique(labels, return_index=True)
+    kind = np.array(["family" if str(g).startswith("family") else str(g) for g in groups[first]])
+    mean = {k: float(per_id[kind == k].mean()) for k in sorted(set(kind.tolist()))}
+    out = {"far": far, "threshold": threshold, "far_mean": mean,
+           "far_quantiles": dict(zip(("10%", "50%", "90%"), np.quantile(per_id, [0.1, 0.5, 0.9]).tolist())),
+           "identities": {k: int((kind == k).sum()) for k in mean}}
+    if "family" in mean and "isolated" in mean:
+        out["family_over_isolated"] = mean["family"] / mean["isolated"] if mean["isolated"] > 0 else None  # none
+        # of the isolated identities' impostor pairs passes: the ratio is unbounded
+    return out
