@@ -2,6 +2,7 @@
 look-alike families), a scenario render keeps probes out of training, and low resolution at any pixel count."""
 
 import csv
+import dataclasses
 
 import numpy as np
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from tfface.data import synth_scenarios as sc
 from tfface.data.synth_render import IDENTITY_RANGES, SynthFacesConfig, _area_weights, _degrade, resolution
 from tfface.errors import ConfigError
+
+UR = sc.PARAMS["ur_pose"]
 
 
 def plan(scenario: str, **kw):
@@ -20,11 +23,11 @@ def test_ur_pose_shows_ur_identities_only_frontal_and_probes_them_at_large_yaw()
     _, p = plan("ur_pose")
     yaw, train, probe = np.abs(p.nuisance["yaw"]), p.split == "train", p.split == "probe"
     ur, regular = p.group == "ur", p.group == "regular"
-    assert np.bincount(p.owner[train & ur]).max() == sc.UR_TRAIN
-    assert set(np.bincount(p.owner[train & regular])[:20]) == {sc.REGULAR_TRAIN}
-    assert yaw[train & ur].max() <= sc.FRONTAL_YAW
+    assert np.bincount(p.owner[train & ur]).max() == UR.ur_train
+    assert set(np.bincount(p.owner[train & regular])[:20]) == {UR.regular_train}
+    assert yaw[train & ur].max() <= UR.frontal_yaw
     assert yaw[train & regular].max() > 50 and yaw[train & regular].min() < 5  # the full range
-    assert yaw[probe].min() >= 30 and yaw[probe].max() <= 60 and (probe & ur).sum() == 20 * sc.UR_POSE_PROBES
+    assert yaw[probe].min() >= 30 and yaw[probe].max() <= 60 and (probe & ur).sum() == 20 * UR.probes
     assert set(p.owner[p.split == "heldout"]) == set(range(40, 60))
 
 
@@ -32,15 +35,15 @@ def test_longtail_puts_80_percent_of_the_images_in_10_percent_of_the_classes():
     _, p = plan("longtail")
     counts = np.bincount(p.owner[p.split == "train"])
     top = np.sort(counts)[::-1][:4]  # 10% of 40
-    assert abs(top.sum() / counts.sum() - 0.8) < 0.01 and counts.min() == sc.TAIL_IMAGES
-    assert (np.bincount(p.owner[p.split == "probe"]) == sc.LONGTAIL_PROBES).all()
+    assert abs(top.sum() / counts.sum() - 0.8) < 0.01 and counts.min() == sc.PARAMS['longtail'].tail_images
+    assert (np.bincount(p.owner[p.split == "probe"]) == sc.PARAMS['longtail'].probes).all()
 
 
 def test_hard_partitions_have_clean_frontal_easy_images_and_posed_or_tiny_hard_ones():
     cfg, p = plan("hard_partitions")
     n, easy, hard = p.nuisance, p.group == "easy", p.group == "hard"
     px = resolution(n, cfg.image_size)
-    assert (np.abs(n["yaw"][easy]) <= sc.EASY_YAW).all() and (px[easy] == 64).all()
+    assert (np.abs(n["yaw"][easy]) <= sc.PARAMS['hard_partitions'].easy_yaw).all() and (px[easy] == 64).all()
     assert (n["blur"][easy] == 0).all() and (n["noise"][easy] == 0).all()
     posed, tiny = np.abs(n["yaw"]) >= 40, (px >= 12) & (px <= 16)
     assert (posed | tiny)[hard].all() and posed[hard].mean() > 0.5 and tiny[hard].mean() > 0.5
@@ -82,7 +85,7 @@ def test_low_resolution_at_a_pixel_count_that_does_not_divide_the_size():
     np.testing.assert_array_equal(out[1], img[1])
 
 
-def test_a_scenario_render_keeps_probes_out_of_training_and_writes_the_group(tmp_path):
+def test_a_scenario_render_keeps_probes_out_of_training_and_writes_the_group(tmp_path, monkeypatch):
     from tfface.config import RunConfig
     from tfface.data.build import training_source
 
@@ -90,9 +93,12 @@ def test_a_scenario_render_keeps_probes_out_of_training_and_writes_the_group(tmp
                        cache_dir=str(tmp_path))
     source, pairs = training_source(cfg, log=lambda s: None)
     rows = list(csv.DictReader(open(tmp_path.glob("synthfaces-*").__next__() / "meta.csv")))
-    assert len(source.paths) == sum(r["split"] == "train" for r in rows) == 3 * sc.REGULAR_TRAIN + 3 * sc.UR_TRAIN
+    assert len(source.paths) == sum(r["split"] == "train" for r in rows) == 3 * UR.regular_train + 3 * UR.ur_train
     assert {r["group"] for r in rows if r["split"] == "probe"} == {"regular", "ur"}
     assert set(source.attributes["group"]) == {"regular", "ur"} and pairs.endswith("pairs.csv")
     default = RunConfig.of(synth_identities=6, synth_heldout=4, image_size=32, cache_dir=str(tmp_path))
     training_source(default, log=lambda s: None)
     assert len(list(tmp_path.glob("synthfaces-*"))) == 2  # its own cache
+    monkeypatch.setitem(sc.PARAMS, "ur_pose", dataclasses.replace(UR, ur_train=3))  # other settings, another render
+    assert len(training_source(cfg, log=lambda s: None)[0].paths) == 3 * UR.regular_train + 3 * 3
+    assert len(list(tmp_path.glob("synthfaces-*"))) == 3

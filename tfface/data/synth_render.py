@@ -36,10 +36,13 @@ class SynthFacesConfig:
     max_roll: float = 8.0
     scenario: str = "default"
 
-    def key(self) -> str:
+    def key(self, scenario_params: dict | None = None) -> str:
+        """The render's cache key: these settings, the renderer version and a scenario's own settings."""
         settings = dataclasses.asdict(self)
         if settings["scenario"] == "default":  # the caches rendered before scenarios existed keep their key
             del settings["scenario"]
+        elif scenario_params:
+            settings["scenario_params"] = scenario_params
         blob = json.dumps({**settings, "v": RENDERER_VERSION}, sort_keys=True)
         return hashlib.sha1(blob.encode()).hexdigest()[:12]
 

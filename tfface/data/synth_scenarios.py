@@ -6,23 +6,24 @@ verification pairs), which part of the scenario each image belongs to (``group``
 
 - ``default``: long-tailed training identities (capped Pareto) and held-out identities with a fixed count.
 - ``ur_pose`` (FTL, Yin et al. 2019, Sec. 3 and Table 1): half the training identities are *regular*
-  (REGULAR_TRAIN images over the full yaw range ±WIDE_YAW), half *under-represented* (UR_TRAIN images, all
-  near-frontal, |yaw| ≤ FRONTAL_YAW). Probes of both at large yaw (PROFILE_YAW). A model sees UR identities only
-  frontal, so its UR rank-1 at large yaw trails the regular one; FTL claims to transfer the regular classes'
-  pose variance to the UR classes.
-- ``longtail`` (DiscFace, SFT): HEAD_FRACTION of the classes hold HEAD_IMAGES images each and the rest
-  TAIL_IMAGES (with the defaults 10% of the classes hold 80% of the images); PROBES unseen images of every
-  training class. DiscFace (Sec. 3) claims the tail classes suffer from a process discrepancy; SFT (Sec. 3.2)
+  (``regular_train`` images over the full yaw range ±``wide_yaw``), half *under-represented* (``ur_train``
+  images, all near-frontal, |yaw| ≤ ``frontal_yaw``). Probes of both at large yaw (``profile_yaw``). A model
+  sees UR identities only frontal, so its UR rank-1 at large yaw trails the regular one; FTL claims to transfer
+  the regular classes' pose variance to the UR classes.
+- ``longtail`` (DiscFace, SFT): ``head_fraction`` of the classes hold ``head_images`` images each and the rest
+  ``tail_images`` (with the defaults 10% of the classes hold 80% of the images); ``probes`` unseen images of
+  every training class. DiscFace (Sec. 3) claims the tail classes suffer from a process discrepancy; SFT (Sec. 3.2)
   that transferring the head's intra-class variation to the tail helps.
 - ``hard_partitions`` (DDL, Huang et al. 2020, Sec. 3.1): every identity has *easy* images (near-frontal, sharp,
-  full resolution, no noise) and *hard* ones (large yaw, or HARD_RESOLUTION px with blur and noise, or both).
+  full resolution, no noise) and *hard* ones (large yaw, or ``hard_resolution`` px with blur and noise, or both).
   DDL distils the easy images' similarity distributions into the hard ones'.
-- ``density`` (IDA, Liu et al. 2021, Sec. 3): half the held-out identities come in families of FAMILY_SIZE
-  look-alikes (parameters within LOOKALIKE_SPREAD of the range around a family centre), half are isolated; one
+- ``density`` (IDA, Liu et al. 2021, Sec. 3): half the held-out identities come in families of ``family_size``
+  look-alikes (parameters ``lookalike_spread`` of the range around a family centre), half are isolated; one
   global threshold then accepts far more impostors in the families, which IDA's local calibration targets.
 
-Every count and range here is ours (the papers describe the mechanism, not a synthetic setting), chosen so the
-baseline shows the gap each scenario is built for (bench/reproduce.py reports it).
+Every count and range here (PARAMS, one dataclass per scenario) is ours: the papers describe the mechanism, not
+a synthetic setting. They are chosen so the baseline shows the gap each scenario is built for (bench/reproduce.py
+reports it) and are part of a render's cache key.
 """
 
 from __future__ import annotations
@@ -34,14 +35,52 @@ import numpy as np
 from tfface.data.synth_render import IDENTITY_RANGES, SynthFacesConfig, class_sizes, sample_identities, sample_nuisance
 from tfface.errors import ConfigError
 
-WIDE_YAW = 60.0
-FRONTAL_YAW = 15.0
-PROFILE_YAW = (30.0, 60.0)
-REGULAR_TRAIN, UR_TRAIN, UR_POSE_PROBES = 40, 5, 8
-HEAD_FRACTION, HEAD_IMAGES, TAIL_IMAGES, LONGTAIL_PROBES = 0.1, 72, 2, 5
-EASY_TRAIN, HARD_TRAIN, PARTITION_PROBES = 12, 12, 5
-EASY_YAW, HARD_YAW, HARD_RESOLUTION = 10.0, (40.0, 60.0), (12, 16)
-FAMILY_SIZE, LOOKALIKE_SPREAD = 5, 0.04
+
+@dataclasses.dataclass(frozen=True)
+class URPose:
+    wide_yaw: float = 60.0  # regular training images and held-out identities: yaw in ±wide_yaw
+    frontal_yaw: float = 15.0  # UR training images: |yaw| ≤ frontal_yaw
+    profile_yaw: tuple[float, float] = (30.0, 60.0)  # probes: |yaw| in this band
+    regular_train: int = 40
+    ur_train: int = 5
+    probes: int = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class LongTail:
+    head_fraction: float = 0.1
+    head_images: int = 72
+    tail_images: int = 2
+    probes: int = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class HardPartitions:
+    easy_train: int = 12
+    hard_train: int = 12
+    probes: int = 5  # of each partition
+    easy_yaw: float = 10.0  # easy (and resolution-only hard) images: |yaw| ≤ easy_yaw
+    hard_yaw: tuple[float, float] = (40.0, 60.0)
+    hard_resolution: tuple[int, int] = (12, 16)  # px, before upsampling to the image size
+    hard_blur: tuple[float, float] = (0.5, 1.0)
+    hard_noise: tuple[float, float] = (0.03, 0.06)
+
+
+@dataclasses.dataclass(frozen=True)
+class Density:
+    family_size: int = 5
+    lookalike_spread: float = 0.04  # std of a member's parameters around its family centre, × the range
+
+
+# each scenario's settings (ours); they are part of a render's cache key
+PARAMS: dict[str, object] = {"default": None, "ur_pose": URPose(), "longtail": LongTail(),
+                             "hard_partitions": HardPartitions(), "density": Density()}
+
+
+def params_key(scenario: str) -> dict:
+    """The settings of ``scenario`` as a dict (empty for default), for the cache key."""
+    spec = PARAMS.get(scenario)
+    return dataclasses.asdict(spec) if spec is not None else {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,63 +132,67 @@ def _heldout_block(cfg: SynthFacesConfig) -> tuple[np.ndarray, int, str, str]:
 
 
 def _ur_pose(cfg: SynthFacesConfig, rng: np.random.Generator) -> Layout:
+    q: URPose = PARAMS["ur_pose"]
     n_reg = cfg.train_identities // 2
     regular, ur = np.arange(n_reg), np.arange(n_reg, cfg.train_identities)
     out = _blocks(cfg, rng, sample_identities(cfg.train_identities + cfg.heldout_identities, rng), [
-        (regular, REGULAR_TRAIN, "train", "regular"), (ur, UR_TRAIN, "train", "ur"),
-        (regular, UR_POSE_PROBES, "probe", "regular"), (ur, UR_POSE_PROBES, "probe", "ur"), _heldout_block(cfg)])
+        (regular, q.regular_train, "train", "regular"), (ur, q.ur_train, "train", "ur"),
+        (regular, q.probes, "probe", "regular"), (ur, q.probes, "probe", "ur"), _heldout_block(cfg)])
     yaw = out.nuisance["yaw"]
-    yaw[:] = rng.uniform(-WIDE_YAW, WIDE_YAW, len(yaw))
+    yaw[:] = rng.uniform(-q.wide_yaw, q.wide_yaw, len(yaw))
     frontal = (out.split == "train") & (out.group == "ur")
-    yaw[frontal] = rng.uniform(-FRONTAL_YAW, FRONTAL_YAW, frontal.sum())
+    yaw[frontal] = rng.uniform(-q.frontal_yaw, q.frontal_yaw, frontal.sum())
     probes = out.split == "probe"
-    yaw[probes] = _yaw_band(rng, probes.sum(), *PROFILE_YAW)
+    yaw[probes] = _yaw_band(rng, probes.sum(), *q.profile_yaw)
     return out
 
 
 def _longtail(cfg: SynthFacesConfig, rng: np.random.Generator) -> Layout:
-    n_head = max(1, int(round(HEAD_FRACTION * cfg.train_identities)))
+    q: LongTail = PARAMS["longtail"]
+    n_head = max(1, int(round(q.head_fraction * cfg.train_identities)))
     head, tail = np.arange(n_head), np.arange(n_head, cfg.train_identities)
     return _blocks(cfg, rng, sample_identities(cfg.train_identities + cfg.heldout_identities, rng), [
-        (head, HEAD_IMAGES, "train", "head"), (tail, TAIL_IMAGES, "train", "tail"),
-        (head, LONGTAIL_PROBES, "probe", "head"), (tail, LONGTAIL_PROBES, "probe", "tail"), _heldout_block(cfg)])
+        (head, q.head_images, "train", "head"), (tail, q.tail_images, "train", "tail"),
+        (head, q.probes, "probe", "head"), (tail, q.probes, "probe", "tail"), _heldout_block(cfg)])
 
 
 def _hard_partitions(cfg: SynthFacesConfig, rng: np.random.Generator) -> Layout:
+    q: HardPartitions = PARAMS["hard_partitions"]
     train = np.arange(cfg.train_identities)
     held = np.arange(cfg.train_identities, cfg.train_identities + cfg.heldout_identities)
     half = cfg.heldout_images // 2
     out = _blocks(cfg, rng, sample_identities(cfg.train_identities + cfg.heldout_identities, rng), [
-        (train, EASY_TRAIN, "train", "easy"), (train, HARD_TRAIN, "train", "hard"),
-        (train, PARTITION_PROBES, "probe", "easy"), (train, PARTITION_PROBES, "probe", "hard"),
+        (train, q.easy_train, "train", "easy"), (train, q.hard_train, "train", "hard"),
+        (train, q.probes, "probe", "easy"), (train, q.probes, "probe", "hard"),
         (held, half, "heldout", "easy"), (held, cfg.heldout_images - half, "heldout", "hard")])
     nuis, easy, hard = out.nuisance, out.group == "easy", out.group == "hard"
-    nuis["yaw"][easy] = rng.uniform(-EASY_YAW, EASY_YAW, easy.sum())
+    nuis["yaw"][easy] = rng.uniform(-q.easy_yaw, q.easy_yaw, easy.sum())
     nuis["downsample"] = nuis["downsample"].astype(float)
     nuis["downsample"][easy], nuis["blur"][easy], nuis["noise"][easy] = 1.0, 0.0, 0.0
     kind = rng.choice(["pose", "resolution", "both"], len(out.owner))
     posed, small = hard & (kind != "resolution"), hard & (kind != "pose")
-    nuis["yaw"][posed] = _yaw_band(rng, posed.sum(), *HARD_YAW)
-    nuis["yaw"][hard & ~posed] = rng.uniform(-EASY_YAW, EASY_YAW, (hard & ~posed).sum())
-    px = rng.integers(HARD_RESOLUTION[0], HARD_RESOLUTION[1] + 1, small.sum())
+    nuis["yaw"][posed] = _yaw_band(rng, posed.sum(), *q.hard_yaw)
+    nuis["yaw"][hard & ~posed] = rng.uniform(-q.easy_yaw, q.easy_yaw, (hard & ~posed).sum())
+    px = rng.integers(q.hard_resolution[0], q.hard_resolution[1] + 1, small.sum())
     nuis["downsample"][small] = cfg.image_size / px
     nuis["downsample"][hard & ~small] = 1.0
-    nuis["blur"][small] = rng.uniform(0.5, 1.0, small.sum())
-    nuis["noise"][small] = rng.uniform(0.03, 0.06, small.sum())
+    nuis["blur"][small] = rng.uniform(*q.hard_blur, small.sum())
+    nuis["noise"][small] = rng.uniform(*q.hard_noise, small.sum())
     return out
 
 
 def _density(cfg: SynthFacesConfig, rng: np.random.Generator) -> Layout:
+    q: Density = PARAMS["density"]
     base = _default(cfg, rng)
-    n_families = cfg.heldout_identities // 2 // FAMILY_SIZE
+    n_families = cfg.heldout_identities // 2 // q.family_size
     first = cfg.train_identities
     for f in range(n_families):
-        members = np.arange(first + f * FAMILY_SIZE, first + (f + 1) * FAMILY_SIZE)
+        members = np.arange(first + f * q.family_size, first + (f + 1) * q.family_size)
         for name, (lo, hi) in IDENTITY_RANGES.items():
             centre = base.identities[name][members[0]]
-            jitter = rng.normal(0.0, LOOKALIKE_SPREAD * (hi - lo), FAMILY_SIZE)
+            jitter = rng.normal(0.0, q.lookalike_spread * (hi - lo), q.family_size)
             base.identities[name][members] = np.clip(centre + jitter, lo, hi)
-    family = (base.owner - first) // FAMILY_SIZE
+    family = (base.owner - first) // q.family_size
     in_family = (base.split == "heldout") & (family < n_families)
     group = np.where(base.split == "heldout", "isolated", "").astype(object)
     group[in_family] = [f"family{f:03d}" for f in family[in_family]]

@@ -26,7 +26,7 @@ import numpy as np
 
 from tfface import messages
 from tfface.data.synth_render import SynthFacesConfig, render, resolution
-from tfface.data.synth_scenarios import layout
+from tfface.data.synth_scenarios import layout, params_key
 
 
 def default_cache_dir() -> pathlib.Path:
@@ -41,7 +41,7 @@ def build_synthfaces(cfg: SynthFacesConfig, cache_dir: str | os.PathLike | None 
     """
     from PIL import Image
 
-    root = pathlib.Path(cache_dir or default_cache_dir()) / f"synthfaces-{cfg.key()}"
+    root = pathlib.Path(cache_dir or default_cache_dir()) / f"synthfaces-{cfg.key(params_key(cfg.scenario))}"
     if (root / "meta.csv").exists() and (root / "pairs.csv").exists():
         return root
     plan = layout(cfg, np.random.default_rng(cfg.seed))
@@ -77,7 +77,8 @@ def build_synthfaces(cfg: SynthFacesConfig, cache_dir: str | os.PathLike | None 
     held = [r for r in rows if r[2] == "heldout"]
     write_balanced_pairs(tmp / "pairs.csv", [r[0] for r in held], [r[1] for r in held],
                          cfg.pairs_per_fold * 10 // 2, np.random.default_rng(cfg.seed + 1))
-    (tmp / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
+    settings = {**dataclasses.asdict(cfg), "scenario_params": params_key(cfg.scenario)}
+    (tmp / "config.json").write_text(json.dumps(settings, indent=1))
     if root.exists():  # a half-written folder from an interrupted run
         shutil.rmtree(root)
     os.replace(tmp, root)
