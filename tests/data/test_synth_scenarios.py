@@ -102,3 +102,14 @@ def test_a_scenario_render_keeps_probes_out_of_training_and_writes_the_group(tmp
     monkeypatch.setitem(sc.PARAMS, "ur_pose", dataclasses.replace(UR, ur_train=3))  # other settings, another render
     assert len(training_source(cfg, log=lambda s: None)[0].paths) == 3 * UR.regular_train + 3 * 3
     assert len(list(tmp_path.glob("synthfaces-*"))) == 3
+
+
+def test_colour_spread_squeezes_only_the_identity_colours(monkeypatch):
+    _, wide = plan("hard_partitions")
+    monkeypatch.setitem(sc.PARAMS, "hard_partitions", dataclasses.replace(sc.PARAMS["hard_partitions"],
+                                                                          colour_spread=0.1))
+    _, narrow = plan("hard_partitions")
+    for name in sc.COLOURS:
+        mid = sum(IDENTITY_RANGES[name]) / 2
+        np.testing.assert_allclose(narrow.identities[name] - mid, 0.1 * (wide.identities[name] - mid), atol=1e-12)
+    np.testing.assert_array_equal(narrow.identities["eye_sep"], wide.identities["eye_sep"])

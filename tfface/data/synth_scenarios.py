@@ -44,6 +44,7 @@ class URPose:
     regular_train: int = 40
     ur_train: int = 5
     probes: int = 8
+    colour_spread: float = 1.0  # identities' skin / hair / iris / lip colours span this share of their ranges
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +53,7 @@ class LongTail:
     head_images: int = 72
     tail_images: int = 2
     probes: int = 5
+    colour_spread: float = 1.0  # identities' skin / hair / iris / lip colours span this share of their ranges
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,12 +66,14 @@ class HardPartitions:
     hard_resolution: tuple[int, int] = (12, 16)  # px, before upsampling to the image size
     hard_blur: tuple[float, float] = (0.5, 1.0)
     hard_noise: tuple[float, float] = (0.03, 0.06)
+    colour_spread: float = 1.0  # identities' skin / hair / iris / lip colours span this share of their ranges
 
 
 @dataclasses.dataclass(frozen=True)
 class Density:
     family_size: int = 5
     lookalike_spread: float = 0.04  # std of a member's parameters around its family centre, × the range
+    colour_spread: float = 1.0  # identities' skin / hair / iris / lip colours span this share of their ranges
 
 
 # each scenario's settings (ours); they are part of a render's cache key
@@ -121,6 +125,23 @@ def _blocks(cfg: SynthFacesConfig, rng: np.random.Generator, identities: dict[st
     return Layout(identities, owner, split, group, sample_nuisance(len(owner), rng, cfg))
 
 
+COLOURS = ("skin_r", "skin_g", "skin_b", "hair_r", "hair_g", "hair_b", "iris", "lip")
+
+
+def _squeeze_colours(identities: dict[str, np.ndarray], colour_spread: float) -> dict[str, np.ndarray]:
+    """The identities with their colours squeezed to ``colour_spread`` of their ranges around the middle, so that
+    an identity lies in the face's geometry, which pose and resolution change, more than in its colours, which
+    they do not."""
+    for name in COLOURS:
+        mid = sum(IDENTITY_RANGES[name]) / 2
+        identities[name] = mid + colour_spread * (identities[name] - mid)
+    return identities
+
+
+def _identities(n: int, rng: np.random.Generator, colour_spread: float) -> dict[str, np.ndarray]:
+    return _squeeze_colours(sample_identities(n, rng), colour_spread)
+
+
 def _yaw_band(rng: np.random.Generator, n: int, lo: float, hi: float) -> np.ndarray:
     """Yaw with |yaw| uniform in [lo, hi], either side."""
     return rng.uniform(lo, hi, n) * rng.choice([-1.0, 1.0], n)
@@ -135,7 +156,7 @@ def _ur_pose(cfg: SynthFacesConfig, rng: np.random.Generator) -> Layout:
     q: URPose = PARAMS["ur_pose"]
     n_reg = cfg.train_identities // 2
     regular, ur = np.arange(n_reg), np.arange(n_reg, cfg.train_identities)
-    out = _blocks(cfg, rng, sample_identities(cfg.train_identities + cfg.heldout_identities, rng), [
+    out = _blocks(cfg, rng, _identities(cfg.train_identities + cfg.heldout_identities, rng, q.colour_spread), [
         (regular, q.regular_train, "train", "regular"), (ur, q.ur_train, "train", "ur"),
         (regular, q.probes, "probe", "regular"), (ur, q.probes, "probe", "ur"), _heldout_block(cfg)])
     yaw = out.nuisance["yaw"]
@@ -151,7 +172,7 @@ def _longtail(cfg: SynthFacesConfig, rng: np.random.Generator) -> Layout:
     q: LongTail = PARAMS["longtail"]
     n_head = max(1, int(round(q.head_fraction * cfg.train_identities)))
     head, tail = np.arange(n_head), np.arange(n_head, cfg.train_identities)
-    return _blocks(cfg, rng, sample_identities(cfg.train_identities + cfg.heldout_identities, rng), [
+    return _blocks(cfg, rng, _identities(cfg.train_identities + cfg.heldout_identities, rng, q.colour_spread), [
         (head, q.head_images, "train", "head"), (tail, q.tail_images, "train", "tail"),
         (head, q.probes, "probe", "head"), (tail, q.probes, "probe", "tail"), _heldout_block(cfg)])
 
@@ -161,7 +182,7 @@ def _hard_partitions(cfg: SynthFacesConfig, rng: np.random.Generator) -> Layout:
     train = np.arange(cfg.train_identities)
     held = np.arange(cfg.train_identities, cfg.train_identities + cfg.heldout_identities)
     half = cfg.heldout_images // 2
-    out = _blocks(cfg, rng, sample_identities(cfg.train_identities + cfg.heldout_identities, rng), [
+    out = _blocks(cfg, rng, _identities(cfg.train_identities + cfg.heldout_identities, rng, q.colour_spread), [
         (train, q.easy_train, "train", "easy"), (train, q.hard_train, "train", "hard"),
         (train, q.probes, "probe", "easy"), (train, q.probes, "probe", "hard"),
         (held, half, "heldout", "easy"), (held, cfg.heldout_images - half, "heldout", "hard")])
@@ -184,6 +205,7 @@ def _hard_partitions(cfg: SynthFacesConfig, rng: np.random.Generator) -> Layout:
 def _density(cfg: SynthFacesConfig, rng: np.random.Generator) -> Layout:
     q: Density = PARAMS["density"]
     base = _default(cfg, rng)
+    _squeeze_colours(base.identities, q.colour_spread)
     n_families = cfg.heldout_identities // 2 // q.family_size
     first = cfg.train_identities
     for f in range(n_families):

@@ -47,8 +47,9 @@ def far_per_identity(emb: np.ndarray, labels: np.ndarray, far: float = 1e-3) -> 
 
 
 def far_spread(emb: np.ndarray, labels: np.ndarray, groups: np.ndarray, far: float = 1e-3) -> dict:
-    """Per-identity FAR at the global-FAR threshold, summarised per group kind (``family…`` → family, others as
-    they are, no group → all): mean FAR per kind, their ratio family / isolated, and the identities' 10/50/90% quantiles."""
+    """Per-identity FAR at the global-FAR threshold, summarised per kind of identity (the group of its first image:
+    ``family…`` → family, no group → all, others as they are): mean FAR per kind, the ratio family / isolated,
+    and the identities' 10/50/90% quantiles."""
     threshold, per_id = far_per_identity(emb, labels, far)
     ids, first = np.unique(labels, return_index=True)
     kind = np.array(["family" if str(g).startswith("family") else str(g) or "all" for g in groups[first]])
