@@ -62,6 +62,12 @@ def test_density_makes_families_of_look_alikes_among_the_heldout_identities():
     assert within.max() < 0.5 * between.min()
     groups = set(p.group[p.split == "heldout"])
     assert groups == {"family000", "family001", "isolated"} and set(p.group[p.split == "train"]) == {""}
+    # the anchors (IDA's support set): 2 more look-alikes of each family and as many isolated identities
+    anchors = np.unique(p.owner[p.split == "anchor"])
+    assert anchors.tolist() == list(range(60, 68))
+    assert [p.group[p.owner == a][0] for a in anchors] == ["family000"] * 2 + ["family001"] * 2 + ["isolated"] * 4
+    kin = scaled[60:62]  # family000's anchors
+    assert np.linalg.norm(kin[:, None] - family[None], axis=-1).max() < 0.5 * between.min()
 
 
 def test_default_layout_is_the_long_tail_and_unknown_scenarios_name_the_flag():

@@ -23,13 +23,14 @@ def test_far_per_identity_by_hand():
     labels = np.array([0, 0, 1, 2])
     s = emb @ emb.T
     impostor = [(i, j) for i in range(4) for j in range(i + 1, 4) if labels[i] != labels[j]]  # 5 pairs
-    threshold, per_id = far_per_identity(emb, labels, far=0.2)  # the top 20% = 1 pair (a0, b)
+    threshold, per_id, pairs = far_per_identity(emb, labels, far=0.2)  # the top 20% = 1 pair (a0, b)
     assert threshold == pytest.approx(sorted(s[i, j] for i, j in impostor)[-1], abs=1e-6)
     # the top pair scores at the threshold, so none lies strictly above it; at far 0.4 the second one (0.1) sets
     # it and only (a0, b) is above: 1 of a's 4 impostor pairs, 1 of b's 3, none of c's 3
     assert per_id.tolist() == [0.0, 0.0, 0.0]
-    threshold, per_id = far_per_identity(emb, labels, far=0.4)
+    threshold, per_id, pairs = far_per_identity(emb, labels, far=0.4)
     assert threshold == pytest.approx(0.1, abs=1e-6) and per_id.tolist() == pytest.approx([1 / 4, 1 / 3, 0.0])
+    assert pairs.tolist() == [4, 3, 3]
 
 
 def test_far_spread_names_families_and_isolated_identities():
@@ -42,7 +43,9 @@ def test_far_spread_names_families_and_isolated_identities():
     groups = np.array(["family000"] * 10 + ["isolated"] * 10)
     out = far_spread(emb, labels, groups, far=0.05)
     assert out["identities"] == {"family": 5, "isolated": 5}
-    assert out["far_mean"]["family"] > 0 and out["far_mean"]["isolated"] == 0 and out["family_over_isolated"] is None
+    assert out["far_mean"]["family"] > 0 and out["far_mean"]["isolated"] == 0 and out["ratio_is_lower_bound"]
+    # isolated identities hold 5 × 2 images, each with 18 impostor images: 180 pair ends, floor 1/180
+    assert out["family_over_isolated"] == pytest.approx(out["far_mean"]["family"] * 180)
 
 
 def test_the_scenario_protocol_on_a_render(tmp_path):

@@ -2,7 +2,8 @@
 
 A layout says which identities exist, how many images each has, which images are trained on (``train``), held
 back as probes of training identities (``probe``) or belong to identities never trained on (``heldout``, the
-verification pairs), which part of the scenario each image belongs to (``group``), and each image's nuisance.
+verification pairs; ``anchor``, IDA's support set), which part of the scenario each image belongs to
+(``group``), and each image's nuisance.
 
 - ``default``: long-tailed training identities (capped Pareto) and held-out identities with a fixed count.
 - ``ur_pose`` (FTL, Yin et al. 2019, Sec. 3 and Table 1): half the training identities are *regular*
@@ -20,6 +21,8 @@ verification pairs), which part of the scenario each image belongs to (``group``
 - ``density`` (IDA, Liu et al. 2021, Sec. 3): half the held-out identities come in families of ``family_size``
   look-alikes (parameters ``lookalike_spread`` of the range around a family centre), half are isolated; one
   global threshold then accepts far more impostors in the families, which IDA's local calibration targets.
+  IDA scores against a support set drawn from the same population: the ``anchor`` identities, ``family_anchors``
+  more look-alikes of each family and as many isolated identities (never trained on, never tested).
 
 Every count and range here (PARAMS, one dataclass per scenario) is ours: the papers describe the mechanism, not
 a synthetic setting. They are chosen so the baseline shows the gap each scenario is built for (bench/reproduce.py
@@ -71,7 +74,8 @@ class HardPartitions:
 
 @dataclasses.dataclass(frozen=True)
 class Density:
-    family_size: int = 5
+    family_size: int = 5  # held-out members of a family
+    family_anchors: int = 2  # further members of each family among the anchor identities
     lookalike_spread: float = 0.04  # std of a member's parameters around its family centre, × the range
     colour_spread: float = 1.0  # identities' skin / hair / iris / lip colours span this share of their ranges
 
@@ -204,21 +208,25 @@ def _hard_partitions(cfg: SynthFacesConfig, rng: np.random.Generator) -> Layout:
 
 def _density(cfg: SynthFacesConfig, rng: np.random.Generator) -> Layout:
     q: Density = PARAMS["density"]
-    base = _default(cfg, rng)
-    _squeeze_colours(base.identities, q.colour_spread)
-    n_families = cfg.heldout_identities // 2 // q.family_size
-    first = cfg.train_identities
+    n_train, n_held = cfg.train_identities, cfg.heldout_identities
+    n_families = n_held // 2 // q.family_size
+    n_anchor = n_families * q.family_anchors  # look-alike anchors, and as many isolated ones
+    identities = _identities(n_train + n_held + 2 * n_anchor, rng, q.colour_spread)
+    family_of = np.full(n_train + n_held + 2 * n_anchor, -1)
     for f in range(n_families):
-        members = np.arange(first + f * q.family_size, first + (f + 1) * q.family_size)
+        members = np.concatenate([n_train + f * q.family_size + np.arange(q.family_size),
+                                  n_train + n_held + f * q.family_anchors + np.arange(q.family_anchors)])
+        family_of[members] = f
         for name, (lo, hi) in IDENTITY_RANGES.items():
-            centre = base.identities[name][members[0]]
-            jitter = rng.normal(0.0, q.lookalike_spread * (hi - lo), q.family_size)
-            base.identities[name][members] = np.clip(centre + jitter, lo, hi)
-    family = (base.owner - first) // q.family_size
-    in_family = (base.split == "heldout") & (family < n_families)
-    group = np.where(base.split == "heldout", "isolated", "").astype(object)
-    group[in_family] = [f"family{f:03d}" for f in family[in_family]]
-    return dataclasses.replace(base, group=group.astype(str))
+            jitter = rng.normal(0.0, q.lookalike_spread * (hi - lo), len(members))
+            identities[name][members] = np.clip(identities[name][members[0]] + jitter, lo, hi)
+    sizes = np.concatenate([class_sizes(cfg, rng), np.full(n_held + 2 * n_anchor, cfg.heldout_images)])
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    split = np.where(owner < n_train, "train", np.where(owner < n_train + n_held, "heldout", "anchor"))
+    group = np.where(split == "train", "", "isolated").astype(object)
+    in_family = family_of[owner] >= 0
+    group[in_family] = [f"family{f:03d}" for f in family_of[owner][in_family]]
+    return Layout(identities, owner, split, group.astype(str), sample_nuisance(len(owner), rng, cfg))
 
 
 SCENARIOS = {"default": _default, "ur_pose": _ur_pose, "longtail": _longtail, "hard_partitions": _hard_partitions,

@@ -46,7 +46,7 @@ def build_synthfaces(cfg: SynthFacesConfig, cache_dir: str | os.PathLike | None 
         return root
     plan = layout(cfg, np.random.default_rng(cfg.seed))
     ident, owner, nuis, splits = plan.identities, plan.owner, plan.nuisance, plan.split
-    n_id = cfg.train_identities + cfg.heldout_identities
+    n_id = len(plan.identities["face_w"])
     names = [f"id{i:05d}" for i in range(n_id)]
     pixels = resolution(nuis, cfg.image_size)
     root.parent.mkdir(parents=True, exist_ok=True)

@@ -30,10 +30,11 @@ def probe_rank1_by_group(train_emb: np.ndarray, train_labels: np.ndarray, probe_
     return out
 
 
-def far_per_identity(emb: np.ndarray, labels: np.ndarray, far: float = 1e-3) -> tuple[float, np.ndarray]:
-    """(threshold, FAR of each identity in ``np.unique(labels)`` order): the threshold is the cosine above which
-    a fraction ``far`` of all impostor pairs fall; an identity's FAR is the fraction of the impostor pairs with
-    one image of it that score above the threshold. All pairs at once: for scenario-sized sets (≲ 10k images)."""
+def far_per_identity(emb: np.ndarray, labels: np.ndarray, far: float = 1e-3) -> tuple[float, np.ndarray, np.ndarray]:
+    """(threshold, FAR and impostor-pair count of each identity in ``np.unique(labels)`` order): the threshold is
+    the cosine above which a fraction ``far`` of all impostor pairs fall; an identity's FAR is the fraction of the
+    impostor pairs with one image of it that score above the threshold. All pairs at once: for scenario-sized
+    sets (≲ 10k images)."""
     unit = np.asarray(emb, np.float32)
     unit = unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
     scores = unit @ unit.T
@@ -42,15 +43,16 @@ def far_per_identity(emb: np.ndarray, labels: np.ndarray, far: float = 1e-3) -> 
     threshold = float(np.quantile(scores[upper], 1.0 - far, method="higher"))
     accepted = ((scores > threshold) & impostor).sum(1)
     ids, inv = np.unique(labels, return_inverse=True)
-    per_id = np.bincount(inv, accepted, len(ids)) / np.bincount(inv, impostor.sum(1), len(ids))
-    return threshold, per_id
+    pairs = np.bincount(inv, impostor.sum(1), len(ids))
+    return threshold, np.bincount(inv, accepted, len(ids)) / pairs, pairs
 
 
 def far_spread(emb: np.ndarray, labels: np.ndarray, groups: np.ndarray, far: float = 1e-3) -> dict:
     """Per-identity FAR at the global-FAR threshold, summarised per kind of identity (the group of its first image:
     ``family…`` → family, no group → all, others as they are): mean FAR per kind, the ratio family / isolated,
-    and the identities' 10/50/90% quantiles."""
-    threshold, per_id = far_per_identity(emb, labels, far)
+    and the identities' 10/50/90% quantiles. When no isolated identity's impostor pair passes, the ratio is a lower
+    bound: the isolated FAR is taken as one accepted pair among theirs."""
+    threshold, per_id, pairs = far_per_identity(emb, labels, far)
     ids, first = np.unique(labels, return_index=True)
     kind = np.array(["family" if str(g).startswith("family") else str(g) or "all" for g in groups[first]])
     mean = {k: float(per_id[kind == k].mean()) for k in sorted(set(kind.tolist()))}
@@ -58,6 +60,7 @@ def far_spread(emb: np.ndarray, labels: np.ndarray, groups: np.ndarray, far: flo
            "far_quantiles": dict(zip(("10%", "50%", "90%"), np.quantile(per_id, [0.1, 0.5, 0.9]).tolist())),
            "identities": {k: int((kind == k).sum()) for k in mean}}
     if "family" in mean and "isolated" in mean:
-        out["family_over_isolated"] = mean["family"] / mean["isolated"] if mean["isolated"] > 0 else None  # none
-        # of the isolated identities' impostor pairs passes: the ratio is unbounded
+        floor = 1.0 / pairs[kind == "isolated"].sum()
+        out["family_over_isolated"] = mean["family"] / max(mean["isolated"], floor)
+        out["ratio_is_lower_bound"] = bool(mean["isolated"] < floor)
     return out
