@@ -4,7 +4,7 @@ hand-checked cases; and the ``scenario`` list protocol on a scenario render."""
 import numpy as np
 import pytest
 
-from tfface.evaluation.scenario_gaps import far_per_identity, far_spread, probe_rank1_by_group
+from tfface.evaluation.scenario_gaps import far_per_identity, far_spread, pair_scores, probe_rank1_by_group
 
 
 def test_probe_rank1_per_group_and_the_gap():
@@ -23,12 +23,12 @@ def test_far_per_identity_by_hand():
     labels = np.array([0, 0, 1, 2])
     s = emb @ emb.T
     impostor = [(i, j) for i in range(4) for j in range(i + 1, 4) if labels[i] != labels[j]]  # 5 pairs
-    threshold, per_id, pairs = far_per_identity(emb, labels, far=0.2)  # the top 20% = 1 pair (a0, b)
+    threshold, per_id, pairs = far_per_identity(pair_scores(emb), labels, far=0.2)  # the top 20% = 1 pair (a0, b)
     assert threshold == pytest.approx(sorted(s[i, j] for i, j in impostor)[-1], abs=1e-6)
     # the top pair scores at the threshold, so none lies strictly above it; at far 0.4 the second one (0.1) sets
     # it and only (a0, b) is above: 1 of a's 4 impostor pairs, 1 of b's 3, none of c's 3
     assert per_id.tolist() == [0.0, 0.0, 0.0]
-    threshold, per_id, pairs = far_per_identity(emb, labels, far=0.4)
+    threshold, per_id, pairs = far_per_identity(pair_scores(emb), labels, far=0.4)
     assert threshold == pytest.approx(0.1, abs=1e-6) and per_id.tolist() == pytest.approx([1 / 4, 1 / 3, 0.0])
     assert pairs.tolist() == [4, 3, 3]
 
@@ -41,7 +41,7 @@ def test_far_spread_names_families_and_isolated_identities():
     emb = np.concatenate([family, isolated])
     labels = np.repeat(np.arange(10), 2)
     groups = np.array(["family000"] * 10 + ["isolated"] * 10)
-    out = far_spread(emb, labels, groups, far=0.05)
+    out = far_spread(pair_scores(emb), labels, groups, far=0.05)
     assert out["identities"] == {"family": 5, "isolated": 5}
     assert out["far_mean"]["family"] > 0 and out["far_mean"]["isolated"] == 0 and out["ratio_is_lower_bound"]
     # isolated identities hold 5 × 2 images, each with 18 impostor images: 180 pair ends, floor 1/180
@@ -63,7 +63,22 @@ def test_the_scenario_protocol_on_a_render(tmp_path):
     report = run_protocol("scenario", embed, 32, str(root / "meta.csv"), None, str(tmp_path / "out"))
     assert set(report["probes"]["rank1"]) == {"easy", "hard"} and report["probes"]["probes"] == {"easy": 20, "hard": 20}
     assert report["probes"]["gap"]["groups"] == ["easy", "hard"] and report["heldout_far"]["identities"]
+    # scored by IDA's log DAO with equal densities: a shifted cosine, so the same identities pass
+    flat = run_protocol("scenario", embed, 32, str(root / "meta.csv"), None, str(tmp_path / "ida"),
+                        options={"density": lambda e: np.zeros(len(e)), "score": "ida_r"})
+    assert flat["heldout_far"]["score"] == "ida_r" and report["heldout_far"]["score"] == "cosine"
+    assert flat["heldout_far"]["far_mean"] == report["heldout_far"]["far_mean"]
+    assert flat["heldout_far"]["threshold"] == pytest.approx(report["heldout_far"]["threshold"] + np.log(2), abs=1e-5)
     plain = tmp_path / "plain.csv"
     plain.write_text("path,identity\nimages/id00000/0.png,x\n")
     with pytest.raises(ConfigError, match="needs the meta.csv of a SynthFaces scenario"):
         run_protocol("scenario", embed, 32, str(plain), str(root), str(tmp_path / "out2"))
+
+
+def test_pair_scores_by_ida_log_dao():
+    emb = np.array([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0]])
+    log_f = np.array([0.1, -0.2, 0.3])
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    expected = 2.0 * unit @ unit.T + np.log(np.exp(log_f)[:, None] + np.exp(log_f)[None, :])  # Eq. 4, τ = 2
+    np.testing.assert_allclose(pair_scores(emb, log_f, tau=2.0), expected, rtol=1e-5)
+    np.testing.assert_allclose(pair_scores(emb), unit @ unit.T, rtol=1e-6)

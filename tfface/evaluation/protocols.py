@@ -79,7 +79,8 @@ def all_pairs_protocol_report(emb: np.ndarray, labels: np.ndarray, source, out_d
 def scenario_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: str, options: dict) -> dict:
     """The gap a SynthFaces scenario was built for, from its ``meta.csv`` (columns split and group): probe rank-1
     per group against the training images' class centres, and per-identity FAR of the held-out identities at the
-    threshold of global FAR ``options["far"]`` (1e-3)."""
+    threshold of global FAR ``options["far"]`` (1e-3), by cosine or, given ``options["density"]``, IDA's log
+    DAO."""
     split, group = source.attributes["split"], source.attributes["group"]
     report: dict = {}
     train, probe, held = split == "train", split == "probe", split == "heldout"
@@ -87,8 +88,11 @@ def scenario_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: str, o
         report["probes"] = scenario_gaps.probe_rank1_by_group(emb[train], labels[train], emb[probe], labels[probe],
                                                               group[probe])
     if held.any():
-        report["heldout_far"] = scenario_gaps.far_spread(emb[held], labels[held], group[held],
-                                                         float(options.get("far", 1e-3)))
+        density = options.get("density")
+        log_density = None if density is None else np.asarray(density(emb[held]))
+        scores = scenario_gaps.pair_scores(emb[held], log_density, float(options.get("tau", 1.0)))
+        report["heldout_far"] = {"score": options.get("score", "cosine"), **scenario_gaps.far_spread(
+            scores, labels[held], group[held], float(options.get("far", 1e-3)))}
     return report
 
 
@@ -100,7 +104,7 @@ def check_scenario_list(source, options: dict) -> None:
                           f"`python train.py --synth_scenario=<name>` and point --eval_list at its meta.csv.")
 
 
-register_list_protocol(ListProtocol("scenario", scenario_report, check=check_scenario_list))
+register_list_protocol(ListProtocol("scenario", scenario_report, check=check_scenario_list, scores=True))
 register_list_protocol(ListProtocol("all_pairs", all_pairs_protocol_report, scores=True))
 register_list_protocol(ListProtocol("retrieval", lambda emb, labels, *_: retrieval.retrieval_report(emb, labels)))
 register_list_protocol(ListProtocol("identification", identification_report, scores=True))

@@ -3,9 +3,9 @@
 - :func:`probe_rank1_by_group`: nearest-centre rank-1 of the probes (centres of the training images' normalised
   embeddings as the gallery), per group — regular / ur (``ur_pose``), head / tail (``longtail``), easy / hard
   (``hard_partitions``).
-- :func:`far_per_identity`: at the one cosine threshold where the impostor pairs of a set reach a global FAR, each
-  identity's own FAR — how miscalibrated one threshold is across look-alike families and isolated identities
-  (``density``).
+- :func:`far_per_identity`: at the one threshold where the impostor pairs of a set reach a global FAR (scored by
+  cosine or IDA's log DAO, :func:`pair_scores`), each identity's own FAR — how miscalibrated one threshold is
+  across look-alike families and isolated identities (``density``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from tfface.evaluation.identification import centre_rank1
+from tfface.scoring.ida import score_matrix
 
 GAPS = (("regular", "ur"), ("head", "tail"), ("easy", "hard"))  # (better-served group, the one the paper helps)
 
@@ -30,14 +31,19 @@ def probe_rank1_by_group(train_emb: np.ndarray, train_labels: np.ndarray, probe_
     return out
 
 
-def far_per_identity(emb: np.ndarray, labels: np.ndarray, far: float = 1e-3) -> tuple[float, np.ndarray, np.ndarray]:
-    """(threshold, FAR and impostor-pair count of each identity in ``np.unique(labels)`` order): the threshold is
-    the cosine above which a fraction ``far`` of all impostor pairs fall; an identity's FAR is the fraction of the
-    impostor pairs with one image of it that score above the threshold. All pairs at once: for scenario-sized
-    sets (≲ 10k images)."""
+def pair_scores(emb: np.ndarray, log_density: np.ndarray | None = None, tau: float = 1.0) -> np.ndarray:
+    """[N, N] scores of every pair of images: cosine, or with IDA's log densities its log DAO (Eq. 4). All pairs at
+    once: for scenario-sized sets (≲ 10k images)."""
     unit = np.asarray(emb, np.float32)
     unit = unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
-    scores = unit @ unit.T
+    return score_matrix(unit, unit, log_density, log_density, tau)
+
+
+def far_per_identity(scores: np.ndarray, labels: np.ndarray, far: float = 1e-3) -> tuple[float, np.ndarray,
+                                                                                        np.ndarray]:
+    """(threshold, FAR and impostor-pair count of each identity in ``np.unique(labels)`` order) from the [N, N]
+    pair ``scores``: the threshold is the score above which a fraction ``far`` of all impostor pairs fall; an
+    identity's FAR is the fraction of the impostor pairs with one image of it that score above the threshold."""
     impostor = labels[:, None] != labels[None, :]
     upper = np.triu(impostor, 1)
     threshold = float(np.quantile(scores[upper], 1.0 - far, method="higher"))
@@ -47,12 +53,12 @@ def far_per_identity(emb: np.ndarray, labels: np.ndarray, far: float = 1e-3) -> 
     return threshold, np.bincount(inv, accepted, len(ids)) / pairs, pairs
 
 
-def far_spread(emb: np.ndarray, labels: np.ndarray, groups: np.ndarray, far: float = 1e-3) -> dict:
+def far_spread(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray, far: float = 1e-3) -> dict:
     """Per-identity FAR at the global-FAR threshold, summarised per kind of identity (the group of its first image:
     ``family…`` → family, no group → all, others as they are): mean FAR per kind, the ratio family / isolated,
     and the identities' 10/50/90% quantiles. When no isolated identity's impostor pair passes, the ratio is a lower
     bound: the isolated FAR is taken as one accepted pair among theirs."""
-    threshold, per_id, pairs = far_per_identity(emb, labels, far)
+    threshold, per_id, pairs = far_per_identity(scores, labels, far)
     ids, first = np.unique(labels, return_index=True)
     kind = np.array(["family" if str(g).startswith("family") else str(g) or "all" for g in groups[first]])
     mean = {k: float(per_id[kind == k].mean()) for k in sorted(set(kind.tolist()))}
