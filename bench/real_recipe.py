@@ -41,6 +41,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from celeba import cross_identity_duplicates, detected_rows, write_list  # noqa: E402
+from paired import paired_difference  # noqa: E402
 from readme_tables import augment_label, schedule_label  # noqa: E402  (the table's labels, also on the plot)
 
 from tfface.data.augment import FAMILIES, PRESETS  # noqa: E402
@@ -327,8 +328,6 @@ def verdict(results: list[dict]) -> dict | None:
     """The final stage's comparison: per contender the mean and range over seeds of held-out CelebA accuracy and
     TAR@FAR=1e-2, the paired gains (same seeds) with a 95% t interval, and whether the mean accuracy gain is
     larger than the seed spread (the larger of the two contenders' ranges over seeds)."""
-    from scipy import stats
-
     runs = [r for r in results if r["stage"] == "final"]
     base_key = json.dumps(BASELINE, sort_keys=True)
     recipes = {json.dumps(r["settings"], sort_keys=True) for r in runs} - {base_key}
@@ -342,15 +341,12 @@ def verdict(results: list[dict]) -> dict | None:
     for metric in ("accuracy", "tar_at_far_1e-2"):
         base = np.array([by[base_key][s][metric] for s in seeds])
         rec = np.array([by[recipe_key][s][metric] for s in seeds])
-        gain = rec - base
-        half = (stats.t.ppf(0.975, len(seeds) - 1) * gain.std(ddof=1) / np.sqrt(len(seeds))
-                if len(seeds) > 1 else float("nan"))
+        gain = paired_difference(base, rec)
         spread = max(np.ptp(base), np.ptp(rec))
         out[metric] = {"baseline_mean": float(base.mean()), "recipe_mean": float(rec.mean()),
                        "baseline_range": float(np.ptp(base)), "recipe_range": float(np.ptp(rec)),
-                       "gain_mean": float(gain.mean()), "gain_ci95": [float(gain.mean() - half),
-                                                                     float(gain.mean() + half)],
-                       "seed_spread": float(spread), "gain_exceeds_spread": bool(gain.mean() > spread)}
+                       "gain_mean": gain["mean"], "gain_ci95": gain["ci95"],
+                       "seed_spread": float(spread), "gain_exceeds_spread": bool(gain["mean"] > spread)}
     out["config"] = recipe_config(out, FLAGS.heldout_ids)
     return out
 
