@@ -1,8 +1,9 @@
 """Controlled reproduction (issue 19): each paper's method against its baseline in a SynthFaces scenario that renders
 the mechanism the paper exploits (tfface.data.synth_scenarios).
 
-    python bench/reproduce.py --stage=gaps            # each scenario's baseline and the gap it was built for
-    python bench/reproduce.py --stage=gaps --quick    # one seed, short runs, small renders (checks the script)
+    python bench/reproduce.py --stage=gaps              # each scenario's baseline and the gap it was built for
+    python bench/reproduce.py --stage=methods           # every method vs its baseline, 5 seeds, paired verdicts
+    python bench/reproduce.py --stage=methods --quick   # one seed, short runs, small renders (checks the script)
 
 Per scenario and seed: a SynthFaces render (``--synth_seed`` = the seed) and a baseline trained on its ``train``
 split (small CNN, 64 px, batch 64; the weights' seed = the seed too), scored by ``evaluate.py --protocol=scenario``
@@ -23,35 +24,42 @@ from tfface.env import configure_tf_env
 
 configure_tf_env()
 
+import csv  # noqa: E402
+import dataclasses  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import pathlib  # noqa: E402
 import time  # noqa: E402
 
 from absl import app, flags  # noqa: E402
+from paired import paired_difference, verdict  # noqa: E402
 
-from tfface.config import RunConfig  # noqa: E402
+from tfface.config import EvaluateConfig, RunConfig  # noqa: E402
 from tfface.data.build import synth_config  # noqa: E402
 from tfface.data.synthfaces import build_synthfaces  # noqa: E402
 from tfface.evaluation.protocols import run_protocol  # noqa: E402
 from tfface.export.saved_model import load_embedder  # noqa: E402
+from tfface.programs.evaluation import evaluate  # noqa: E402
 from tfface.programs.training import train  # noqa: E402
 from tfface.runtime.verify import PRINT  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-flags.DEFINE_enum("stage", "gaps", ["gaps"], "Which part to run.")
+flags.DEFINE_enum("stage", "gaps", ["gaps", "methods"], "gaps: each scenario's baseline; methods: every method "
+                  "against its baseline on its scenario, with paired verdicts.")
+flags.DEFINE_list("methods", ["ftl", "discface", "sft", "ddl", "ida"], "Methods for --stage=methods.")
 flags.DEFINE_list("scenarios", ["ur_pose", "longtail", "hard_partitions", "density"], "Scenarios to run.")
-flags.DEFINE_integer("seeds", 1, "Seeds per scenario (render and weights).")
+flags.DEFINE_integer("seeds", 5, "Seeds per scenario (render and weights); --quick runs one.")
 flags.DEFINE_bool("quick", False, "One seed, 60 steps, small renders: checks the script, measures nothing.")
 flags.DEFINE_string("workdir", os.path.join(os.environ.get("TFFACE_CACHE", os.path.expanduser("~/.cache/tfface")),
                                             "reproduce"), "Where the runs train (kept to resume).")
-flags.DEFINE_string("out", str(REPO / "bench" / "results" / "scenario_gaps.json"), "Result file.")
+flags.DEFINE_string("out", "", "Result file (default bench/results/scenario_gaps.json for gaps, "
+                    "reproduction.json for methods).")
 FLAGS = flags.FLAGS
 
 # identities per render (training, held out); ours, a size these CPUs train in about 5 minutes per run
 RENDERS = {"ur_pose": (300, 100), "longtail": (300, 100), "hard_partitions": (150, 100), "density": (150, 100)}
 STEPS = 1000
-MARGIN = {"scale_warmup_steps": 500}
+MARGIN = {"warmup_steps": 100, "scale_warmup_steps": 500}
 BASELINES = {
     "ur_pose": {"head": "softmax", "optimizer": "adam", "lr": 1e-3, "lr_schedule": "constant", "warmup_steps": 0,
                 "weight_decay": 0.0, "embedding_size": 320},  # FTL's softmax baseline, as in bench/ftl_ur.py
@@ -61,6 +69,73 @@ BASELINES = {
 }
 
 
+FINETUNE_STEPS = 500  # DDL's arms fine-tune the hard_partitions baseline for this many steps (ours)
+
+
+def arm_settings(method: str, steps: int) -> dict:
+    """A method's settings over its scenario's baseline for a run of ``steps`` (ours where the paper gives none, as
+    in configs/). DDL's two arms fine-tune the baseline: plain (``ddl_finetune``, its comparison) and with DDL;
+    IDA trains nothing (the baseline's embeddings scored by IDA-R, the render's anchors as the support set)."""
+    finetune = {"steps": steps, "lr": 0.01, "lr_schedule": "piecewise", "lr_boundaries": (steps // 2,),
+                "warmup_steps": 0, "scale_warmup_steps": 0}  # DDL's shape: ÷10 at half (Sec. 4), scaled (ours)
+    return {
+        "ftl": {"method": "ftl", "ftl_ur_max_images": 8, "ftl_lr_pretrain": 1e-3, "ftl_lr_alternate": 1e-4,
+                "ftl_pretrain_steps": int(0.4 * steps), "ftl_alternate_steps": max(1, steps // 10)},
+        "discface": {"discface_lambda": 0.5},  # Table 5: 0.4–0.6 best
+        "sft": {"feature_transform": "sft", "sft_scheme": "unbalanced", "sft_tail_threshold": 10,
+                "sft_warmup_steps": 100},
+        "ddl_finetune": finetune,
+        "ddl": {**finetune, "method": "ddl"},
+        "ida": {"score": "ida_r"},
+    }[method]
+
+
+SCENARIO_OF = {"ftl": "ur_pose", "discface": "longtail", "sft": "longtail", "ddl": "hard_partitions",
+               "ida": "density"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """A paper's claim as a measure of the scenario scores that the method moves in ``direction``."""
+
+    method: str
+    measure: str  # a path into the scores ("probes.rank1.ur")
+    direction: int
+    paper: str
+
+
+CLAIMS = (
+    Claim("ftl", "probes.rank1.ur", +1, "FTL raises UR classes' rank-1 over softmax (Table 1: +5 at 10K/10K)"),
+    Claim("discface", "probes.rank1.tail", +1, "DiscFace helps the classes with few samples (Sec. 5.3, long-tail)"),
+    Claim("discface", "verification.tar_at_far.0.01", +1, "DiscFace raises verification on unseen identities"),
+    Claim("sft", "probes.rank1.tail", +1, "SFT's transferred head variation helps the tail classes (Sec. 4)"),
+    Claim("sft", "verification.tar_at_far.0.01", +1, "SFT raises verification on unseen identities"),
+    Claim("ddl", "probes.rank1.hard", +1, "DDL raises accuracy on hard samples (Tables 2–5)"),
+    Claim("ida", "heldout_far.family_over_isolated", -1, "IDA's local calibration evens out FAR across dense and "
+          "sparse regions (Sec. 3, Fig. 1)"),
+    Claim("ida", "heldout_far.far_mean.family", -1, "IDA lowers false accepts among look-alikes at one threshold"),
+)
+
+
+SIDE_MEASURES = {  # reported beside the claims, without a verdict
+    "ftl": ("probes.rank1.regular",), "discface": ("probes.rank1.head",), "sft": ("probes.rank1.head",),
+    "ddl": ("probes.rank1.easy",), "ida": ("heldout_far.far_mean.isolated",)}
+
+
+def measure_of(scores: dict, path: str) -> float:
+    """A value of the scores by its dotted path (keys may hold dots: "tar_at_far.0.001" is tried whole too)."""
+    node, parts = scores, path.split(".")
+    while parts:
+        for n in range(len(parts), 0, -1):
+            key = ".".join(parts[:n])
+            if isinstance(node, dict) and key in node:
+                node, parts = node[key], parts[n:]
+                break
+        else:
+            raise KeyError(f"{path} is not in the scores ({sorted(scores)})")
+    return float(node)
+
+
 def render_settings(scenario: str, seed: int) -> dict:
     """RunConfig settings of a scenario's SynthFaces render."""
     ids, held = (24, 20) if FLAGS.quick else RENDERS[scenario]
@@ -68,15 +143,22 @@ def render_settings(scenario: str, seed: int) -> dict:
             "synth_seed": seed, "image_size": 64}
 
 
+def train_steps(finetune: bool = False) -> int:
+    """Steps of a run from scratch, or of DDL's fine-tuning arms (``--quick``: a few)."""
+    return (30 if finetune else 60) if FLAGS.quick else (FINETUNE_STEPS if finetune else STEPS)
+
+
 def train_run(name: str, settings: dict, seed: int) -> tuple[pathlib.Path, float]:
     """Train (or resume, or reuse) one run; (workdir, training seconds)."""
     workdir = pathlib.Path(FLAGS.workdir) / ("quick" if FLAGS.quick else "full") / f"{name}_seed-{seed}"
     timing = workdir / "train_seconds.txt"
     if not (workdir / "export" / "saved_model.pb").exists():
-        steps = 60 if FLAGS.quick else STEPS
-        cfg = RunConfig.of(**{"batch_size": 64, "steps": steps, "warmup_steps": min(100, steps // 5),
-                              "log_every": 250, "checkpoint_every": 250, "seed": seed, "workdir": str(workdir),
-                              **settings})
+        steps = settings.get("steps", train_steps())
+        settings = {**settings, **{k: min(settings[k], steps // d) for k, d in (
+            ("warmup_steps", 5), ("scale_warmup_steps", 2), ("sft_warmup_steps", 5)) if k in settings}}  # warm-ups
+        # within short (--quick) runs
+        cfg = RunConfig.of(**{"batch_size": 64, "steps": steps, "log_every": 250, "checkpoint_every": 250,
+                              "seed": seed, "workdir": str(workdir), **settings})
         t0 = time.time()
         train(cfg, PRINT)
         timing.write_text(f"{time.time() - t0:.1f}")
@@ -103,25 +185,128 @@ def gap_of(scenario: str, scores: dict) -> dict:
     return {"measure": f"{gap['groups'][0]} − {gap['groups'][1]} rank-1 (points)", "value": gap["points"]}
 
 
+def save(out: pathlib.Path, results: list[dict]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"cpu_only": True, "quick": FLAGS.quick, "steps": train_steps(),
+                               "finetune_steps": train_steps(True), "runs": results,
+                               "verdicts": verdicts(results)}, indent=1))
+
+
+def baseline(scenario: str, seed: int, results: list[dict], out: pathlib.Path) -> dict:
+    """The scenario's baseline run of ``seed`` (trained and scored once; the gaps and every method share it)."""
+    key = {"scenario": scenario, "arm": "baseline", "seed": seed}
+    done = [r for r in results if all(r.get(k) == v for k, v in key.items())]
+    if done:
+        return done[0]
+    data = render_settings(scenario, seed)
+    print(f"[baseline] {scenario} seed {seed}", flush=True)
+    workdir, seconds = train_run(f"{scenario}_baseline", {**data, **BASELINES[scenario]}, seed)
+    scores = scenario_scores(workdir, data)
+    results.append({**key, "settings": {**data, **BASELINES[scenario]}, "workdir": str(workdir),
+                    "train_seconds": round(seconds, 1), "scores": scores, "gap": gap_of(scenario, scores)})
+    print(f"  gap {json.dumps(results[-1]['gap'])}", flush=True)
+    save(out, results)
+    return results[-1]
+
+
+def partition_lists(root: pathlib.Path) -> tuple[str, str]:
+    """(easy, hard) lists of a hard_partitions render's training images, DDL's teacher and student partitions."""
+    rows = [r for r in csv.DictReader(open(root / "meta.csv")) if r["split"] == "train"]
+    paths = []
+    for group in ("easy", "hard"):
+        path = root / f"ddl_{group}.csv"
+        with open(path, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["path"])
+            writer.writerows([str(root / r["path"])] for r in rows if r["group"] == group)
+        paths.append(str(path))
+    return paths[0], paths[1]
+
+
+def ida_scores(base: dict, data: dict) -> dict:
+    """The density baseline's embeddings scored by IDA-R (k = 10, τ = 1, the paper's), the render's anchor
+    identities as the support set: the scenario protocol and verification on the held-out pairs."""
+    root = build_synthfaces(synth_config(RunConfig.of(**data)), None, log=lambda s: None)
+    anchors = root / "ida_anchors.csv"
+    rows = [r for r in csv.DictReader(open(root / "meta.csv")) if r["split"] == "anchor"]
+    with open(anchors, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "identity"])
+        writer.writerows([r["path"], r["identity"]] for r in rows)
+    model, out = str(pathlib.Path(base["workdir"]) / "export"), pathlib.Path(base["workdir"]) / "ida"
+    common = {"model": model, "score": "ida_r", "ida_anchors": str(anchors), "ida_anchors_per_identity": 0,
+              "eval_root": str(root)}
+    scenario = evaluate(EvaluateConfig.of(protocol="scenario", eval_list=str(root / "meta.csv"),
+                                          out=str(out / "scenario"), **common))
+    pairs = evaluate(EvaluateConfig.of(protocol="verification", eval_pairs=str(root / "pairs.csv"),
+                                       out=str(out / "verification"), **common))
+    return {"probes": scenario.get("probes"), "heldout_far": scenario["heldout_far"],
+            "verification": {k: pairs[k] for k in ("accuracy", "tar_at_far")}}
+
+
+def method_run(method: str, seed: int, results: list[dict], out: pathlib.Path) -> None:
+    """The method's arm(s) for ``seed`` on its scenario, after the scenario's baseline."""
+    scenario = SCENARIO_OF[method]
+    base = baseline(scenario, seed, results, out)
+    data = render_settings(scenario, seed)
+    arms = ["ddl_finetune", "ddl"] if method == "ddl" else [method]
+    for arm in arms:
+        key = {"scenario": scenario, "arm": arm, "seed": seed}
+        if any(all(r.get(k) == v for k, v in key.items()) for r in results):
+            continue
+        print(f"[{arm}] {scenario} seed {seed}", flush=True)
+        settings, seconds = ({**data} if method == "ftl" else {**data, **BASELINES[scenario]}), 0.0  # FTL is
+        # its own program (its head, optimiser and schedule)
+        if method == "ida":
+            scores = ida_scores(base, data)
+        else:
+            settings.update(arm_settings(arm, train_steps(finetune=method == "ddl")))
+            if method == "ddl":
+                root = build_synthfaces(synth_config(RunConfig.of(**data)), None, log=lambda s: None)
+                settings.update(init_checkpoint=base["workdir"], **(
+                    {"ddl_partition_lists": partition_lists(root)} if arm == "ddl" else {}))
+            workdir, seconds = train_run(f"{scenario}_{arm}", settings, seed)
+            scores = scenario_scores(workdir, data)
+        results.append({**key, "method": method, "settings": settings, "train_seconds": round(seconds, 1),
+                        "scores": scores})
+        print(f"  {json.dumps({c.measure: measure_of(scores, c.measure) for c in CLAIMS if c.method == method})}",
+              flush=True)  # a claim's measure missing from the scores stops here, before more runs
+        save(out, results)
+
+
+def verdicts(results: list[dict]) -> list[dict]:
+    """Per claim: the method arm against its comparison arm (the baseline; DDL: the plain fine-tuning) over the
+    seeds both have, the paired difference with its 95% t interval and the verdict."""
+    out = []
+    for claim in CLAIMS:
+        scenario = SCENARIO_OF[claim.method]
+        reference = "ddl_finetune" if claim.method == "ddl" else "baseline"
+        by = {arm: {r["seed"]: r["scores"] for r in results if r["scenario"] == scenario and r["arm"] == arm}
+              for arm in (reference, claim.method)}
+        seeds = sorted(set(by[reference]) & set(by[claim.method]))
+        if not seeds:
+            continue
+        base = [measure_of(by[reference][s], claim.measure) for s in seeds]
+        other = [measure_of(by[claim.method][s], claim.measure) for s in seeds]
+        diff = paired_difference(base, other)
+        out.append({**dataclasses.asdict(claim), "scenario": scenario, "compared_with": reference, "seeds": seeds,
+                    "reference": base, "with_method": other, "difference": diff,
+                    "verdict": verdict(diff["ci95"], claim.direction)})
+    return out
+
+
 def main(argv):
     del argv
-    out = pathlib.Path(FLAGS.out)
+    default = "scenario_gaps.json" if FLAGS.stage == "gaps" else "reproduction.json"
+    out = pathlib.Path(FLAGS.out or REPO / "bench" / "results" / default)
     results = json.loads(out.read_text())["runs"] if out.exists() else []
     for seed in range(1 if FLAGS.quick else FLAGS.seeds):
-        for scenario in FLAGS.scenarios:
-            key = {"stage": "gaps", "scenario": scenario, "arm": "baseline", "seed": seed}
-            if any(all(r.get(k) == v for k, v in key.items()) for r in results):
-                continue
-            data = render_settings(scenario, seed)
-            print(f"[gaps] {scenario} seed {seed}", flush=True)
-            workdir, seconds = train_run(f"{scenario}_baseline", {**data, **BASELINES[scenario]}, seed)
-            scores = scenario_scores(workdir, data)
-            results.append({**key, "settings": {**data, **BASELINES[scenario]}, "train_seconds": round(seconds, 1),
-                            "scores": scores, "gap": gap_of(scenario, scores)})
-            print(f"  gap {json.dumps(results[-1]['gap'])}", flush=True)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps({"cpu_only": True, "quick": FLAGS.quick, "steps": 60 if FLAGS.quick else STEPS,
-                                       "runs": results}, indent=1))
+        if FLAGS.stage == "gaps":
+            for scenario in FLAGS.scenarios:
+                baseline(scenario, seed, results, out)
+        else:
+            for method in FLAGS.methods:
+                method_run(method, seed, results, out)
 
 
 if __name__ == "__main__":
