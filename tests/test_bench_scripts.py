@@ -95,3 +95,25 @@ def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
     assert (cfg.setting("batch_size"), cfg.setting("warmup_steps"), cfg.setting("lr")) == (64, 100, 0.1)
     other = run("--stage=final", "--seeds=2", f"--recipe={json.dumps({**recipe, 'augment': 'medium'})}")
     assert other.returncode != 0 and "already holds final runs of another recipe" in other.stderr, other.stderr[-2000:]
+
+
+def test_reproduce_quick_runs_methods_with_paired_verdicts(tmp_path):
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), "--stage=methods", "--quick",
+                          "--methods=sft,ida", f"--workdir={tmp_path / 'runs'}", f"--out={tmp_path / 'r.json'}"],
+                         capture_output=True, text=True, timeout=900, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO), "TFFACE_CACHE": str(tmp_path / "cache")})
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads((tmp_path / "r.json").read_text())
+    arms = [(r["scenario"], r["arm"]) for r in result["runs"]]
+    assert arms == [("longtail", "baseline"), ("longtail", "sft"), ("density", "baseline"), ("density", "ida")]
+    runs = {r["arm"]: r for r in result["runs"]}
+    assert runs["sft"]["settings"]["feature_transform"] == "sft" and runs["baseline"]["gap"]["value"] is not None
+    assert set(runs["sft"]["scores"]["probes"]["rank1"]) == {"head", "tail"}
+    assert runs["ida"]["scores"]["heldout_far"]["score"] == "ida_r"
+    verdicts = {(v["method"], v["measure"]): v for v in result["verdicts"]}
+    assert set(verdicts) == {("sft", "probes.rank1.tail"), ("sft", "verification.tar_at_far.0.01"),
+                             ("ida", "heldout_far.family_over_isolated"), ("ida", "heldout_far.far_mean.family")}
+    tail = verdicts["sft", "probes.rank1.tail"]
+    assert tail["with_method"][0] == runs["sft"]["scores"]["probes"]["rank1"]["tail"]
+    assert tail["difference"]["per_seed"] == [tail["with_method"][0] - tail["reference"][0]]
+    assert tail["verdict"] == "inconclusive"  # one seed: no interval
