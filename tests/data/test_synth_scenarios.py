@@ -26,8 +26,9 @@ def test_ur_pose_shows_ur_identities_only_frontal_and_probes_them_at_large_yaw()
     assert np.bincount(p.owner[train & ur]).max() == UR.ur_train
     assert set(np.bincount(p.owner[train & regular])[:20]) == {UR.regular_train}
     assert yaw[train & ur].max() <= UR.frontal_yaw
-    assert yaw[train & regular].max() > 50 and yaw[train & regular].min() < 5  # the full range
-    assert yaw[probe].min() >= 30 and yaw[probe].max() <= 60 and (probe & ur).sum() == 20 * UR.probes
+    assert yaw[train & regular].max() > UR.wide_yaw - 5 and yaw[train & regular].min() < 5  # the full range
+    lo, hi = UR.profile_yaw
+    assert yaw[probe].min() >= lo and yaw[probe].max() <= hi and (probe & ur).sum() == 20 * UR.probes
     assert set(p.owner[p.split == "heldout"]) == set(range(40, 60))
 
 

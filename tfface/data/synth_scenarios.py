@@ -41,13 +41,14 @@ from tfface.errors import ConfigError
 
 @dataclasses.dataclass(frozen=True)
 class URPose:
-    wide_yaw: float = 60.0  # regular training images and held-out identities: yaw in ±wide_yaw
+    wide_yaw: float = 75.0  # regular training images and held-out identities: yaw in ±wide_yaw
     frontal_yaw: float = 15.0  # UR training images: |yaw| ≤ frontal_yaw
-    profile_yaw: tuple[float, float] = (30.0, 60.0)  # probes: |yaw| in this band
+    profile_yaw: tuple[float, float] = (45.0, 75.0)  # probes: |yaw| in this band
     regular_train: int = 40
     ur_train: int = 5
     probes: int = 8
-    colour_spread: float = 1.0  # identities' skin / hair / iris / lip colours span this share of their ranges
+    colour_spread: float = 0.1  # identities' skin / hair / iris / lip colours span this share of their ranges
+    # (at 1.0 colour alone told the UR probes apart: a baseline reached 95% UR rank-1 at 45–75° yaw)
 
 
 @dataclasses.dataclass(frozen=True)
