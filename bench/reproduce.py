@@ -106,11 +106,14 @@ class Claim:
 
 CLAIMS = (
     Claim("ftl", "probes.rank1.ur", +1, "FTL raises UR classes' rank-1 over softmax (Table 1: +5 at 10K/10K)"),
-    Claim("discface", "probes.rank1.tail", +1, "DiscFace helps the classes with few samples (Sec. 5.3, long-tail)"),
-    Claim("discface", "verification.tar_at_far.0.01", +1, "DiscFace raises verification on unseen identities"),
-    Claim("sft", "probes.rank1.tail", +1, "SFT's transferred head variation helps the tail classes (Sec. 4)"),
-    Claim("sft", "verification.tar_at_far.0.01", +1, "SFT raises verification on unseen identities"),
-    Claim("ddl", "probes.rank1.hard", +1, "DDL raises accuracy on hard samples (Tables 2–5)"),
+    Claim("discface", "probes.rank1.tail", +1, "DiscFace compacts classes seen rarely in training (Sec. 4.2, Fig. 5)"),
+    Claim("discface", "verification.tar_at_far.0.01", +1, "DiscFace raises verification when trained on a long tail "
+          "(Table 4, IJB-C with MS1M-LT)"),
+    Claim("sft", "probes.rank1.tail", +1, "SFT's unbalanced scheme raises the tail classes' accuracy (Table 5: +8.4)"),
+    Claim("sft", "verification.tar_at_far.0.01", +1, "SFT raises face verification over its baseline (Table 4, "
+          "IJB-C)"),
+    Claim("ddl", "probes.rank1.hard", +1, "DDL raises recognition of hard samples (Table 2–3: SCface low "
+          "resolution; Table 4: pose)"),
     Claim("ida", "heldout_far.family_over_isolated", -1, "IDA's local calibration evens out FAR across dense and "
           "sparse regions (Sec. 3, Fig. 1)"),
     Claim("ida", "heldout_far.far_mean.family", -1, "IDA lowers false accepts among look-alikes at one threshold"),

@@ -117,3 +117,9 @@ def test_reproduce_quick_runs_methods_with_paired_verdicts(tmp_path):
     assert tail["with_method"][0] == runs["sft"]["scores"]["probes"]["rank1"]["tail"]
     assert tail["difference"]["per_seed"] == [tail["with_method"][0] - tail["reference"][0]]
     assert tail["verdict"] == "inconclusive"  # one seed: no interval
+    report = subprocess.run([sys.executable, str(REPO / "bench" / "reproduction_report.py"),
+                             f"--results={tmp_path / 'r.json'}"], capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr[-2000:]
+    md = (tmp_path / "reproduction.md").read_text()
+    assert md.count("**inconclusive**") == 4 and "| longtail |" in md and "| density |" in md
+    assert all((tmp_path / f"reproduction_{m}.png").stat().st_size > 10_000 for m in ("sft", "ida"))
