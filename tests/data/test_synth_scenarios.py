@@ -112,10 +112,12 @@ def test_a_scenario_render_keeps_probes_out_of_training_and_writes_the_group(tmp
 
 
 def test_colour_spread_squeezes_only_the_identity_colours(monkeypatch):
-    _, wide = plan("hard_partitions")
-    monkeypatch.setitem(sc.PARAMS, "hard_partitions", dataclasses.replace(sc.PARAMS["hard_partitions"],
-                                                                          colour_spread=0.1))
-    _, narrow = plan("hard_partitions")
+    def with_spread(spread):
+        monkeypatch.setitem(sc.PARAMS, "hard_partitions", dataclasses.replace(sc.PARAMS["hard_partitions"],
+                                                                              colour_spread=spread))
+        return plan("hard_partitions")[1]
+
+    wide, narrow = with_spread(1.0), with_spread(0.1)
     for name in sc.COLOURS:
         mid = sum(IDENTITY_RANGES[name]) / 2
         np.testing.assert_allclose(narrow.identities[name] - mid, 0.1 * (wide.identities[name] - mid), atol=1e-12)

@@ -70,7 +70,8 @@ class HardPartitions:
     hard_resolution: tuple[int, int] = (12, 16)  # px, before upsampling to the image size
     hard_blur: tuple[float, float] = (0.5, 1.0)
     hard_noise: tuple[float, float] = (0.03, 0.06)
-    colour_spread: float = 1.0  # identities' skin / hair / iris / lip colours span this share of their ranges
+    colour_spread: float = 0.1  # identities' skin / hair / iris / lip colours span this share of their ranges
+    # (at 1.0 colour carried identity through any degradation: a baseline reached 99.5% rank-1 on hard probes)
 
 
 @dataclasses.dataclass(frozen=True)
