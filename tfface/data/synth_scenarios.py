@@ -96,7 +96,7 @@ def params_key(scenario: str) -> dict:
 @dataclasses.dataclass(frozen=True)
 class Layout:
     """Identities and images of a render: ``identities`` (parameters per identity), and per image its owner
-    (identity index), split (train / probe / heldout), group and nuisance."""
+    (identity index), split (train / probe / heldout / anchor), group and nuisance."""
 
     identities: dict[str, np.ndarray]
     owner: np.ndarray
@@ -214,7 +214,7 @@ def _density(cfg: SynthFacesConfig, rng: np.random.Generator) -> Layout:
     n_families = n_held // 2 // q.family_size
     n_anchor = n_families * q.family_anchors  # look-alike anchors, and as many isolated ones
     identities = _identities(n_train + n_held + 2 * n_anchor, rng, q.colour_spread)
-    family_of = np.full(n_train + n_held + 2 * n_anchor, -1)
+    family_of = np.full(len(identities["face_w"]), -1)
     for f in range(n_families):
         members = np.concatenate([n_train + f * q.family_size + np.arange(q.family_size),
                                   n_train + n_held + f * q.family_anchors + np.arange(q.family_anchors)])
