@@ -32,6 +32,7 @@ import pathlib  # noqa: E402
 import time  # noqa: E402
 
 from absl import app, flags  # noqa: E402
+from celeba import write_list  # noqa: E402
 from paired import paired_difference, verdict  # noqa: E402
 
 from tfface.config import EvaluateConfig, RunConfig  # noqa: E402
@@ -92,6 +93,11 @@ def arm_settings(method: str, steps: int) -> dict:
 
 SCENARIO_OF = {"ftl": "ur_pose", "discface": "longtail", "sft": "longtail", "ddl": "hard_partitions",
                "ida": "density"}
+COMPARED_WITH = {"ddl": "ddl_finetune"}  # a method's comparison arm other than its scenario's baseline
+
+
+def compared_with(method: str) -> str:
+    return COMPARED_WITH.get(method, "baseline")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,11 +124,6 @@ CLAIMS = (
           "sparse regions (Sec. 3, Fig. 1)"),
     Claim("ida", "heldout_far.far_mean.family", -1, "IDA lowers false accepts among look-alikes at one threshold"),
 )
-
-
-SIDE_MEASURES = {  # reported beside the claims, without a verdict
-    "ftl": ("probes.rank1.regular",), "discface": ("probes.rank1.head",), "sft": ("probes.rank1.head",),
-    "ddl": ("probes.rank1.easy",), "ida": ("heldout_far.far_mean.isolated",)}
 
 
 def measure_of(scores: dict, path: str) -> float:
@@ -168,9 +169,21 @@ def train_run(name: str, settings: dict, seed: int) -> tuple[pathlib.Path, float
     return workdir, float(timing.read_text()) if timing.exists() else float("nan")
 
 
+def render_root(data: dict) -> pathlib.Path:
+    """The folder of a scenario's render (rendered at the first call; training renders the same)."""
+    return build_synthfaces(synth_config(RunConfig.of(**data)), None, log=lambda s: None)
+
+
+def meta_subset(root: pathlib.Path, name: str, keep) -> str:
+    """A path,identity list ``root/name`` of the render's images whose meta.csv row ``keep`` accepts (paths
+    relative to the render, as in meta.csv)."""
+    return write_list(root / name, [(r["path"], r["identity"]) for r in csv.DictReader(open(root / "meta.csv"))
+                                    if keep(r)])
+
+
 def scenario_scores(workdir: pathlib.Path, settings: dict) -> dict:
     """The scenario protocol on the render's meta.csv, and verification on its held-out pairs (from training)."""
-    root = build_synthfaces(synth_config(RunConfig.of(**settings)), None, log=lambda s: None)
+    root = render_root(settings)
     embed, size = load_embedder(str(workdir / "export"))
     report = run_protocol("scenario", embed, size, str(root / "meta.csv"), None, str(workdir / "scenario"))
     verification = json.loads((workdir / "eval.json").read_text())
@@ -195,12 +208,17 @@ def save(out: pathlib.Path, results: list[dict]) -> None:
                                "verdicts": verdicts(results)}, indent=1))
 
 
+def find(results: list[dict], key: dict) -> dict | None:
+    """The recorded run whose fields match ``key`` (None if it has not run)."""
+    return next((r for r in results if all(r.get(k) == v for k, v in key.items())), None)
+
+
 def baseline(scenario: str, seed: int, results: list[dict], out: pathlib.Path) -> dict:
     """The scenario's baseline run of ``seed`` (trained and scored once; the gaps and every method share it)."""
     key = {"scenario": scenario, "arm": "baseline", "seed": seed}
-    done = [r for r in results if all(r.get(k) == v for k, v in key.items())]
+    done = find(results, key)
     if done:
-        return done[0]
+        return done
     data = render_settings(scenario, seed)
     print(f"[baseline] {scenario} seed {seed}", flush=True)
     workdir, seconds = train_run(f"{scenario}_baseline", {**data, **BASELINES[scenario]}, seed)
@@ -212,32 +230,19 @@ def baseline(scenario: str, seed: int, results: list[dict], out: pathlib.Path) -
     return results[-1]
 
 
-def partition_lists(root: pathlib.Path) -> tuple[str, str]:
+def partition_lists(root: pathlib.Path) -> tuple[str, ...]:
     """(easy, hard) lists of a hard_partitions render's training images, DDL's teacher and student partitions."""
-    rows = [r for r in csv.DictReader(open(root / "meta.csv")) if r["split"] == "train"]
-    paths = []
-    for group in ("easy", "hard"):
-        path = root / f"ddl_{group}.csv"
-        with open(path, "w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["path"])
-            writer.writerows([str(root / r["path"])] for r in rows if r["group"] == group)
-        paths.append(str(path))
-    return paths[0], paths[1]
+    return tuple(meta_subset(root, f"ddl_{group}.csv", lambda r, g=group: r["split"] == "train" and r["group"] == g)
+                 for group in ("easy", "hard"))
 
 
 def ida_scores(base: dict, data: dict) -> dict:
     """The density baseline's embeddings scored by IDA-R (k = 10, τ = 1, the paper's), the render's anchor
     identities as the support set: the scenario protocol and verification on the held-out pairs."""
-    root = build_synthfaces(synth_config(RunConfig.of(**data)), None, log=lambda s: None)
-    anchors = root / "ida_anchors.csv"
-    rows = [r for r in csv.DictReader(open(root / "meta.csv")) if r["split"] == "anchor"]
-    with open(anchors, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["path", "identity"])
-        writer.writerows([r["path"], r["identity"]] for r in rows)
+    root = render_root(data)
+    anchors = meta_subset(root, "ida_anchors.csv", lambda r: r["split"] == "anchor")
     model, out = str(pathlib.Path(base["workdir"]) / "export"), pathlib.Path(base["workdir"]) / "ida"
-    common = {"model": model, "score": "ida_r", "ida_anchors": str(anchors), "ida_anchors_per_identity": 0,
+    common = {"model": model, "score": "ida_r", "ida_anchors": anchors, "ida_anchors_per_identity": 0,
               "eval_root": str(root)}
     scenario = evaluate(EvaluateConfig.of(protocol="scenario", eval_list=str(root / "meta.csv"),
                                           out=str(out / "scenario"), **common))
@@ -252,10 +257,10 @@ def method_run(method: str, seed: int, results: list[dict], out: pathlib.Path) -
     scenario = SCENARIO_OF[method]
     base = baseline(scenario, seed, results, out)
     data = render_settings(scenario, seed)
-    arms = ["ddl_finetune", "ddl"] if method == "ddl" else [method]
+    arms = [compared_with(method), method] if method in COMPARED_WITH else [method]
     for arm in arms:
         key = {"scenario": scenario, "arm": arm, "seed": seed}
-        if any(all(r.get(k) == v for k, v in key.items()) for r in results):
+        if find(results, key):
             continue
         print(f"[{arm}] {scenario} seed {seed}", flush=True)
         settings, seconds = ({**data} if method == "ftl" else {**data, **BASELINES[scenario]}), 0.0  # FTL is
@@ -265,9 +270,8 @@ def method_run(method: str, seed: int, results: list[dict], out: pathlib.Path) -
         else:
             settings.update(arm_settings(arm, train_steps(finetune=method == "ddl")))
             if method == "ddl":
-                root = build_synthfaces(synth_config(RunConfig.of(**data)), None, log=lambda s: None)
                 settings.update(init_checkpoint=base["workdir"], **(
-                    {"ddl_partition_lists": partition_lists(root)} if arm == "ddl" else {}))
+                    {"ddl_partition_lists": partition_lists(render_root(data))} if arm == "ddl" else {}))
             workdir, seconds = train_run(f"{scenario}_{arm}", settings, seed)
             scores = scenario_scores(workdir, data)
         results.append({**key, "method": method, "settings": settings, "train_seconds": round(seconds, 1),
@@ -283,7 +287,7 @@ def verdicts(results: list[dict]) -> list[dict]:
     out = []
     for claim in CLAIMS:
         scenario = SCENARIO_OF[claim.method]
-        reference = "ddl_finetune" if claim.method == "ddl" else "baseline"
+        reference = compared_with(claim.method)
         by = {arm: {r["seed"]: r["scores"] for r in results if r["scenario"] == scenario and r["arm"] == arm}
               for arm in (reference, claim.method)}
         seeds = sorted(set(by[reference]) & set(by[claim.method]))
