@@ -123,3 +123,9 @@ def test_reproduce_quick_runs_methods_with_paired_verdicts(tmp_path):
     md = (tmp_path / "reproduction.md").read_text()
     assert md.count("**inconclusive**") == 4 and "| longtail |" in md and "| density |" in md
     assert all((tmp_path / f"reproduction_{m}.png").stat().st_size > 10_000 for m in ("sft", "ida"))
+    rerun = subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), "--stage=methods", "--quick",
+                            "--methods=sft", "--image_size=40", f"--workdir={tmp_path / 'runs'}",
+                            f"--out={tmp_path / 'r.json'}"], capture_output=True, text=True, timeout=300, cwd=REPO,
+                           env={**os.environ, "PYTHONPATH": str(REPO), "TFFACE_CACHE": str(tmp_path / "cache")})
+    assert rerun.returncode != 0 and "run with other settings" in rerun.stderr  # not mixed into the comparison
+    assert json.loads((tmp_path / "r.json").read_text())["runs"] == result["runs"]
