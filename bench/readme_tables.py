@@ -310,12 +310,12 @@ def augment_label(settings: dict) -> str:
     return ", ".join(families) if families and settings["augment"] == "none" else settings["augment"]
 
 
-def schedule_label(settings: dict) -> str:
+def schedule_label(settings: dict, default: dict) -> str:
     """``0.1 cosine`` (``, scale warm-up 500``): a recipe-sweep run's learning rate, schedule and head-scale
-    warm-up (bench/real_recipe.py leaves out the defaults 0.1, cosine, 0)."""
-    warmup = settings.get("scale_warmup_steps", 0)
-    return (f"{settings.get('lr', 0.1):g} {settings.get('lr_schedule', 'cosine')}"
-            + (f", scale warm-up {warmup}" if warmup else ""))
+    warm-up, ``default`` (the result file's ``default_schedule``) where the run leaves them out."""
+    own = {**default, **settings}
+    warmup = own["scale_warmup_steps"]
+    return f"{own['lr']:g} {own['lr_schedule']}" + (f", scale warm-up {warmup}" if warmup else "")
 
 
 def train_top1(runs: list[dict]) -> str:
@@ -340,7 +340,7 @@ def real_recipe_table(r: dict) -> str:
     for (stage, _), runs in groups.items():
         st = runs[0]["settings"]
         lines.append(f"| {stage} | {st['backbone']} | {st['image_size']} | {st['head']} {st['margin']:g} | "
-                     f"{augment_label(st)} | {schedule_label(st)} | "
+                     f"{augment_label(st)} | {schedule_label(st, r['default_schedule'])} | "
                      f"{st['steps']:,} | {len(runs)} | {cell(runs, 'celeba', 'accuracy')} | "
                      f"{cell(runs, 'celeba', 'tar_at_far_1e-2')} | {cell(runs, 'att', 'accuracy')} | "
                      f"{cell(runs, 'yaleb', 'accuracy')} | {train_top1(runs)} | "

@@ -122,13 +122,20 @@ def recipe_config(v: dict, heldout_ids: int) -> dict:
         f"Small real face data (bench/real_recipe.py, issue 18): chosen by the sweep on the detected CelebA faces, "
         f"scored on {heldout_ids} held-out identities. Over seeds {', '.join(map(str, v['seeds']))} "
         f"it scores {100 * acc['recipe_mean']:.1f}% held-out verification accuracy against "
-        f"{100 * acc['baseline_mean']:.1f}% for the small CNN / 64 px / ArcFace m 0.5 default (paired gain "
+        f"{100 * acc['baseline_mean']:.1f}% for today's default ({baseline_label()}) (paired gain "
         f"{100 * acc['gain_mean']:+.1f} points, 95% CI [{100 * acc['gain_ci95'][0]:+.1f}, "
         f"{100 * acc['gain_ci95'][1]:+.1f}], seed spread {100 * acc['seed_spread']:.1f}). Point --list_file at "
         f"your CSV of aligned faces (path,identity) and --data_root at their folder.")
     settings = run_settings(v["recipe"], v["recipe"]["steps"])
     return {"description": description, "data": "list", "list_file": "faces/train.csv",
             **{k: list(x) if isinstance(x, tuple) else x for k, x in sorted(settings.items())}}
+
+
+def baseline_label() -> str:
+    """``small_cnn, 64 px, arcface m 0.5, augment none, 1000 steps``: BASELINE in words."""
+    b = BASELINE
+    return (f"{b['backbone']}, {b['image_size']} px, {b['head']} m {b['margin']:g}, augment {b['augment']}, "
+            f"{b['steps']} steps")
 
 
 def celeba_split(celeba: pathlib.Path, tmp: pathlib.Path) -> tuple[str, str]:
@@ -366,7 +373,7 @@ def plot(results: list[dict], path: pathlib.Path) -> None:
         for r in runs:
             st = r["settings"]
             ax.annotate(f"{st['backbone']} {st['image_size']} {st['head'][:3]}{st['margin']:g} {augment_label(st)} "
-                        f"{st['steps']} lr {schedule_label(st)}",
+                        f"{st['steps']} lr {schedule_label(st, DEFAULT_SCHEDULE)}",
                         (r["train_seconds"] / 60, r["scores"]["celeba"]["accuracy"] * 100),
                         fontsize=6, alpha=0.7)
     ax.set(xlabel="training time on this CPU (min)", ylabel="held-out CelebA verification accuracy (%)",
@@ -402,7 +409,8 @@ def main(argv):
         results.append(result)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({"cpu_only": True, "heldout_ids": FLAGS.heldout_ids, "split_seed": SPLIT_SEED,
-                                   "quick": FLAGS.quick, "runs": results, "verdict": verdict(results)}, indent=1))
+                                   "quick": FLAGS.quick, "default_schedule": DEFAULT_SCHEDULE, "runs": results,
+                                   "verdict": verdict(results)}, indent=1))
         plot(results, out.with_suffix(".png"))
     v = verdict(results)
     if FLAGS.stage == "final" and FLAGS.write_config and v and len(v["seeds"]) >= FLAGS.seeds:
