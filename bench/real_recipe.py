@@ -328,32 +328,40 @@ def stage_runs(stage: str, results: list[dict]) -> list[tuple[dict, int]]:
                              f"this one is {json.dumps(recipe, sort_keys=True)}. Give --recipe=<that one> to "
                              f"continue it, or --out=<another file> for a new comparison.")
         return [(s, seed) for seed in range(FLAGS.seeds) for s in (BASELINE, recipe)]
-    return [(s, 0) for s in (BASELINE, recipe)]  # cross
+    return [(s, seed) for seed in range(FLAGS.seeds) for s in (BASELINE, recipe)]  # cross: the final runs, rescored
+
+
+def paired_scores(runs: list[dict], base_key: str, recipe_key: str, set_name: str, metric: str) -> dict:
+    """Baseline vs recipe on one set and metric over the seeds both have: means, ranges over seeds, the paired
+    gain with its 95% t interval, and whether the mean gain is larger than the seed spread (the larger range)."""
+    by = {k: {r["seed"]: r["scores"][set_name][metric] for r in runs if json.dumps(r["settings"], sort_keys=True) == k}
+          for k in (base_key, recipe_key)}
+    seeds = sorted(set(by[base_key]) & set(by[recipe_key]))
+    base, rec = np.array([by[base_key][s] for s in seeds]), np.array([by[recipe_key][s] for s in seeds])
+    gain, spread = paired_difference(base, rec), max(np.ptp(base), np.ptp(rec))
+    return {"seeds": seeds, "baseline_mean": float(base.mean()), "recipe_mean": float(rec.mean()),
+            "baseline_range": float(np.ptp(base)), "recipe_range": float(np.ptp(rec)), "gain_mean": gain["mean"],
+            "gain_ci95": gain["ci95"], "seed_spread": float(spread), "gain_exceeds_spread": bool(gain["mean"] > spread)}
 
 
 def verdict(results: list[dict]) -> dict | None:
-    """The final stage's comparison: per contender the mean and range over seeds of held-out CelebA accuracy and
-    TAR@FAR=1e-2, the paired gains (same seeds) with a 95% t interval, and whether the mean accuracy gain is
-    larger than the seed spread (the larger of the two contenders' ranges over seeds)."""
+    """The final stage's comparison on held-out CelebA (accuracy and TAR@FAR=1e-2, :func:`paired_scores`), the
+    recipe as a train.py config, and once the cross stage has run, the same comparison of accuracy on AT&T and
+    Extended Yale B."""
     runs = [r for r in results if r["stage"] == "final"]
     base_key = json.dumps(BASELINE, sort_keys=True)
     recipes = {json.dumps(r["settings"], sort_keys=True) for r in runs} - {base_key}
     if not recipes:
         return None
     (recipe_key,) = recipes
-    by = {k: {r["seed"]: r["scores"]["celeba"] for r in runs if json.dumps(r["settings"], sort_keys=True) == k}
-          for k in (base_key, recipe_key)}
-    seeds = sorted(set(by[base_key]) & set(by[recipe_key]))
-    out = {"recipe": json.loads(recipe_key), "baseline": BASELINE, "seeds": seeds}
+    out = {"recipe": json.loads(recipe_key), "baseline": BASELINE}
     for metric in ("accuracy", "tar_at_far_1e-2"):
-        base = np.array([by[base_key][s][metric] for s in seeds])
-        rec = np.array([by[recipe_key][s][metric] for s in seeds])
-        gain = paired_difference(base, rec)
-        spread = max(np.ptp(base), np.ptp(rec))
-        out[metric] = {"baseline_mean": float(base.mean()), "recipe_mean": float(rec.mean()),
-                       "baseline_range": float(np.ptp(base)), "recipe_range": float(np.ptp(rec)),
-                       "gain_mean": gain["mean"], "gain_ci95": gain["ci95"],
-                       "seed_spread": float(spread), "gain_exceeds_spread": bool(gain["mean"] > spread)}
+        out[metric] = paired_scores(runs, base_key, recipe_key, "celeba", metric)
+    out["seeds"] = out["accuracy"]["seeds"]
+    cross = [r for r in results if r["stage"] == "cross"]
+    if cross:
+        out["cross_accuracy"] = {name: paired_scores(cross, base_key, recipe_key, name, "accuracy")
+                                 for name in ("att", "yaleb")}
     out["config"] = recipe_config(out, FLAGS.heldout_ids)
     return out
 
