@@ -7,6 +7,8 @@ import json
 import pathlib
 import re
 
+from reproduction_report import gaps_table
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 
@@ -372,6 +374,7 @@ def real_recipe_verdict_table(r: dict) -> str:
 
 
 TABLES = (  # README marker, result file, table function
+    ("scenario_gaps_table", "scenario_gaps.json", lambda r: gaps_table(r["runs"])),
     ("real_recipe_table", "real_recipe.json", real_recipe_table),
     ("real_recipe_verdict_table", "real_recipe.json", real_recipe_verdict_table),
     ("input_table", "input.json", input_table),
