@@ -217,11 +217,19 @@ def find(results: list[dict], key: dict) -> dict | None:
     return next((r for r in results if all(r.get(k) == v for k, v in key.items())), None)
 
 
+PATHS = ("init_checkpoint", "ddl_partition_lists")  # settings that are paths on this machine, fixed by the seed
+
+
+def comparable(settings: dict) -> dict:
+    """Settings as recorded (JSON types), without the machine's paths."""
+    return {k: v for k, v in json.loads(json.dumps(settings)).items() if k not in PATHS}
+
+
 def recorded(results: list[dict], key: dict, settings: dict) -> dict | None:
     """The recorded run of ``key`` if it ran with ``settings`` (None if it has not run); a run recorded with other
     settings (another image size, baseline or render) stops the script rather than mixing into the comparison."""
     done = find(results, key)
-    if done and done["settings"] != json.loads(json.dumps(settings)):
+    if done and comparable(done["settings"]) != comparable(settings):
         raise SystemExit(f"error: {FLAGS.out or 'the result file'} holds {json.dumps(key)} run with other settings "
                          f"({json.dumps(done['settings'], sort_keys=True)}; now "
                          f"{json.dumps(settings, sort_keys=True)}). Give --out=<another file> for these settings, or "
@@ -252,12 +260,19 @@ def partition_lists(root: pathlib.Path) -> tuple[str, ...]:
                  for group in ("easy", "hard"))
 
 
+def baseline_workdir(scenario: str, base: dict) -> pathlib.Path:
+    """The workdir of a recorded baseline run, retrained (the same settings and seed) if its export is gone, as
+    after a checkout without the earlier runs' cache; DDL fine-tunes it and IDA rescores it."""
+    return train_run(f"{scenario}_baseline", base["settings"], base["seed"])[0]
+
+
 def ida_scores(base: dict, data: dict) -> dict:
     """The density baseline's embeddings scored by IDA-R (k = 10, τ = 1, the paper's), the render's anchor
     identities as the support set: the scenario protocol and verification on the held-out pairs."""
     root = render_root(data)
     anchors = meta_subset(root, "ida_anchors.csv", lambda r: r["split"] == "anchor")
-    model, out = str(pathlib.Path(base["workdir"]) / "export"), pathlib.Path(base["workdir"]) / "ida"
+    workdir = baseline_workdir("density", base)
+    model, out = str(workdir / "export"), workdir / "ida"
     common = {"model": model, "score": "ida_r", "ida_anchors": anchors, "ida_anchors_per_identity": 0,
               "eval_root": str(root)}
     scenario = evaluate(EvaluateConfig.of(protocol="scenario", eval_list=str(root / "meta.csv"),
@@ -279,11 +294,11 @@ def method_run(method: str, seed: int, results: list[dict], out: pathlib.Path) -
         settings = {**data} if method == "ftl" else {**data, **BASELINES[scenario]}  # FTL is its own program
         if method != "ida":
             settings.update(arm_settings(arm, train_steps(finetune=method == "ddl")))
-        if method == "ddl":
-            settings.update(init_checkpoint=base["workdir"], **(
-                {"ddl_partition_lists": partition_lists(render_root(data))} if arm == "ddl" else {}))
-        if recorded(results, key, settings):
+        if recorded(results, key, settings):  # (compared without the paths set below)
             continue
+        if method == "ddl":
+            settings.update(init_checkpoint=str(baseline_workdir(scenario, base)), **(
+                {"ddl_partition_lists": partition_lists(render_root(data))} if arm == "ddl" else {}))
         print(f"[{arm}] {scenario} seed {seed}", flush=True)
         if method == "ida":
             scores, seconds = ida_scores(base, data), 0.0

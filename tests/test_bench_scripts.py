@@ -3,6 +3,7 @@ bench/partial_fc.py at a small size."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -129,3 +130,15 @@ def test_reproduce_quick_runs_methods_with_paired_verdicts(tmp_path):
                            env={**os.environ, "PYTHONPATH": str(REPO), "TFFACE_CACHE": str(tmp_path / "cache")})
     assert rerun.returncode != 0 and "run with other settings" in rerun.stderr  # not mixed into the comparison
     assert json.loads((tmp_path / "r.json").read_text())["runs"] == result["runs"]
+    # a checkout without the runs' cache: a recorded baseline whose arm has not run is retrained for the arm
+    shutil.rmtree(tmp_path / "runs")
+    kept = {**result, "runs": [r for r in result["runs"] if r["arm"] != "ida"]}
+    (tmp_path / "r.json").write_text(json.dumps(kept))
+    again = subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), "--stage=methods", "--quick",
+                            "--methods=ida", f"--workdir={tmp_path / 'runs'}", f"--out={tmp_path / 'r.json'}"],
+                           capture_output=True, text=True, timeout=600, cwd=REPO,
+                           env={**os.environ, "PYTHONPATH": str(REPO), "TFFACE_CACHE": str(tmp_path / "cache")})
+    assert again.returncode == 0, again.stderr[-2000:]
+    rerun_ida = [r for r in json.loads((tmp_path / "r.json").read_text())["runs"] if r["arm"] == "ida"]
+    assert len(rerun_ida) == 1 and rerun_ida[0]["scores"]["heldout_far"]["score"] == "ida_r"
+    assert (tmp_path / "runs" / "quick" / "density_baseline_seed-0" / "export" / "saved_model.pb").exists()
