@@ -225,12 +225,12 @@ def comparable(settings: dict) -> dict:
     return {k: v for k, v in json.loads(json.dumps(settings)).items() if k not in PATHS}
 
 
-def recorded(results: list[dict], key: dict, settings: dict) -> dict | None:
+def recorded(results: list[dict], key: dict, settings: dict, out: pathlib.Path) -> dict | None:
     """The recorded run of ``key`` if it ran with ``settings`` (None if it has not run); a run recorded with other
     settings (another image size, baseline or render) stops the script rather than mixing into the comparison."""
     done = find(results, key)
     if done and comparable(done["settings"]) != comparable(settings):
-        raise SystemExit(f"error: {FLAGS.out or 'the result file'} holds {json.dumps(key)} run with other settings "
+        raise SystemExit(f"error: {out} holds {json.dumps(key)} run with other settings "
                          f"({json.dumps(done['settings'], sort_keys=True)}; now "
                          f"{json.dumps(settings, sort_keys=True)}). Give --out=<another file> for these settings, or "
                          f"delete the file to start over.")
@@ -241,13 +241,14 @@ def baseline(scenario: str, seed: int, results: list[dict], out: pathlib.Path) -
     """The scenario's baseline run of ``seed`` (trained and scored once; the gaps and every method share it)."""
     key = {"scenario": scenario, "arm": "baseline", "seed": seed}
     data = render_settings(scenario, seed)
-    done = recorded(results, key, {**data, **BASELINES[scenario]})
+    settings = {**data, **BASELINES[scenario]}
+    done = recorded(results, key, settings, out)
     if done:
         return done
     print(f"[baseline] {scenario} seed {seed}", flush=True)
-    workdir, seconds = train_run(f"{scenario}_baseline", {**data, **BASELINES[scenario]}, seed)
+    workdir, seconds = baseline_run(scenario, settings, seed)
     scores = scenario_scores(workdir, data)
-    results.append({**key, "settings": {**data, **BASELINES[scenario]}, "workdir": str(workdir),
+    results.append({**key, "settings": settings, "workdir": str(workdir),
                     "train_seconds": round(seconds, 1), "scores": scores, "gap": gap_of(scenario, scores)})
     print(f"  gap {json.dumps(results[-1]['gap'])}", flush=True)
     save(out, results)
@@ -260,10 +261,15 @@ def partition_lists(root: pathlib.Path) -> tuple[str, ...]:
                  for group in ("easy", "hard"))
 
 
-def baseline_workdir(scenario: str, base: dict) -> pathlib.Path:
+def baseline_run(scenario: str, settings: dict, seed: int) -> tuple[pathlib.Path, float]:
+    """Train (or reuse) a scenario's baseline: its workdir and training seconds."""
+    return train_run(f"{scenario}_baseline", settings, seed)
+
+
+def baseline_workdir(base: dict) -> pathlib.Path:
     """The workdir of a recorded baseline run, retrained (the same settings and seed) if its export is gone, as
     after a checkout without the earlier runs' cache; DDL fine-tunes it and IDA rescores it."""
-    return train_run(f"{scenario}_baseline", base["settings"], base["seed"])[0]
+    return baseline_run(base["scenario"], base["settings"], base["seed"])[0]
 
 
 def ida_scores(base: dict, data: dict) -> dict:
@@ -271,7 +277,7 @@ def ida_scores(base: dict, data: dict) -> dict:
     identities as the support set: the scenario protocol and verification on the held-out pairs."""
     root = render_root(data)
     anchors = meta_subset(root, "ida_anchors.csv", lambda r: r["split"] == "anchor")
-    workdir = baseline_workdir("density", base)
+    workdir = baseline_workdir(base)
     model, out = str(workdir / "export"), workdir / "ida"
     common = {"model": model, "score": "ida_r", "ida_anchors": anchors, "ida_anchors_per_identity": 0,
               "eval_root": str(root)}
@@ -294,10 +300,10 @@ def method_run(method: str, seed: int, results: list[dict], out: pathlib.Path) -
         settings = {**data} if method == "ftl" else {**data, **BASELINES[scenario]}  # FTL is its own program
         if method != "ida":
             settings.update(arm_settings(arm, train_steps(finetune=method == "ddl")))
-        if recorded(results, key, settings):  # (compared without the paths set below)
+        if recorded(results, key, settings, out):  # (compared without the paths set below)
             continue
         if method == "ddl":
-            settings.update(init_checkpoint=str(baseline_workdir(scenario, base)), **(
+            settings.update(init_checkpoint=str(baseline_workdir(base)), **(
                 {"ddl_partition_lists": partition_lists(render_root(data))} if arm == "ddl" else {}))
         print(f"[{arm}] {scenario} seed {seed}", flush=True)
         if method == "ida":

@@ -99,10 +99,13 @@ def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
 
 
 def test_reproduce_quick_runs_methods_with_paired_verdicts(tmp_path):
-    out = subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), "--stage=methods", "--quick",
-                          "--methods=sft,ida", f"--workdir={tmp_path / 'runs'}", f"--out={tmp_path / 'r.json'}"],
-                         capture_output=True, text=True, timeout=900, cwd=REPO,
-                         env={**os.environ, "PYTHONPATH": str(REPO), "TFFACE_CACHE": str(tmp_path / "cache")})
+    def reproduce(*flags, timeout=900):
+        return subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), "--stage=methods", "--quick",
+                               f"--workdir={tmp_path / 'runs'}", f"--out={tmp_path / 'r.json'}", *flags],
+                              capture_output=True, text=True, timeout=timeout, cwd=REPO,
+                              env={**os.environ, "PYTHONPATH": str(REPO), "TFFACE_CACHE": str(tmp_path / "cache")})
+
+    out = reproduce("--methods=sft,ida")
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "r.json").read_text())
     arms = [(r["scenario"], r["arm"]) for r in result["runs"]]
@@ -124,20 +127,14 @@ def test_reproduce_quick_runs_methods_with_paired_verdicts(tmp_path):
     md = (tmp_path / "reproduction.md").read_text()
     assert md.count("**inconclusive**") == 4 and "| longtail |" in md and "| density |" in md
     assert all((tmp_path / f"reproduction_{m}.png").stat().st_size > 10_000 for m in ("sft", "ida"))
-    rerun = subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), "--stage=methods", "--quick",
-                            "--methods=sft", "--image_size=40", f"--workdir={tmp_path / 'runs'}",
-                            f"--out={tmp_path / 'r.json'}"], capture_output=True, text=True, timeout=300, cwd=REPO,
-                           env={**os.environ, "PYTHONPATH": str(REPO), "TFFACE_CACHE": str(tmp_path / "cache")})
+    rerun = reproduce("--methods=sft", "--image_size=40", timeout=300)
     assert rerun.returncode != 0 and "run with other settings" in rerun.stderr  # not mixed into the comparison
     assert json.loads((tmp_path / "r.json").read_text())["runs"] == result["runs"]
     # a checkout without the runs' cache: a recorded baseline whose arm has not run is retrained for the arm
     shutil.rmtree(tmp_path / "runs")
     kept = {**result, "runs": [r for r in result["runs"] if r["arm"] != "ida"]}
     (tmp_path / "r.json").write_text(json.dumps(kept))
-    again = subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), "--stage=methods", "--quick",
-                            "--methods=ida", f"--workdir={tmp_path / 'runs'}", f"--out={tmp_path / 'r.json'}"],
-                           capture_output=True, text=True, timeout=600, cwd=REPO,
-                           env={**os.environ, "PYTHONPATH": str(REPO), "TFFACE_CACHE": str(tmp_path / "cache")})
+    again = reproduce("--methods=ida", timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
     rerun_ida = [r for r in json.loads((tmp_path / "r.json").read_text())["runs"] if r["arm"] == "ida"]
     assert len(rerun_ida) == 1 and rerun_ida[0]["scores"]["heldout_far"]["score"] == "ida_r"
