@@ -124,7 +124,7 @@ def easy_hard(model: str, test_list: str, out: str) -> dict:
     attribute, use_abs, ranges = SETTINGS[FLAGS.dataset]
     embed, size = load_embedder(model)
     rep = run_protocol("easy_hard", embed, size, test_list, None, out, flip=True,
-                       easy_hard=(attribute, ranges, use_abs))
+                       options={"attribute": attribute, "ranges": ranges, "use_abs": use_abs})
     return {"rank1": [s["rank1"] for s in rep["students"]], "easy_rank1": rep["easy_rank1"],
             "distributions": rep["distributions"]}
 

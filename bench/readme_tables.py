@@ -7,7 +7,7 @@ import json
 import pathlib
 import re
 
-from reproduction_report import gaps_table
+from reproduction_report import gaps_table, rows_of, verdict_lines
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
@@ -373,8 +373,15 @@ def real_recipe_verdict_table(r: dict) -> str:
     return "\n".join(lines) + f"\n\n{len(v['seeds'])} seeds each ({', '.join(map(str, v['seeds']))})."
 
 
+def reproduction_verdicts(r: dict) -> str:
+    """One line per method from the reproduction's scenario verdicts and its real-face ones (if recorded)."""
+    real = RESULTS / "reproduction_real" / "summary.json"
+    return verdict_lines(rows_of(r["verdicts"], json.loads(real.read_text())["verdicts"] if real.exists() else []))
+
+
 TABLES = (  # README marker, result file, table function
     ("scenario_gaps_table", "scenario_gaps.json", lambda r: gaps_table(r["runs"])),
+    ("reproduction_verdicts", "reproduction.json", reproduction_verdicts),
     ("real_recipe_table", "real_recipe.json", real_recipe_table),
     ("real_recipe_verdict_table", "real_recipe.json", real_recipe_verdict_table),
     ("input_table", "input.json", input_table),

@@ -1,9 +1,13 @@
 """Controlled reproduction (issue 19): each paper's method against its baseline in a SynthFaces scenario that renders
 the mechanism the paper exploits (tfface.data.synth_scenarios).
 
+    python bench/reproduce.py --stage=all               # everything below, then bench/results/reproduction.md
+    python bench/reproduce.py --stage=all --quick       # one seed, short runs, small renders (checks the script)
     python bench/reproduce.py --stage=gaps              # each scenario's baseline and the gap it was built for
     python bench/reproduce.py --stage=methods           # every method vs its baseline, 5 seeds, paired verdicts
-    python bench/reproduce.py --stage=methods --quick   # one seed, short runs, small renders (checks the script)
+    python bench/reproduce.py --stage=checks            # the arms that probe the implementations (CHECKS)
+    python bench/reproduce.py --stage=real              # every method's real-face bench, 5 seeds, paired verdicts
+    python bench/reproduction_report.py                 # the report from the recorded results
 
 Per scenario and seed: a SynthFaces render (``--synth_seed`` = the seed) and a baseline trained on its ``train``
 split (small CNN, 32 px by default, batch 64; the weights' seed = the seed too), scored by
@@ -36,19 +40,26 @@ import time  # noqa: E402
 from absl import app, flags  # noqa: E402
 from celeba import write_list  # noqa: E402
 from paired import paired_difference, verdict  # noqa: E402
+from reproduce_real import run_real  # noqa: E402
+from reproduction_report import write_report  # noqa: E402
 
 from tfface.config import EvaluateConfig, RunConfig  # noqa: E402
 from tfface.data.build import synth_config  # noqa: E402
 from tfface.data.synthfaces import build_synthfaces  # noqa: E402
 from tfface.evaluation.protocols import run_protocol  # noqa: E402
 from tfface.export.saved_model import load_embedder  # noqa: E402
+from tfface.methods.discface_eval import discface_diagnostics  # noqa: E402
 from tfface.programs.evaluation import evaluate  # noqa: E402
 from tfface.programs.training import train  # noqa: E402
+from tfface.runtime.resume import previous_run  # noqa: E402
 from tfface.runtime.verify import PRINT  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-flags.DEFINE_enum("stage", "gaps", ["gaps", "methods"], "gaps: each scenario's baseline; methods: every method "
-                  "against its baseline on its scenario, with paired verdicts.")
+STAGES = ("gaps", "methods", "checks", "real")
+flags.DEFINE_enum("stage", "gaps", [*STAGES, "all"], "gaps: each scenario's baseline; methods: every method against "
+                  "its baseline on its scenario, with paired verdicts; checks: the arms that probe an implementation "
+                  "(CHECKS; into the methods' result file); real: every method's real-face bench against its baseline "
+                  "(bench/reproduce_real.py); all: the four in that order, then the report.")
 flags.DEFINE_list("methods", ["ftl", "discface", "sft", "ddl", "ida"], "Methods for --stage=methods.")
 flags.DEFINE_list("scenarios", ["ur_pose", "longtail", "hard_partitions", "density"], "Scenarios to run.")
 flags.DEFINE_integer("seeds", 5, "Seeds per scenario (render and weights); --quick runs one.")
@@ -57,8 +68,9 @@ flags.DEFINE_integer("image_size", 32, "Image size (px) of the scenario renders 
                      "of 64 px's compute, and every scenario's gap is larger there).")
 flags.DEFINE_string("workdir", os.path.join(os.environ.get("TFFACE_CACHE", os.path.expanduser("~/.cache/tfface")),
                                             "reproduce"), "Where the runs train (kept to resume).")
-flags.DEFINE_string("out", "", "Result file (default bench/results/scenario_gaps.json for gaps, "
-                    "reproduction.json for methods).")
+flags.DEFINE_string("out", "", "Result file of one stage (default bench/results/scenario_gaps.json for gaps, "
+                    "reproduction.json for methods and checks, the folder reproduction_real for real; with --quick "
+                    "the same names under <workdir>/quick).")
 FLAGS = flags.FLAGS
 
 # identities per render (training, held out); ours, a size these CPUs train in about 5 minutes per run
@@ -79,43 +91,69 @@ FINETUNE_STEPS = 500  # DDL's arms fine-tune the hard_partitions baseline for th
 
 def arm_settings(method: str, steps: int) -> dict:
     """A method's settings over its scenario's baseline for a run of ``steps`` (ours where the paper gives none, as
-    in configs/). DDL's two arms fine-tune the baseline: plain (``ddl_finetune``, its comparison) and with DDL;
-    IDA trains nothing (the baseline's embeddings scored by IDA-R, the render's anchors as the support set)."""
+    in configs/). FTL pre-trains with Eq. 4 for the baseline's ``steps`` at its learning rate, then alternates
+    stage 1 / 2 every ``steps // 10`` for half as many again at a tenth of it (the paper: 2e-4, then 1e-5 until
+    convergence); ``ftl_no_transfer`` trains the same modules with Eq. 4 for as many steps in all, and
+    ``softmax_as_long`` the softmax baseline. Eq. 4's weights
+    are ours: Eq. 1 per pixel (the paper's pixel sum at 1 outweighs the cross-entropy 20–100× over the run) and
+    α_reg 0.001 (the paper's MNIST value, Sec. 4.2); at the paper's 1 and 0.25 (‖Wᵀf‖² over 300 classes) the classifier
+    stays near chance (``ftl_paper_weights``, --stage=checks). DDL's two arms fine-tune the baseline: plain
+    (``ddl_finetune``, its comparison) and with DDL; IDA trains nothing (the baseline's embeddings scored by IDA-R, the
+    render's anchors as the support set)."""
     finetune = {"steps": steps, "lr": 0.01, "lr_schedule": "piecewise", "lr_boundaries": (steps // 2,),
                 "warmup_steps": 0, "scale_warmup_steps": 0}  # DDL's shape: ÷10 at half (Sec. 4), scaled (ours)
+    ftl = {"method": "ftl", "ftl_ur_max_images": 8, "ftl_lr_pretrain": 1e-3, "ftl_lr_alternate": 1e-4,
+           "ftl_alpha_recon": 1.0 / (3 * FLAGS.image_size ** 2), "ftl_alpha_reg": 0.001,
+           "steps": steps + steps // 2}
     return {
-        "ftl": {"method": "ftl", "ftl_ur_max_images": 8, "ftl_lr_pretrain": 1e-3, "ftl_lr_alternate": 1e-4,
-                "ftl_pretrain_steps": int(0.4 * steps), "ftl_alternate_steps": max(1, steps // 10)},
+        "ftl": {**ftl, "ftl_pretrain_steps": steps, "ftl_alternate_steps": max(1, steps // 10)},
+        "ftl_no_transfer": {**ftl, "ftl_pretrain_steps": steps + steps // 2},
+        "softmax_as_long": {"steps": ftl["steps"]},  # FTL's softmax baseline trained as many steps as FTL
         "discface": {"discface_lambda": 0.5},  # Table 5: 0.4–0.6 best
         "sft": {"feature_transform": "sft", "sft_scheme": "unbalanced", "sft_tail_threshold": 10,
                 "sft_warmup_steps": 100},
         "ddl_finetune": finetune,
         "ddl": {**finetune, "method": "ddl"},
-        "ida": {"score": "ida_r"},
+        "ida": {},
+        # checks (--stage=checks): the paper's Eq. 4 weights; IDA at larger τ (τ·cos outweighs the density term)
+        "ftl_paper_weights": {**ftl, "ftl_pretrain_steps": steps, "ftl_alternate_steps": max(1, steps // 10),
+                              "ftl_alpha_recon": 1.0, "ftl_alpha_reg": 0.25},
+        **{f"ida_tau_{t:g}": {"ida_tau": float(t)} for t in IDA_TAUS},
     }[method]
 
 
 SCENARIO_OF = {"ftl": "ur_pose", "discface": "longtail", "sft": "longtail", "ddl": "hard_partitions",
                "ida": "density"}
-COMPARED_WITH = {"ddl": "ddl_finetune"}  # a method's comparison arm other than its scenario's baseline
+ARMS = {"ftl": ("softmax_as_long", "ftl_no_transfer", "ftl"), "ddl": ("ddl_finetune", "ddl")}  # besides the baseline
+IDA_TAUS = (2, 4, 8)
+CHECKS = {  # --stage=checks: arms that probe an implementation rather than a claim, and the seeds they run
+    "ftl": (("ftl_paper_weights",), (0, 1, 2)),
+    "ida": (tuple(f"ida_tau_{t:g}" for t in IDA_TAUS), (0, 1, 2, 3, 4)),
+    "discface": (("discface_discrepancy",), (0, 1, 2, 3, 4)),
+}
 
 
-def compared_with(method: str) -> str:
-    return COMPARED_WITH.get(method, "baseline")
+def arms_of(method: str) -> tuple[str, ...]:
+    return ARMS.get(method, (method,))
 
 
 @dataclasses.dataclass(frozen=True)
 class Claim:
-    """A paper's claim as a measure of the scenario scores that the method moves in ``direction``."""
+    """A paper's claim as a measure of the scenario scores that the method moves in ``direction``, against the
+    ``reference`` arm (the scenario's baseline unless the claim isolates a part of the method)."""
 
     method: str
     measure: str  # a path into the scores ("probes.rank1.ur")
     direction: int
     paper: str
+    reference: str = "baseline"
 
 
 CLAIMS = (
-    Claim("ftl", "probes.rank1.ur", +1, "FTL raises UR classes' rank-1 over softmax (Table 1: +5 at 10K/10K)"),
+    Claim("ftl", "probes.rank1.ur", +1, "FTL raises UR classes' rank-1 over softmax (Table 1: +5 at 10K/10K)",
+          "softmax_as_long"),
+    Claim("ftl", "probes.rank1.ur", +1, "FTL's feature transfer (stage 1 / 2 alternation) raises UR classes' rank-1 "
+          "over its modules trained as long without it (Sec. 3.4)", "ftl_no_transfer"),
     Claim("discface", "probes.rank1.tail", +1, "DiscFace compacts classes seen rarely in training (Sec. 4.2, Fig. 5)"),
     Claim("discface", "verification.tar_at_far.0.01", +1, "DiscFace raises verification when trained on a long tail "
           "(Table 4, IJB-C with MS1M-LT)"),
@@ -123,9 +161,9 @@ CLAIMS = (
     Claim("sft", "verification.tar_at_far.0.01", +1, "SFT raises face verification over its baseline (Table 4, "
           "IJB-C)"),
     Claim("ddl", "probes.rank1.hard", +1, "DDL raises recognition of hard samples (Table 2–3: SCface low "
-          "resolution; Table 4: pose)"),
-    Claim("ida", "heldout_far.family_over_isolated", -1, "IDA's local calibration evens out FAR across dense and "
-          "sparse regions (Sec. 3, Fig. 1)"),
+          "resolution; Table 4: pose)", "ddl_finetune"),
+    Claim("ida", "heldout_far.unevenness_log10", -1, "IDA's local calibration evens out FAR across dense and "
+          "sparse regions (Sec. 3, Fig. 1): the absolute log10 of family / isolated FAR falls"),
     Claim("ida", "heldout_far.far_mean.family", -1, "IDA lowers false accepts among look-alikes at one threshold"),
 )
 
@@ -160,17 +198,32 @@ def train_run(name: str, settings: dict, seed: int) -> tuple[pathlib.Path, float
     """Train (or resume, or reuse) one run; (workdir, training seconds)."""
     workdir = pathlib.Path(FLAGS.workdir) / ("quick" if FLAGS.quick else "full") / f"{name}_seed-{seed}"
     timing = workdir / "train_seconds.txt"
+    steps = settings.get("steps", train_steps())
+    settings = {**settings, **{k: min(settings[k], steps // d) for k, d in (
+        ("warmup_steps", 5), ("scale_warmup_steps", 2), ("sft_warmup_steps", 5)) if k in settings}}  # warm-ups
+    # within short (--quick) runs
+    cfg = RunConfig.of(**{"batch_size": 64, "steps": steps, "log_every": 250, "checkpoint_every": 250,
+                          "seed": seed, "workdir": str(workdir), **settings})
+    refuse_other_run(cfg)
     if not (workdir / "export" / "saved_model.pb").exists():
-        steps = settings.get("steps", train_steps())
-        settings = {**settings, **{k: min(settings[k], steps // d) for k, d in (
-            ("warmup_steps", 5), ("scale_warmup_steps", 2), ("sft_warmup_steps", 5)) if k in settings}}  # warm-ups
-        # within short (--quick) runs
-        cfg = RunConfig.of(**{"batch_size": 64, "steps": steps, "log_every": 250, "checkpoint_every": 250,
-                              "seed": seed, "workdir": str(workdir), **settings})
         t0 = time.time()
         train(cfg, PRINT)
         timing.write_text(f"{time.time() - t0:.1f}")
     return workdir, float(timing.read_text()) if timing.exists() else float("nan")
+
+
+def refuse_other_run(cfg: RunConfig) -> None:
+    """Stop when ``cfg.workdir`` holds a run trained with other settings (an earlier version of an arm), instead of
+    reusing its export or resuming it as if it were this arm's."""
+    previous = previous_run(cfg.workdir)
+    if previous is None:
+        return
+    old = previous[0]
+    changed = [f"{f} {old.setting(f)!r} → {cfg.setting(f)!r}" for f in cfg.flag_paths()
+               if f != "workdir" and old.setting(f) != cfg.setting(f)]
+    if changed:
+        raise SystemExit(f"error: {cfg.workdir} holds a run trained with other settings ({'; '.join(changed)}). "
+                         "Delete that folder to retrain it, or give --workdir=<another folder>.")
 
 
 def render_root(data: dict) -> pathlib.Path:
@@ -272,15 +325,15 @@ def baseline_workdir(base: dict) -> pathlib.Path:
     return baseline_run(base["scenario"], base["settings"], base["seed"])[0]
 
 
-def ida_scores(base: dict, data: dict) -> dict:
-    """The density baseline's embeddings scored by IDA-R (k = 10, τ = 1, the paper's), the render's anchor
-    identities as the support set: the scenario protocol and verification on the held-out pairs."""
+def ida_scores(base: dict, data: dict, tau: float = 1.0) -> dict:
+    """The density baseline's embeddings scored by IDA-R (k = 10 and by default τ = 1, the paper's), the render's
+    anchor identities as the support set: the scenario protocol and verification on the held-out pairs."""
     root = render_root(data)
     anchors = meta_subset(root, "ida_anchors.csv", lambda r: r["split"] == "anchor")
     workdir = baseline_workdir(base)
-    model, out = str(workdir / "export"), workdir / "ida"
+    model, out = str(workdir / "export"), workdir / ("ida" if tau == 1.0 else f"ida_tau_{tau:g}")
     common = {"model": model, "score": "ida_r", "ida_anchors": anchors, "ida_anchors_per_identity": 0,
-              "eval_root": str(root)}
+              "eval_root": str(root), "ida_tau": tau}
     scenario = evaluate(EvaluateConfig.of(protocol="scenario", eval_list=str(root / "meta.csv"),
                                           out=str(out / "scenario"), **common))
     pairs = evaluate(EvaluateConfig.of(protocol="verification", eval_pairs=str(root / "pairs.csv"),
@@ -289,17 +342,20 @@ def ida_scores(base: dict, data: dict) -> dict:
             "verification": {k: pairs[k] for k in ("accuracy", "tar_at_far")}}
 
 
-def method_run(method: str, seed: int, results: list[dict], out: pathlib.Path) -> None:
-    """The method's arm(s) for ``seed`` on its scenario, after the scenario's baseline."""
+def method_run(method: str, seed: int, results: list[dict], out: pathlib.Path,
+               arms: tuple[str, ...] | None = None) -> None:
+    """The method's arm(s) (``arms``: those, e.g. checks) for ``seed`` on its scenario, after the scenario's
+    baseline."""
     scenario = SCENARIO_OF[method]
     base = baseline(scenario, seed, results, out)
     data = render_settings(scenario, seed)
-    arms = [compared_with(method), method] if method in COMPARED_WITH else [method]
-    for arm in arms:
+    for arm in arms or arms_of(method):
         key = {"scenario": scenario, "arm": arm, "seed": seed}
-        settings = {**data} if method == "ftl" else {**data, **BASELINES[scenario]}  # FTL is its own program
-        if method != "ida":
-            settings.update(arm_settings(arm, train_steps(finetune=method == "ddl")))
+        if arm == "discface_discrepancy":
+            discrepancy_check(base, seed, results, out)
+            continue
+        settings = {**data} if arm.startswith("ftl") else {**data, **BASELINES[scenario]}  # FTL: its own program
+        settings.update(arm_settings(arm, train_steps(finetune=method == "ddl")))
         if recorded(results, key, settings, out):  # (compared without the paths set below)
             continue
         if method == "ddl":
@@ -307,7 +363,7 @@ def method_run(method: str, seed: int, results: list[dict], out: pathlib.Path) -
                 {"ddl_partition_lists": partition_lists(render_root(data))} if arm == "ddl" else {}))
         print(f"[{arm}] {scenario} seed {seed}", flush=True)
         if method == "ida":
-            scores, seconds = ida_scores(base, data), 0.0
+            scores, seconds = ida_scores(base, data, settings.get("ida_tau", 1.0)), 0.0
         else:
             workdir, seconds = train_run(f"{scenario}_{arm}", settings, seed)
             scores = scenario_scores(workdir, data)
@@ -318,13 +374,32 @@ def method_run(method: str, seed: int, results: list[dict], out: pathlib.Path) -
         save(out, results)
 
 
+def discrepancy_check(base: dict, seed: int, results: list[dict], out: pathlib.Path) -> None:
+    """DiscFace's own objective in its trained arm against the baseline (Sec. 3.2 diagnostics on 2,000 training
+    images): whether the discrepancy term acts, whatever the claims' verdicts."""
+    key = {"scenario": "longtail", "arm": "discface_discrepancy", "seed": seed}
+    data = render_settings("longtail", seed)
+    if recorded(results, key, data, out):
+        return
+    print(f"[discface_discrepancy] longtail seed {seed}", flush=True)
+    arm = {**data, **BASELINES["longtail"], **arm_settings("discface", train_steps())}
+    scores = {}
+    for name, workdir in (("baseline", baseline_workdir(base)), ("discface", train_run("longtail_discface", arm,
+                                                                                         seed)[0])):
+        scores[name] = discface_diagnostics(str(workdir), str(workdir / "discface_diagnostics"))
+        scores[name].pop("checkpoint")
+    results.append({**key, "method": "discface", "settings": data, "scores": scores})
+    print(f"  {json.dumps(scores)}", flush=True)
+    save(out, results)
+
+
 def verdicts(results: list[dict]) -> list[dict]:
-    """Per claim: the method arm against its comparison arm (the baseline; DDL: the plain fine-tuning) over the
-    seeds both have, the paired difference with its 95% t interval and the verdict."""
+    """Per claim: the method arm against the claim's reference arm over the seeds both have, the paired difference
+    with its 95% t interval and the verdict."""
     out = []
     for claim in CLAIMS:
         scenario = SCENARIO_OF[claim.method]
-        reference = compared_with(claim.method)
+        reference = claim.reference
         by = {arm: {r["seed"]: r["scores"] for r in results if r["scenario"] == scenario and r["arm"] == arm}
               for arm in (reference, claim.method)}
         seeds = sorted(set(by[reference]) & set(by[claim.method]))
@@ -333,24 +408,58 @@ def verdicts(results: list[dict]) -> list[dict]:
         base = [measure_of(by[reference][s], claim.measure) for s in seeds]
         other = [measure_of(by[claim.method][s], claim.measure) for s in seeds]
         diff = paired_difference(base, other)
-        out.append({**dataclasses.asdict(claim), "scenario": scenario, "compared_with": reference, "seeds": seeds,
-                    "reference": base, "with_method": other, "difference": diff,
+        out.append({**dataclasses.asdict(claim), "scenario": scenario, "seeds": seeds,
+                    "reference_values": base, "method_values": other, "difference": diff,
                     "verdict": verdict(diff["ci95"], claim.direction)})
     return out
 
 
-def main(argv):
-    del argv
-    default = "scenario_gaps.json" if FLAGS.stage == "gaps" else "reproduction.json"
-    out = pathlib.Path(FLAGS.out or REPO / "bench" / "results" / default)
+OUTPUTS = {"gaps": "scenario_gaps.json", "methods": "reproduction.json", "checks": "reproduction.json",
+           "real": "reproduction_real"}  # the checks' arms join the methods' file; real is a folder
+
+
+def output(stage: str) -> pathlib.Path:
+    """A stage's result file (real: folder): --out for one stage, else bench/results/… (--quick: the workdir)."""
+    if FLAGS.out:
+        return pathlib.Path(FLAGS.out)
+    base = pathlib.Path(FLAGS.workdir) / "quick" if FLAGS.quick else REPO / "bench" / "results"
+    return base / OUTPUTS[stage]
+
+
+def run_stage(stage: str) -> None:
+    out = output(stage)
+    if stage == "real":
+        run_real(FLAGS.methods, 1 if FLAGS.quick else FLAGS.seeds, out, FLAGS.quick)
+        return
     results = json.loads(out.read_text())["runs"] if out.exists() else []
     for seed in range(1 if FLAGS.quick else FLAGS.seeds):
-        if FLAGS.stage == "gaps":
+        if stage == "gaps":
             for scenario in FLAGS.scenarios:
                 baseline(scenario, seed, results, out)
+        elif stage == "checks":
+            for method in FLAGS.methods:
+                arms, seeds = CHECKS.get(method, ((), ()))
+                if arms and (seed in seeds or FLAGS.quick):
+                    method_run(method, seed, results, out, arms)
         else:
             for method in FLAGS.methods:
                 method_run(method, seed, results, out)
+    if results:
+        save(out, results)  # the verdicts as this version computes them, also when every run was recorded
+
+
+def main(argv):
+    del argv
+    if FLAGS.stage == "all" and FLAGS.out:
+        raise SystemExit("error: --out names one stage's result; --stage=all writes each stage's default file "
+                         "(with --quick under --workdir). Drop --out, or run the stages one by one.")
+    t0 = time.time()
+    for stage in STAGES if FLAGS.stage == "all" else [FLAGS.stage]:
+        run_stage(stage)
+    if FLAGS.stage == "all":
+        real = output("real") / "summary.json"
+        print(write_report(json.loads(output("methods").read_text()), json.loads(real.read_text()),
+                           output("methods").parent), f"({(time.time() - t0) / 60:.1f} min)", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,24 @@
-"""bench/results/reproduction.md and its plots from bench/reproduce.py's result file: per method, each claim's
-reference and method values per seed, the paired difference with its 95% t interval and the verdict, and one PNG
-per method (reference vs method per seed, a line per seed).
+"""bench/results/reproduction.md and its plots from bench/reproduce.py's results: each scenario's baseline gap, every
+paper claim's verdict in its scenario and in its real-face setting (reference and method per seed, the paired
+difference with its 95% interval), the checks that probe the implementation, and one PNG per method.
 
     python bench/reproduction_report.py [--results=bench/results/reproduction.json]
+                                        [--real=bench/results/reproduction_real/summary.json]
 """
 
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 import sys
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+METHODS = ("ftl", "discface", "sft", "ddl", "ida")
 
 
 def scale_of(measure: str) -> float:
-    """Rank-1 and TAR are shown in percent (points), FARs and FAR ratios as they are."""
+    """Rank-1 and TAR are shown in percent (points), FARs and FAR measures as they are."""
     return 1.0 if measure.startswith("heldout_far") else 100.0
 
 
@@ -34,34 +37,117 @@ def gaps_table(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def verdict_table(verdicts: list[dict]) -> str:
-    lines = ["| method | claim (paper) | measure (rank-1, TAR in %) | scenario | seeds | reference | with method | "
-             "difference [95% CI] | verdict |", "| --- " * 9 + "|"]
-    for v in verdicts:
-        scale, ref, got = scale_of(v["measure"]), v["reference"], v["with_method"]
-        lo, hi = v["difference"]["ci95"]
-        lines.append(f"| {v['method']} | {v['paper']} | `{v['measure']}` | {v['scenario']} (vs {v['compared_with']}) "
-                     f"| {len(v['seeds'])} | {scale * sum(ref) / len(ref):.3g} | {scale * sum(got) / len(got):.3g} | "
-                     f"{scale * v['difference']['mean']:+.3g} [{scale * lo:+.3g}, {scale * hi:+.3g}] | "
-                     f"**{v['verdict']}** |")
+def rows_of(scenario_verdicts: list[dict], real_verdicts: list[dict]) -> list[dict]:
+    """Both kinds of verdict in one shape: where, what, reference and method values per seed (in display units)."""
+    rows = []
+    for v in scenario_verdicts:
+        k = scale_of(v["measure"])
+        rows.append({"method": v["method"], "where": f"SynthFaces {v['scenario']}", "paper": v["paper"],
+                     "measure": f"`{v['measure']}`" + (" (%)" if k == 100 else ""), "reference": v["reference"],
+                     "arm": v["method"], "seeds": v["seeds"], "ref": [k * x for x in v["reference_values"]],
+                     "got": [k * x for x in v["method_values"]], "mean": k * v["difference"]["mean"],
+                     "ci": [k * x for x in v["difference"]["ci95"]], "interval": "t over seeds",
+                     "verdict": v["verdict"]})
+    for v in real_verdicts:
+        k = 1.0 if v["measure"].startswith("|") else 100.0
+        rows.append({"method": v["method"], "where": "real faces", "paper": v["paper"], "measure": v["measure"],
+                     "reference": v["reference"], "arm": v["arm"], "seeds": v["seeds"],
+                     "ref": [k * x for x in v["reference_values"]], "got": [k * x for x in v["method_values"]],
+                     "mean": k * v["difference"]["mean"], "ci": [k * x for x in v["difference"]["ci95"]],
+                     "interval": v["difference"].get("interval", "t over seeds"), "verdict": v["verdict"]})
+    return sorted(rows, key=lambda r: METHODS.index(r["method"]))  # stable: scenario rows before real ones
+
+
+def verdict_table(rows: list[dict]) -> str:
+    lines = ["| method | claim (paper) | where | measure | seeds | reference | with method | difference [95% CI] | "
+             "verdict |", "| --- " * 9 + "|"]
+    for r in rows:
+        mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+        seeds = len(r["seeds"]) or r["interval"]
+        lines.append(f"| {r['method']} | {r['paper']} | {r['where']} | {r['measure']} | {seeds} | "
+                     f"{mean(r['ref']):.3g} ({r['reference']}) | {mean(r['got']):.3g} | {r['mean']:+.3g} "
+                     f"[{r['ci'][0]:+.3g}, {r['ci'][1]:+.3g}] | **{r['verdict']}** |")
     return "\n".join(lines)
 
 
-def plot_method(method: str, verdicts: list[dict], path: pathlib.Path) -> None:
-    """One panel per claim: reference and method value per seed, joined by a line per seed."""
+def verdict_lines(rows: list[dict]) -> str:
+    """One line per method: each claim's verdict and difference, scenario and real faces (for the README)."""
+    out = []
+    for method in METHODS:
+        parts = [f"{r['verdict']} in {r['where']} ({r['measure'].replace('`', '')} {r['mean']:+.2g} "
+                 f"[{r['ci'][0]:+.2g}, {r['ci'][1]:+.2g}] vs {r['reference']})" for r in rows if r["method"] == method]
+        if parts:
+            out.append(f"- **{method}**: " + "; ".join(parts) + ".")
+    return "\n".join(out)
+
+
+def checks_table(runs: list[dict]) -> str:
+    """The checks' arms (reproduce.py CHECKS) against the arm they probe, per seed."""
+    by = {(r["arm"], r["seed"]): r for r in runs}
+    lines = ["| check | what it probes | measure | seed: check vs reference |", "| --- | --- | --- | --- |"]
+    specs = [("ftl_paper_weights", "ftl", "probes.rank1.ur", 100, "FTL at the paper's Eq. 4 weights (α_recon 1 on "
+              "the pixel sum, α_reg 0.25) against the arm's (per pixel, 0.001)")]
+    specs += [(arm, "ida", "heldout_far.unevenness_log10", 1, f"IDA-R at τ = {arm.rsplit('_', 1)[1]} against τ = 1: "
+               "a larger τ weighs the cosine more against the density term")
+              for arm in sorted({a for a, _ in by if a.startswith("ida_tau_")}, key=lambda a: float(a.rsplit("_")[-1]))]
+    for arm, reference, measure, k, what in specs:
+        cells = []
+        for (a, seed), r in sorted(by.items(), key=lambda x: x[0][1]):
+            if a == arm and (reference, seed) in by:
+                cells.append(f"{seed}: {k * value(r['scores'], measure):.3g} vs "
+                             f"{k * value(by[reference, seed]['scores'], measure):.3g}")
+        if cells:
+            lines.append(f"| {arm} | {what} | `{measure}` | {'; '.join(cells)} |")
+    disc = sorted((r for r in runs if r["arm"] == "discface_discrepancy"), key=lambda r: r["seed"])
+    for key, what in (("directional_cosine", "mean intra-class cosine of the displacements (1 = one direction)"),
+                      ("radial", "mean |‖ε_i‖ − ‖ε_j‖|")):
+        if disc:
+            cells = [f"{r['seed']}: {r['scores']['discface'][key]:.3g} vs {r['scores']['baseline'][key]:.3g}"
+                     for r in disc]
+            lines.append(f"| discface_discrepancy | DiscFace's own objective (Sec. 3.2): {what}, DiscFace arm "
+                         f"vs baseline | `{key}` | {'; '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def value(scores: dict, path: str) -> float:
+    node = scores
+    for part in path.split("."):
+        node = node[part]
+    return float(node)
+
+
+def plot_method(method: str, rows: list[dict], runs: list[dict], path: pathlib.Path) -> None:
+    """One panel per claim (reference and method per seed, a line per seed); for IDA also FAR unevenness over τ."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(verdicts), figsize=(4 * len(verdicts), 3.6), squeeze=False)
-    for ax, v in zip(axes[0], verdicts):
-        for seed, a, b in zip(v["seeds"], v["reference"], v["with_method"]):
+    taus = sorted(({r["arm"] for r in runs if r["arm"].startswith("ida_tau_")}), key=lambda a: float(a.split("_")[-1]))
+    extra = 1 if method == "ida" and taus else 0
+    fig, axes = plt.subplots(1, len(rows) + extra, figsize=(3.6 * (len(rows) + extra), 3.8), squeeze=False)
+    for ax, r in zip(axes[0], rows):
+        pairs = list(zip(r["seeds"] or [0], r["ref"], r["got"]))
+        for seed, a, b in pairs:
             ax.plot([0, 1], [a, b], "o-", color="C0" if b >= a else "C3", alpha=0.7)
-            ax.annotate(f"s{seed}", (1, b), fontsize=7, xytext=(4, 0), textcoords="offset points")
-        ax.set_xticks([0, 1], [v["compared_with"], method])
+            if r["seeds"]:
+                ax.annotate(f"s{seed}", (1, b), fontsize=7, xytext=(4, 0), textcoords="offset points")
+        ax.set_xticks([0, 1], [r["reference"], r["arm"]], fontsize=8)
         ax.set_xlim(-0.3, 1.4)
-        ax.set_title(f"{v['measure']}\n{v['verdict']}", fontsize=9)
+        ax.set_title(f"{r['where']}\n{r['measure'].replace('`', '')}\n{r['verdict']}", fontsize=8)
+        ax.grid(alpha=0.3)
+    if extra:
+        ax = axes[0][-1]
+        by = {(r["arm"], r["seed"]): r["scores"]["heldout_far"]["unevenness_log10"] for r in runs
+              if r["scenario"] == "density"}
+        xs = [1.0] + [float(a.split("_")[-1]) for a in taus]
+        for seed in sorted({s for _, s in by}):
+            ys = [by.get((a, seed), math.nan) for a in ["ida", *taus]]
+            ax.plot(xs, ys, "o-", alpha=0.7, label=f"s{seed} (cosine {by.get(('baseline', seed), math.nan):.2f})")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("τ")
+        ax.set_title("|log10 family / isolated FAR|\nover IDA's τ (0 = even)", fontsize=8)
+        ax.legend(fontsize=6)
         ax.grid(alpha=0.3)
     fig.suptitle(f"{method}: reference vs method per seed")
     fig.tight_layout()
@@ -69,21 +155,34 @@ def plot_method(method: str, verdicts: list[dict], path: pathlib.Path) -> None:
     plt.close(fig)
 
 
-def write_report(result: dict, out_dir: pathlib.Path) -> pathlib.Path:
+def budget(result: dict, real: dict | None) -> str:
+    """What the recorded runs took on this CPU."""
+    scenario = sum(r.get("train_seconds", 0.0) or 0.0 for r in result["runs"])
+    text = f"training in the scenarios {scenario / 3600:.2f} h"
+    if real:
+        text += f", the real-face benches {sum(real['seconds'].values()) / 3600:.2f} h"
+    return text + " (CPU-only; scoring and rendering add minutes)"
+
+
+def write_report(result: dict, real: dict | None, out_dir: pathlib.Path) -> pathlib.Path:
     """Write reproduction.md and reproduction_<method>.png into ``out_dir``; return the markdown's path."""
-    verdicts = result["verdicts"]
-    methods = list(dict.fromkeys(v["method"] for v in verdicts))
+    rows = rows_of(result["verdicts"], real["verdicts"] if real else [])
     kind = "--quick: one seed, short runs; checks the pipeline, measures nothing" if result["quick"] else "full runs"
     parts = ["# Controlled reproduction", "",
              f"Generated by `python bench/reproduction_report.py` from `bench/reproduce.py`'s results ({kind}; "
-             f"{result['steps']:,} steps from scratch, DDL fine-tunes {result['finetune_steps']:,}; CPU-only).",
-             "", "A claim is *reproduced* when the 95% t interval of the paired difference (same seed: same render and "
-             "initial weights) excludes 0 in the paper's direction, *refuted* when it excludes 0 the other way, "
-             "*inconclusive* otherwise.", "", "## Baseline gaps", "", gaps_table(result["runs"]), "",
-             "## Claims", "", verdict_table(verdicts), ""]
-    for method in methods:
+             f"scenarios: {result['steps']:,} steps from scratch, DDL fine-tunes {result['finetune_steps']:,}; "
+             f"{budget(result, real)}).", "",
+             "A claim is *reproduced* when the 95% interval of the paired difference (same seed: same render or "
+             "split and initial weights) excludes 0 in the paper's direction, *refuted* when it excludes 0 the "
+             "other way, *inconclusive* otherwise.", "", "## Verdicts", "", verdict_lines(rows), "",
+             "## Baseline gaps", "", gaps_table(result["runs"]), "", "## Claims", "", verdict_table(rows), "",
+             "## Checks of the implementation", "", checks_table(result["runs"]), ""]
+    for method in METHODS:
+        mine = [r for r in rows if r["method"] == method]
+        if not mine:
+            continue
         png = out_dir / f"reproduction_{method}.png"
-        plot_method(method, [v for v in verdicts if v["method"] == method], png)
+        plot_method(method, mine, result["runs"], png)
         parts += [f"### {method}", "", f"![{method}]({png.name})", ""]
     out = out_dir / "reproduction.md"
     out.write_text("\n".join(parts))
@@ -91,9 +190,11 @@ def write_report(result: dict, out_dir: pathlib.Path) -> pathlib.Path:
 
 
 def main(argv: list[str]) -> None:
-    path = pathlib.Path(next((a.split("=", 1)[1] for a in argv if a.startswith("--results=")),
-                             REPO / "bench" / "results" / "reproduction.json"))
-    print(write_report(json.loads(path.read_text()), path.parent))
+    args = dict(a.split("=", 1) for a in argv if a.startswith("--") and "=" in a)
+    path = pathlib.Path(args.get("--results", REPO / "bench" / "results" / "reproduction.json"))
+    real_path = pathlib.Path(args.get("--real", path.parent / "reproduction_real" / "summary.json"))
+    real = json.loads(real_path.read_text()) if real_path.exists() else None
+    print(write_report(json.loads(path.read_text()), real, path.parent))
 
 
 if __name__ == "__main__":

@@ -99,8 +99,8 @@ def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
 
 
 def test_reproduce_quick_runs_methods_with_paired_verdicts(tmp_path):
-    def reproduce(*flags, timeout=900):
-        return subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), "--stage=methods", "--quick",
+    def reproduce(*flags, timeout=900, stage="methods"):
+        return subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), f"--stage={stage}", "--quick",
                                f"--workdir={tmp_path / 'runs'}", f"--out={tmp_path / 'r.json'}", *flags],
                               capture_output=True, text=True, timeout=timeout, cwd=REPO,
                               env={**os.environ, "PYTHONPATH": str(REPO), "TFFACE_CACHE": str(tmp_path / "cache")})
@@ -116,20 +116,30 @@ def test_reproduce_quick_runs_methods_with_paired_verdicts(tmp_path):
     assert runs["ida"]["scores"]["heldout_far"]["score"] == "ida_r"
     verdicts = {(v["method"], v["measure"]): v for v in result["verdicts"]}
     assert set(verdicts) == {("sft", "probes.rank1.tail"), ("sft", "verification.tar_at_far.0.01"),
-                             ("ida", "heldout_far.family_over_isolated"), ("ida", "heldout_far.far_mean.family")}
+                             ("ida", "heldout_far.unevenness_log10"), ("ida", "heldout_far.far_mean.family")}
     tail = verdicts["sft", "probes.rank1.tail"]
-    assert tail["with_method"][0] == runs["sft"]["scores"]["probes"]["rank1"]["tail"]
-    assert tail["difference"]["per_seed"] == [tail["with_method"][0] - tail["reference"][0]]
+    assert tail["method_values"][0] == runs["sft"]["scores"]["probes"]["rank1"]["tail"]
+    assert tail["difference"]["per_seed"] == [tail["method_values"][0] - tail["reference_values"][0]]
     assert tail["verdict"] == "inconclusive"  # one seed: no interval
+    checks = reproduce("--methods=ida", stage="checks")  # IDA at other τ: the baseline's embeddings rescored
+    assert checks.returncode == 0, checks.stderr[-2000:]
+    result = json.loads((tmp_path / "r.json").read_text())
+    taus = {r["arm"]: r["settings"]["ida_tau"] for r in result["runs"] if r["arm"].startswith("ida_tau_")}
+    assert taus == {"ida_tau_2": 2.0, "ida_tau_4": 4.0, "ida_tau_8": 8.0}
     report = subprocess.run([sys.executable, str(REPO / "bench" / "reproduction_report.py"),
                              f"--results={tmp_path / 'r.json'}"], capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stderr[-2000:]
     md = (tmp_path / "reproduction.md").read_text()
     assert md.count("**inconclusive**") == 4 and "| longtail |" in md and "| density |" in md
+    assert "| ida_tau_8 |" in md
     assert all((tmp_path / f"reproduction_{m}.png").stat().st_size > 10_000 for m in ("sft", "ida"))
     rerun = reproduce("--methods=sft", "--image_size=40", timeout=300)
     assert rerun.returncode != 0 and "run with other settings" in rerun.stderr  # not mixed into the comparison
     assert json.loads((tmp_path / "r.json").read_text())["runs"] == result["runs"]
+    # a run's workdir left by other settings (an earlier version of an arm) is not reused as this arm's
+    stale = reproduce("--methods=sft", "--image_size=40", f"--out={tmp_path / 'other.json'}", timeout=300)
+    assert stale.returncode != 0 and "holds a run trained with other settings (image_size 32 → 40" in stale.stderr
+    assert not (tmp_path / "other.json").exists()
     # a checkout without the runs' cache: a recorded baseline whose arm has not run is retrained for the arm
     shutil.rmtree(tmp_path / "runs")
     kept = {**result, "runs": [r for r in result["runs"] if r["arm"] != "ida"]}
@@ -139,3 +149,29 @@ def test_reproduce_quick_runs_methods_with_paired_verdicts(tmp_path):
     rerun_ida = [r for r in json.loads((tmp_path / "r.json").read_text())["runs"] if r["arm"] == "ida"]
     assert len(rerun_ida) == 1 and rerun_ida[0]["scores"]["heldout_far"]["score"] == "ida_r"
     assert (tmp_path / "runs" / "quick" / "density_baseline_seed-0" / "export" / "saved_model.pb").exists()
+
+
+def test_reproduce_real_quick_runs_the_real_benches_into_the_report(tmp_path, shared_data):
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), "--stage=real", "--quick",
+                          "--methods=sft,ida", f"--workdir={tmp_path / 'runs'}"], capture_output=True, text=True,
+                         timeout=900, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    real = tmp_path / "runs" / "quick" / "reproduction_real"
+    summary = json.loads((real / "summary.json").read_text())
+    assert [(v["method"], v["measure"]) for v in summary["verdicts"]] == [
+        ("sft", "tail-class top-1 (%)"), ("sft", "open-set TAR@FAR=1e-2 (%)"), ("ida", "TAR@FAR=0.01 (%)"),
+        ("ida", "TAR@FAR=0.001 (%)")]
+    sft_runs = json.loads((real / "sft_seed-0.json").read_text())["runs"]
+    assert summary["verdicts"][0]["method_values"] == [next(r["tail_acc"] for r in sft_runs if r["method"] == "sft")]
+    assert set(summary["seconds"]) == {"sft_seed-0.json", "ida.json"}
+    again = subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), "--stage=real", "--quick",
+                            "--methods=sft,ida", f"--workdir={tmp_path / 'runs'}"], capture_output=True, text=True,
+                           timeout=300, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert again.returncode == 0 and "[real]" not in again.stdout  # the seeds done are not run again
+    shutil.copy(REPO / "bench" / "results" / "reproduction.json", tmp_path / "r.json")  # the committed scenarios
+    report = subprocess.run([sys.executable, str(REPO / "bench" / "reproduction_report.py"),
+                             f"--results={tmp_path / 'r.json'}", f"--real={real / 'summary.json'}"],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr[-2000:]
+    md = (tmp_path / "reproduction.md").read_text()
+    assert md.count("| real faces |") == 4 and "paired bootstrap over the pairs" in md

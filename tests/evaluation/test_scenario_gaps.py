@@ -46,6 +46,22 @@ def test_far_spread_names_families_and_isolated_identities():
     assert out["far_mean"]["family"] > 0 and out["far_mean"]["isolated"] == 0 and out["ratio_is_lower_bound"]
     # isolated identities hold 5 × 2 images, each with 18 impostor images: 180 pair ends, floor 1/180
     assert out["family_over_isolated"] == pytest.approx(out["far_mean"]["family"] * 180)
+    # unevenness: |log10| of the ratio, each side floored at one accepted pair among its group's pair ends
+    assert out["unevenness_log10"] == pytest.approx(np.log10(out["far_mean"]["family"] * 180))
+
+
+def test_far_unevenness_is_symmetric_and_floors_both_sides():
+    # two identities per kind, one image each, 4 images: every identity has 3 impostor pairs
+    emb = np.array([[1.0, 0.0], [0.99, 0.141], [0.0, 1.0], [-1.0, 0.0]])
+    labels, groups = np.arange(4), np.array(["family000", "family000", "isolated", "isolated"])
+    out = far_spread(pair_scores(emb), labels, groups, far=1 / 6)  # the threshold is the top pair's score: none above
+    assert out["far_mean"] == {"family": 0.0, "isolated": 0.0}
+    assert out["unevenness_log10"] == pytest.approx(0.0)  # both floored at 1/6: even
+    a = far_spread(pair_scores(emb), labels, groups, far=0.5)  # above the threshold 0: (0, 1) 0.99 and (1, 2) 0.14
+    assert a["far_mean"] == pytest.approx({"family": (1 / 3 + 2 / 3) / 2, "isolated": (1 / 3 + 0) / 2})
+    assert a["unevenness_log10"] == pytest.approx(np.log10(0.5 / (1 / 6)))
+    b = far_spread(pair_scores(emb), labels, groups[::-1].copy(), far=0.5)  # the kinds swapped: the same unevenness
+    assert b["unevenness_log10"] == pytest.approx(a["unevenness_log10"])
 
 
 def test_the_scenario_protocol_on_a_render(tmp_path):

@@ -57,7 +57,8 @@ def far_spread(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray, far: 
     """Per-identity FAR at the global-FAR threshold, summarised per kind of identity (the group of its first image:
     ``family…`` → family, no group → all, others as they are): mean FAR per kind, the ratio family / isolated,
     and the identities' 10/50/90% quantiles. When no isolated identity's impostor pair passes, the ratio is a lower
-    bound: the isolated FAR is taken as one accepted pair among theirs."""
+    bound: the isolated FAR is taken as one accepted pair among theirs. ``unevenness_log10`` = |log10| of the ratio
+    with both sides floored so (0: even; a calibration that over-corrects, isolated above family, counts too)."""
     threshold, per_id, pairs = far_per_identity(scores, labels, far)
     ids, first = np.unique(labels, return_index=True)
     kind = np.array(["family" if str(g).startswith("family") else str(g) or "all" for g in groups[first]])
@@ -66,7 +67,9 @@ def far_spread(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray, far: 
            "far_quantiles": dict(zip(("10%", "50%", "90%"), np.quantile(per_id, [0.1, 0.5, 0.9]).tolist())),
            "identities": {k: int((kind == k).sum()) for k in mean}}
     if "family" in mean and "isolated" in mean:
-        floor = 1.0 / pairs[kind == "isolated"].sum()
-        out["family_over_isolated"] = mean["family"] / max(mean["isolated"], floor)
-        out["ratio_is_lower_bound"] = bool(mean["isolated"] < floor)
+        floor = {k: 1.0 / pairs[kind == k].sum() for k in ("family", "isolated")}  # one accepted pair of the kind
+        out["family_over_isolated"] = mean["family"] / max(mean["isolated"], floor["isolated"])
+        out["ratio_is_lower_bound"] = bool(mean["isolated"] < floor["isolated"])
+        out["unevenness_log10"] = abs(float(np.log10(max(mean["family"], floor["family"]) /
+                                                     max(mean["isolated"], floor["isolated"]))))
     return out
