@@ -22,8 +22,11 @@ centre) and per-identity FAR of the held-out identities at one global threshold 
 - ``density``: mean FAR of look-alike family identities over isolated ones (baseline: ArcFace m = 0.5).
 
 Margin heads warm their scale up over 500 steps (without it, ArcFace on a few hundred identities can stay on its
-early plateau; the real-face recipe sweep, issue 18, measured that). Runs are written one by one to ``--out``; a
-rerun skips those done and a killed run resumes from its checkpoint in ``--workdir``. CPU-only times.
+early plateau; the real-face recipe sweep, issue 18, measured that). Each method's arms and their settings are in
+``arm_settings``, its paper claims (measure, direction, reference arm) in ``CLAIMS``, the checks of an implementation
+in ``CHECKS``; the real-face settings in bench/reproduce_real.py. Runs are written one by one to their result file;
+a rerun skips those done, a killed run resumes from its checkpoint in ``--workdir``, and a recorded run or a
+workdir of other settings stops the script instead of entering the comparison. CPU-only times.
 """
 
 from tfface.env import configure_tf_env
@@ -94,19 +97,20 @@ def arm_settings(method: str, steps: int) -> dict:
     in configs/). FTL pre-trains with Eq. 4 for the baseline's ``steps`` at its learning rate, then alternates
     stage 1 / 2 every ``steps // 10`` for half as many again at a tenth of it (the paper: 2e-4, then 1e-5 until
     convergence); ``ftl_no_transfer`` trains the same modules with Eq. 4 for as many steps in all, and
-    ``softmax_as_long`` the softmax baseline. Eq. 4's weights
-    are ours: Eq. 1 per pixel (the paper's pixel sum at 1 outweighs the cross-entropy 20–100× over the run) and
-    α_reg 0.001 (the paper's MNIST value, Sec. 4.2); at the paper's 1 and 0.25 (‖Wᵀf‖² over 300 classes) the classifier
-    stays near chance (``ftl_paper_weights``, --stage=checks). DDL's two arms fine-tune the baseline: plain
-    (``ddl_finetune``, its comparison) and with DDL; IDA trains nothing (the baseline's embeddings scored by IDA-R, the
-    render's anchors as the support set)."""
+    ``softmax_as_long`` the softmax baseline. Eq. 4's weights are ours: Eq. 1 per pixel and α_reg 0.001 (the paper's
+    MNIST value, Sec. 4.2); at the paper's 1 on the pixel sum and 0.25 on ‖Wᵀf‖² over 300 classes the classifier
+    stays at chance (``ftl_paper_weights`` in --stage=checks; bench/ftl_gradients.py: the reconstruction's gradient on
+    the encoder is 11–74× the softmax's). DDL's two arms fine-tune the baseline: plain (``ddl_finetune``, its
+    comparison) and with DDL; IDA trains nothing (the baseline's embeddings scored by IDA-R, the render's anchors as
+    the support set)."""
     finetune = {"steps": steps, "lr": 0.01, "lr_schedule": "piecewise", "lr_boundaries": (steps // 2,),
                 "warmup_steps": 0, "scale_warmup_steps": 0}  # DDL's shape: ÷10 at half (Sec. 4), scaled (ours)
     ftl = {"method": "ftl", "ftl_ur_max_images": 8, "ftl_lr_pretrain": 1e-3, "ftl_lr_alternate": 1e-4,
            "ftl_alpha_recon": 1.0 / (3 * FLAGS.image_size ** 2), "ftl_alpha_reg": 0.001,
            "steps": steps + steps // 2}
+    staged = {**ftl, "ftl_pretrain_steps": steps, "ftl_alternate_steps": max(1, steps // 10)}
     return {
-        "ftl": {**ftl, "ftl_pretrain_steps": steps, "ftl_alternate_steps": max(1, steps // 10)},
+        "ftl": staged,
         "ftl_no_transfer": {**ftl, "ftl_pretrain_steps": steps + steps // 2},
         "softmax_as_long": {"steps": ftl["steps"]},  # FTL's softmax baseline trained as many steps as FTL
         "discface": {"discface_lambda": 0.5},  # Table 5: 0.4–0.6 best
@@ -115,9 +119,9 @@ def arm_settings(method: str, steps: int) -> dict:
         "ddl_finetune": finetune,
         "ddl": {**finetune, "method": "ddl"},
         "ida": {},
-        # checks (--stage=checks): the paper's Eq. 4 weights; IDA at larger τ (τ·cos outweighs the density term)
-        "ftl_paper_weights": {**ftl, "ftl_pretrain_steps": steps, "ftl_alternate_steps": max(1, steps // 10),
-                              "ftl_alpha_recon": 1.0, "ftl_alpha_reg": 0.25},
+        # checks (--stage=checks): the paper's Eq. 4 weights; R as one linear layer; IDA at larger τ
+        "ftl_paper_weights": {**staged, "ftl_alpha_recon": 1.0, "ftl_alpha_reg": 0.25},
+        "ftl_linear_filter": {**staged, "ftl_filter": "linear"},  # R as one linear layer: what R's shape costs
         **{f"ida_tau_{t:g}": {"ida_tau": float(t)} for t in IDA_TAUS},
     }[method]
 
@@ -126,10 +130,11 @@ SCENARIO_OF = {"ftl": "ur_pose", "discface": "longtail", "sft": "longtail", "ddl
                "ida": "density"}
 ARMS = {"ftl": ("softmax_as_long", "ftl_no_transfer", "ftl"), "ddl": ("ddl_finetune", "ddl")}  # besides the baseline
 IDA_TAUS = (2, 4, 8)
-CHECKS = {  # --stage=checks: arms that probe an implementation rather than a claim, and the seeds they run
-    "ftl": (("ftl_paper_weights",), (0, 1, 2)),
-    "ida": (tuple(f"ida_tau_{t:g}" for t in IDA_TAUS), (0, 1, 2, 3, 4)),
-    "discface": (("discface_discrepancy",), (0, 1, 2, 3, 4)),
+ALL_SEEDS = (0, 1, 2, 3, 4)
+CHECKS = {  # --stage=checks: per method, the arms that probe an implementation rather than a claim, and their seeds
+    "ftl": {"ftl_paper_weights": (0, 1, 2), "ftl_linear_filter": ALL_SEEDS},
+    "ida": {f"ida_tau_{t:g}": ALL_SEEDS for t in IDA_TAUS},
+    "discface": {"discface_discrepancy": ALL_SEEDS},
 }
 
 
@@ -139,21 +144,29 @@ def arms_of(method: str) -> tuple[str, ...]:
 
 @dataclasses.dataclass(frozen=True)
 class Claim:
-    """A paper's claim as a measure of the scenario scores that the method moves in ``direction``, against the
-    ``reference`` arm (the scenario's baseline unless the claim isolates a part of the method)."""
+    """A paper's claim as a measure of the scenario scores that the method moves in ``direction``: its ``arm`` (the
+    method's own unless a variant's) against the ``reference`` arm (the scenario's baseline unless the claim isolates
+    a part of the method)."""
 
     method: str
     measure: str  # a path into the scores ("probes.rank1.ur")
     direction: int
     paper: str
     reference: str = "baseline"
+    arm: str = ""
 
 
 CLAIMS = (
     Claim("ftl", "probes.rank1.ur", +1, "FTL raises UR classes' rank-1 over softmax (Table 1: +5 at 10K/10K)",
           "softmax_as_long"),
+    Claim("ftl", "probes.rank1.regular", +1, "FTL raises regular classes' rank-1 over softmax too (Table 1, Sec. 4.3: "
+          "'consistently improves over softmax')", "softmax_as_long"),
     Claim("ftl", "probes.rank1.ur", +1, "FTL's feature transfer (stage 1 / 2 alternation) raises UR classes' rank-1 "
           "over its modules trained as long without it (Sec. 3.4)", "ftl_no_transfer"),
+    Claim("ftl", "probes.rank1.ur", +1, "Table 1's UR claim with R as one linear layer (our ablation; the paper's R "
+          "is linear → 2 deconvolutions → 2 convolutions → linear)", "softmax_as_long", "ftl_linear_filter"),
+    Claim("ftl", "probes.rank1.regular", +1, "Table 1's regular-class claim with R as one linear layer (our "
+          "ablation)", "softmax_as_long", "ftl_linear_filter"),
     Claim("discface", "probes.rank1.tail", +1, "DiscFace compacts classes seen rarely in training (Sec. 4.2, Fig. 5)"),
     Claim("discface", "verification.tar_at_far.0.01", +1, "DiscFace raises verification when trained on a long tail "
           "(Table 4, IJB-C with MS1M-LT)"),
@@ -399,14 +412,14 @@ def verdicts(results: list[dict]) -> list[dict]:
     out = []
     for claim in CLAIMS:
         scenario = SCENARIO_OF[claim.method]
-        reference = claim.reference
-        by = {arm: {r["seed"]: r["scores"] for r in results if r["scenario"] == scenario and r["arm"] == arm}
-              for arm in (reference, claim.method)}
-        seeds = sorted(set(by[reference]) & set(by[claim.method]))
+        reference, arm = claim.reference, claim.arm or claim.method
+        by = {a: {r["seed"]: r["scores"] for r in results if r["scenario"] == scenario and r["arm"] == a}
+              for a in (reference, arm)}
+        seeds = sorted(set(by[reference]) & set(by[arm]))
         if not seeds:
             continue
         base = [measure_of(by[reference][s], claim.measure) for s in seeds]
-        other = [measure_of(by[claim.method][s], claim.measure) for s in seeds]
+        other = [measure_of(by[arm][s], claim.measure) for s in seeds]
         diff = paired_difference(base, other)
         out.append({**dataclasses.asdict(claim), "scenario": scenario, "seeds": seeds,
                     "reference_values": base, "method_values": other, "difference": diff,
@@ -438,8 +451,8 @@ def run_stage(stage: str) -> None:
                 baseline(scenario, seed, results, out)
         elif stage == "checks":
             for method in FLAGS.methods:
-                arms, seeds = CHECKS.get(method, ((), ()))
-                if arms and (seed in seeds or FLAGS.quick):
+                arms = tuple(a for a, seeds in CHECKS.get(method, {}).items() if seed in seeds or FLAGS.quick)
+                if arms:
                     method_run(method, seed, results, out, arms)
         else:
             for method in FLAGS.methods:

@@ -44,7 +44,8 @@ def rows_of(scenario_verdicts: list[dict], real_verdicts: list[dict]) -> list[di
         k = scale_of(v["measure"])
         rows.append({"method": v["method"], "where": f"SynthFaces {v['scenario']}", "paper": v["paper"],
                      "measure": f"`{v['measure']}`" + (" (%)" if k == 100 else ""), "reference": v["reference"],
-                     "arm": v["method"], "seeds": v["seeds"], "ref": [k * x for x in v["reference_values"]],
+                     "arm": v.get("arm") or v["method"], "seeds": v["seeds"],
+                     "ref": [k * x for x in v["reference_values"]],
                      "got": [k * x for x in v["method_values"]], "mean": k * v["difference"]["mean"],
                      "ci": [k * x for x in v["difference"]["ci95"]], "interval": "t over seeds",
                      "verdict": v["verdict"]})
@@ -74,8 +75,8 @@ def verdict_lines(rows: list[dict]) -> str:
     """One line per method: each claim's verdict and difference, scenario and real faces (for the README)."""
     out = []
     for method in METHODS:
-        parts = [f"{r['verdict']} in {r['where']} ({r['measure'].replace('`', '')} {r['mean']:+.2g} "
-                 f"[{r['ci'][0]:+.2g}, {r['ci'][1]:+.2g}] vs {r['reference']})" for r in rows if r["method"] == method]
+        parts = [f"{r['verdict']} in {r['where']} ({r['arm']} vs {r['reference']}, {r['measure'].replace('`', '')} "
+                 f"{r['mean']:+.2g} [{r['ci'][0]:+.2g}, {r['ci'][1]:+.2g}])" for r in rows if r["method"] == method]
         if parts:
             out.append(f"- **{method}**: " + "; ".join(parts) + ".")
     return "\n".join(out)
@@ -85,8 +86,10 @@ def checks_table(runs: list[dict]) -> str:
     """The checks' arms (reproduce.py CHECKS) against the arm they probe, per seed."""
     by = {(r["arm"], r["seed"]): r for r in runs}
     lines = ["| check | what it probes | measure | seed: check vs reference |", "| --- | --- | --- | --- |"]
-    specs = [("ftl_paper_weights", "ftl", "probes.rank1.ur", 100, "FTL at the paper's Eq. 4 weights (α_recon 1 on "
-              "the pixel sum, α_reg 0.25) against the arm's (per pixel, 0.001)")]
+    specs = [("ftl_paper_weights", "ftl", f"probes.rank1.{group}", 100, "FTL at the paper's Eq. 4 weights (α_recon 1 "
+              "on the pixel sum, α_reg 0.25) against the arm's (per pixel, 0.001)") for group in ("ur", "regular")]
+    specs += [("ftl_linear_filter", "ftl", f"probes.rank1.{group}", 100, "FTL with R as one linear layer against "
+               "the paper's R (linear → 2 deconvolutions → 2 convolutions → linear)") for group in ("ur", "regular")]
     specs += [(arm, "ida", "heldout_far.unevenness_log10", 1, f"IDA-R at τ = {arm.rsplit('_', 1)[1]} against τ = 1: "
                "a larger τ weighs the cosine more against the density term")
               for arm in sorted({a for a, _ in by if a.startswith("ida_tau_")}, key=lambda a: float(a.rsplit("_")[-1]))]
@@ -99,13 +102,26 @@ def checks_table(runs: list[dict]) -> str:
         if cells:
             lines.append(f"| {arm} | {what} | `{measure}` | {'; '.join(cells)} |")
     disc = sorted((r for r in runs if r["arm"] == "discface_discrepancy"), key=lambda r: r["seed"])
-    for key, what in (("directional_cosine", "mean intra-class cosine of the displacements (1 = one direction)"),
-                      ("radial", "mean |‖ε_i‖ − ‖ε_j‖|")):
+    for key, what in (("displacement_norm", "mean ‖ε‖, what Eq. 3 minimises with ‖ξ‖ ≤ 0.05"),
+                      ("directional_cosine", "mean intra-class cosine of the displacements (1 = one direction)"),
+                      ("radial", "mean abs(‖ε_i‖ − ‖ε_j‖)")):
         if disc:
             cells = [f"{r['seed']}: {r['scores']['discface'][key]:.3g} vs {r['scores']['baseline'][key]:.3g}"
                      for r in disc]
             lines.append(f"| discface_discrepancy | DiscFace's own objective (Sec. 3.2): {what}, DiscFace arm "
                          f"vs baseline | `{key}` | {'; '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def gradients_table(rows: list[dict]) -> str:
+    """bench/ftl_gradients.py: each weighted Eq. 4 term's gradient norm on the encoder and on R + FC."""
+    lines = ["| FTL run | α_recon, α_reg | state | encoder: softmax / recon / m-L2 | R + FC: softmax / m-L2 | "
+             "cos(softmax, m-L2) on R + FC |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        e, t = r["encoder"], r["filter_and_head"]
+        lines.append(f"| {r['run']} | {r['alpha_recon']:.3g}, {r['alpha_reg']:g} | {r['state']} | {e['softmax']:.3g} / "
+                     f"{e['recon']:.3g} / {e['reg']:.3g} | {t['softmax']:.3g} / {t['reg']:.3g} | "
+                     f"{r['cosine_softmax_reg_on_filter_and_head']:+.2f} |")
     return "\n".join(lines)
 
 
@@ -164,7 +180,8 @@ def budget(result: dict, real: dict | None) -> str:
     return text + " (CPU-only; scoring and rendering add minutes)"
 
 
-def write_report(result: dict, real: dict | None, out_dir: pathlib.Path) -> pathlib.Path:
+def write_report(result: dict, real: dict | None, out_dir: pathlib.Path,
+                 gradients: pathlib.Path | None = None) -> pathlib.Path:
     """Write reproduction.md and reproduction_<method>.png into ``out_dir``; return the markdown's path."""
     rows = rows_of(result["verdicts"], real["verdicts"] if real else [])
     kind = "--quick: one seed, short runs; checks the pipeline, measures nothing" if result["quick"] else "full runs"
@@ -177,6 +194,9 @@ def write_report(result: dict, real: dict | None, out_dir: pathlib.Path) -> path
              "other way, *inconclusive* otherwise.", "", "## Verdicts", "", verdict_lines(rows), "",
              "## Baseline gaps", "", gaps_table(result["runs"]), "", "## Claims", "", verdict_table(rows), "",
              "## Checks of the implementation", "", checks_table(result["runs"]), ""]
+    if gradients and gradients.exists():
+        parts += ["FTL's Eq. 4 terms by their gradients (`python bench/ftl_gradients.py`, 4 batches of 64 training "
+                  "images of seed 0):", "", gradients_table(json.loads(gradients.read_text())["rows"]), ""]
     for method in METHODS:
         mine = [r for r in rows if r["method"] == method]
         if not mine:
@@ -194,7 +214,7 @@ def main(argv: list[str]) -> None:
     path = pathlib.Path(args.get("--results", REPO / "bench" / "results" / "reproduction.json"))
     real_path = pathlib.Path(args.get("--real", path.parent / "reproduction_real" / "summary.json"))
     real = json.loads(real_path.read_text()) if real_path.exists() else None
-    print(write_report(json.loads(path.read_text()), real, path.parent))
+    print(write_report(json.loads(path.read_text()), real, path.parent, path.parent / "ftl_gradients.json"))
 
 
 if __name__ == "__main__":

@@ -178,6 +178,7 @@ class FTLSettings:
     FLAG_PREFIX: ClassVar[str] = "ftl_"
     head: str = "softmax"
     stage1: str = "sequential"
+    filter: str = "paper"
     rich_dim: int = 320
     ur_max_images: int = 20
     pretrain_steps: int = 1000

@@ -137,3 +137,20 @@ def test_seeding_by_farthest_points_by_hand():
     one = DiscFaceTerm(2, 1)
     one.seed_from(tf.constant(eps))  # one basis: stays at zero, as before
     assert np.all(one.xi.numpy() == 0)
+
+
+def test_discrepancy_report_by_hand():
+    from tfface.methods.discface import discrepancy_report
+
+    # 2-D, two samples of class 0 whose weight is (0, 1): f = (1, 0) → ε = (1, −1); f = (0, 2) → ε = (0, 0)
+    emb = np.array([[1.0, 0.0], [0.0, 2.0]], np.float32)
+    kernel = np.array([[0.0, 1.0], [1.0, 0.0]], np.float32)  # [D, C]: class 0 = (0, 1), class 1 = (1, 0)
+    out = discrepancy_report(emb, kernel, np.array([0, 0]))
+    assert out["displacement_norm"] == pytest.approx(np.sqrt(2) / 2)
+    assert out["radial"] == pytest.approx(np.sqrt(2)) and "eq3_discrepancy" not in out
+    # with a DiscFace term whose ξ_eff = (0.03, −0.04) (norm 0.05): Eq. 3 = mean(|(0.97, −0.96)|, |(−0.03, 0.04)|)
+    term = DiscFaceTerm(2, 1, 0.05)
+    term.xi.assign([[0.03, -0.04]])
+    with_term = discrepancy_report(emb, kernel, np.array([0, 0]), term)
+    assert with_term["xi_eff_norm"] == pytest.approx([0.05])
+    assert with_term["eq3_discrepancy"] == pytest.approx((np.hypot(0.97, 0.96) + 0.05) / 2, rel=1e-5)

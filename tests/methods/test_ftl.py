@@ -234,3 +234,15 @@ def test_encode_all_on_two_replicas_equals_one_device(ftl_setup, tiny_source):
         assert a.shape == (37, cfg.ftl.rich_dim)
         np.testing.assert_allclose(a, b, atol=1e-4)
     assert np.abs(one[0] - one[1]).max() > 1e-4  # the mirror image gives another feature
+
+
+def test_filter_network_is_the_papers_shape_or_one_linear_layer():
+    cfg = RunConfig.of(image_size=32, ftl_rich_dim=8)
+    paper = build_modules(cfg, 5)["filter"]
+    kinds = [type(layer).__name__ for layer in paper.layers]
+    assert kinds.count("Conv2DTranspose") == 2 and kinds.count("Conv2D") == 2 and kinds.count("Dense") == 2
+    linear = build_modules(cfg.replace(ftl_filter="linear"), 5)["filter"]
+    assert [type(layer).__name__ for layer in linear.layers] == ["InputLayer", "Dense"]
+    g = np.ones((3, 8), np.float32)
+    np.testing.assert_allclose(linear(g).numpy(), g @ linear.layers[1].kernel.numpy() + linear.layers[1].bias.numpy(),
+                               rtol=1e-6)

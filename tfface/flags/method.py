@@ -40,6 +40,9 @@ flags.DEFINE_enum("ftl_head", _D.setting("ftl_head"), ["softmax", "normface", "c
 flags.DEFINE_enum("ftl_stage1", _D.setting("ftl_stage1"), ["sequential", "joint"], "FTL stage 1: sequential = "
                   "Algorithm 1's three updates per step (hard regular batch, UR batch, transferred batch, in turn); "
                   "joint = one update on the sum of the three losses.")
+flags.DEFINE_enum("ftl_filter", _D.setting("ftl_filter"), ["paper", "linear"], "FTL: the filtering network R; paper = "
+                  "linear → 2 deconvolutions → 2 convolutions → linear (Sec. 4; widths ours); linear = one linear "
+                  "layer (an ablation, ours).")
 flags.DEFINE_integer("ftl_rich_dim", _D.setting("ftl_rich_dim"), "FTL: size of the rich feature g (Enc output) and of "
                      "the identity feature f (R output).")
 flags.DEFINE_integer("ftl_ur_max_images", _D.setting("ftl_ur_max_images"), "FTL: classes with at most this many images "

@@ -25,12 +25,16 @@ from tfface.training.terms import LossTerm, StepState
 
 def discrepancy_report(emb: np.ndarray, kernel: np.ndarray, labels: np.ndarray, term: DiscFaceTerm | None = None):
     """Directional (mean intra-class cosine of ε: 1 = aligned) and radial (mean |‖ε_i‖ − ‖ε_j‖|)
-    displacement discrepancy of Sec. 3.2, and ‖ξ_eff‖ when a DiscFace term is given."""
+    displacement discrepancy of Sec. 3.2, the mean ‖ε‖, and with a DiscFace term ‖ξ_eff‖ and Eq. 3's mean
+    ‖ε − ξ_eff‖ (without one, Eq. 3 at ξ = 0 is the mean ‖ε‖)."""
     eps = displacement(tf.constant(emb), tf.constant(kernel), tf.constant(labels)).numpy()
     directional, radial = displacement_discrepancies(eps, labels)
-    out = {"directional_cosine": directional, "radial": radial}
+    out = {"directional_cosine": directional, "radial": radial,
+           "displacement_norm": float(np.linalg.norm(eps, axis=1).mean())}
     if term is not None:
-        out["xi_eff_norm"] = [float(v) for v in np.linalg.norm(term.basis().numpy(), axis=1)]
+        basis = term.basis()
+        out["xi_eff_norm"] = [float(v) for v in np.linalg.norm(basis.numpy(), axis=1)]
+        out["eq3_discrepancy"] = float(tf.reduce_mean(discrepancy(tf.constant(eps), basis)))
     return out
 
 

@@ -48,7 +48,8 @@ def build_modules(cfg: RunConfig, num_classes: int, replicas: int = 1) -> dict:
     refuse_mlreg_on_normalised_head(head, f"`ftl_alpha_reg={cfg.ftl.alpha_reg}`", f"`ftl_head={cfg.ftl.head}`")
     head.build((None, d))
     return {"encoder": build_encoder(m.backbone, cfg.data.image_size, d, m.dropout, m.sync_bn and replicas > 1),
-            "decoder": build_decoder(d, cfg.data.image_size), "filter": build_filter(d, d), "head": head}
+            "decoder": build_decoder(d, cfg.data.image_size), "filter": build_filter(d, d, shape=cfg.ftl.filter),
+            "head": head}
 
 
 def embedder(modules: dict) -> keras.Model:

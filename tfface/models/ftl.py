@@ -31,9 +31,15 @@ def build_decoder(rich_dim: int, image_size: int, width: int = 64) -> keras.Mode
     return keras.Model(g, x, name="ftl_decoder")
 
 
-def build_filter(rich_dim: int, out_dim: int = 320, width: int = 32, grid: int = 4) -> keras.Model:
-    """R: g → f, the paper's linear → 2 deconvolution → 2 convolution → linear shape."""
+def build_filter(rich_dim: int, out_dim: int = 320, width: int = 32, grid: int = 4,
+                 shape: str = "paper") -> keras.Model:
+    """R: g → f, the paper's linear → 2 deconvolution → 2 convolution → linear shape (widths ours), or with
+    ``shape="linear"`` one linear layer (an ablation)."""
     g = keras.Input((rich_dim,), name="g")
+    if shape == "linear":
+        return keras.Model(g, keras.layers.Dense(out_dim, name="f", dtype="float32")(g), name="ftl_filter")
+    if shape != "paper":
+        raise ValueError(f"R's shape must be paper or linear (got {shape!r})")
     x = keras.layers.Dense(grid * grid * width, activation="relu")(g)
     x = keras.layers.Reshape((grid, grid, width))(x)
     for _ in range(2):

@@ -16,7 +16,8 @@ from tfface.errors import ConfigError
 # settings a checkpoint's variables or the exported model's input depend on (ours: the architecture, the
 # input, the optimiser's slots, the precision policy, the loss terms and the methods' learned shapes)
 STRUCTURAL = ("method", "backbone", "embedding_size", "image_size", "optimizer", "mixed_precision", "loss",
-              "aux_loss", "discface_num_bases", "feature_transform", "ftl_rich_dim", "ftl_pca_components")
+              "aux_loss", "discface_num_bases", "feature_transform", "ftl_rich_dim", "ftl_pca_components",
+              "ftl_filter")
 
 
 def _previous_config(workdir: str) -> dict | None:
