@@ -24,7 +24,8 @@ from absl import app, flags  # noqa: E402
 
 from tfface.data.build import training_source  # noqa: E402
 from tfface.data.pipeline import image_dataset  # noqa: E402
-from tfface.methods.ftl import build_modules, restore_ftl, softmax_terms  # noqa: E402
+from tfface.methods.ftl import build_modules, restore_ftl  # noqa: E402
+from tfface.methods.ftl_gradients import eq4_term_gradients  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CACHE = pathlib.Path(os.environ.get("TFFACE_CACHE", os.path.expanduser("~/.cache/tfface"))) / "reproduce" / "full"
@@ -33,36 +34,6 @@ flags.DEFINE_list("workdirs", [str(CACHE / "ur_pose_ftl_seed-0"), str(CACHE / "u
 flags.DEFINE_integer("batches", 4, "Batches of 64 training images.")
 flags.DEFINE_string("out", str(REPO / "bench" / "results" / "ftl_gradients.json"), "Result file.")
 FLAGS = flags.FLAGS
-
-
-def term_gradients(modules: dict, images: tf.Tensor, labels: tf.Tensor, alpha_softmax: float,
-                   alpha_recon: float) -> dict:
-    """Norms of each weighted Eq. 4 term's gradient (batch means) on the encoder and on R + FC, and the cosine of
-    the softmax and m-L2 gradients on R + FC."""
-    enc_vars = modules["encoder"].trainable_variables
-    top_vars = modules["filter"].trainable_variables + modules["head"].trainable_variables
-    with tf.GradientTape(persistent=True) as tape:
-        g = modules["encoder"](images, training=True)
-        recon = tf.cast(modules["decoder"](g, training=True), tf.float32)
-        target = tf.cast(images, tf.float32) / 255.0
-        ce, reg, _ = softmax_terms(modules, modules["filter"](g, training=True), labels)
-        terms = {"softmax": alpha_softmax * tf.reduce_mean(ce), "reg": tf.reduce_mean(reg),
-                 "recon": alpha_recon * tf.reduce_mean(tf.reduce_sum(tf.square(recon - target), axis=[1, 2, 3]))}
-    def flat(term, variables):  # a variable the term does not reach counts as 0, so the vectors align
-        grads = tape.gradient(term, variables)
-        return tf.concat([tf.reshape(tf.zeros(v.shape) if x is None else x, [-1]) for x, v in zip(grads, variables)], 0)
-
-    out = {"value": {k: float(v) for k, v in terms.items()}, "encoder": {}, "filter_and_head": {}}
-    top = {}
-    for name, term in terms.items():
-        out["encoder"][name] = float(tf.norm(flat(term, enc_vars)))
-        if name != "recon":
-            top[name] = flat(term, top_vars)
-            out["filter_and_head"][name] = float(tf.norm(top[name]))
-    denom = tf.norm(top["softmax"]) * tf.norm(top["reg"])
-    out["cosine_softmax_reg_on_filter_and_head"] = float(tf.reduce_sum(top["softmax"] * top["reg"]) / denom) \
-        if float(denom) > 0 else 0.0
-    return out
 
 
 def mean_of(reports: list[dict]) -> dict:
@@ -83,7 +54,7 @@ def gradients_of(workdir: str) -> list[dict]:
     fresh = build_modules(cfg, source.num_classes)
     rows = []
     for state, modules in (("initialisation", fresh), ("trained", trained)):
-        report = mean_of([term_gradients(modules, x, tf.constant(y), cfg.ftl.alpha_softmax, cfg.ftl.alpha_recon)
+        report = mean_of([eq4_term_gradients(modules, x, tf.constant(y), cfg.ftl.alpha_softmax, cfg.ftl.alpha_recon)
                           for x, y in batches])
         rows.append({"run": pathlib.Path(workdir).name, "state": state,
                      "checkpoint": pathlib.Path(latest).name if state == "trained" else None,

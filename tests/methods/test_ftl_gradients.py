@@ -1,20 +1,14 @@
-"""bench/ftl_gradients.py: the gradient of each weighted Eq. 4 term is non-zero, scales with its weight, and m-L2's
-vanishes at α_reg = 0 (the check behind the reproduction's FTL arm)."""
-
-import importlib.util
+"""tfface.methods.ftl_gradients (bench/ftl_gradients.py's check): the gradient of each weighted Eq. 4 term is
+non-zero, scales with its weight, and m-L2's vanishes at α_reg = 0."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO
 
 from tfface.config import RunConfig
 from tfface.methods.ftl import build_modules
-
-spec = importlib.util.spec_from_file_location("ftl_gradients", REPO / "bench" / "ftl_gradients.py")
-ftl_gradients = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ftl_gradients)
+from tfface.methods.ftl_gradients import eq4_term_gradients
 
 
 def gradients(alpha_reg: float, alpha_recon: float) -> dict:
@@ -22,7 +16,7 @@ def gradients(alpha_reg: float, alpha_recon: float) -> dict:
     keras.utils.set_random_seed(3)
     modules = build_modules(cfg, 5)
     images = tf.constant(np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3)), tf.uint8)
-    return ftl_gradients.term_gradients(modules, images, tf.constant([0, 1, 2, 3, 4, 0, 1, 2]), 1.0, alpha_recon)
+    return eq4_term_gradients(modules, images, tf.constant([0, 1, 2, 3, 4, 0, 1, 2]), 1.0, alpha_recon)
 
 
 def test_each_eq4_term_reaches_the_modules_in_proportion_to_its_weight():
