@@ -48,10 +48,13 @@ from reproduction_report import write_report  # noqa: E402
 
 from tfface.config import EvaluateConfig, RunConfig  # noqa: E402
 from tfface.data.build import synth_config  # noqa: E402
+from tfface.data.sources import from_list_file  # noqa: E402
 from tfface.data.synthfaces import build_synthfaces  # noqa: E402
 from tfface.evaluation.protocols import run_protocol  # noqa: E402
 from tfface.export.saved_model import load_embedder  # noqa: E402
 from tfface.methods.discface_eval import discface_diagnostics  # noqa: E402
+from tfface.methods.ftl import regular_classes  # noqa: E402
+from tfface.methods.ftl_eval import nn_report, restore_ftl_run  # noqa: E402
 from tfface.programs.evaluation import evaluate  # noqa: E402
 from tfface.programs.training import train  # noqa: E402
 from tfface.runtime.resume import previous_run  # noqa: E402
@@ -132,7 +135,7 @@ ARMS = {"ftl": ("softmax_as_long", "ftl_no_transfer", "ftl"), "ddl": ("ddl_finet
 IDA_TAUS = (2, 4, 8)
 ALL_SEEDS = (0, 1, 2, 3, 4)
 CHECKS = {  # --stage=checks: per method, the arms that probe an implementation rather than a claim, and their seeds
-    "ftl": {"ftl_paper_weights": (0, 1, 2), "ftl_linear_filter": ALL_SEEDS},
+    "ftl": {"ftl_paper_weights": (0, 1, 2), "ftl_linear_filter": ALL_SEEDS, "ftl_classifier": ALL_SEEDS},
     "ida": {f"ida_tau_{t:g}": ALL_SEEDS for t in IDA_TAUS},
     "discface": {"discface_discrepancy": ALL_SEEDS},
 }
@@ -367,6 +370,9 @@ def method_run(method: str, seed: int, results: list[dict], out: pathlib.Path,
         if arm == "discface_discrepancy":
             discrepancy_check(base, seed, results, out)
             continue
+        if arm == "ftl_classifier":
+            ftl_classifier_check(seed, results, out)
+            continue
         settings = {**data} if arm.startswith("ftl") else {**data, **BASELINES[scenario]}  # FTL: its own program
         settings.update(arm_settings(arm, train_steps(finetune=method == "ddl")))
         if recorded(results, key, settings, out):  # (compared without the paths set below)
@@ -402,6 +408,28 @@ def discrepancy_check(base: dict, seed: int, results: list[dict], out: pathlib.P
         scores[name] = discface_diagnostics(str(workdir), str(workdir / "discface_diagnostics"))
         scores[name].pop("checkpoint")
     results.append({**key, "method": "discface", "settings": data, "scores": scores})
+    print(f"  {json.dumps(scores)}", flush=True)
+    save(out, results)
+
+
+def ftl_classifier_check(seed: int, results: list[dict], out: pathlib.Path) -> None:
+    """Where FTL's transfer acts (stage 1 reshapes FC's boundaries for UR classes): FC's top-1 and the nearest-centre
+    rank-1 on g and f of the render's probes, FTL against its modules trained as long without the stages."""
+    key = {"scenario": "ur_pose", "arm": "ftl_classifier", "seed": seed}
+    data = render_settings("ur_pose", seed)
+    if recorded(results, key, data, out):
+        return
+    print(f"[ftl_classifier] ur_pose seed {seed}", flush=True)
+    root = render_root(data)
+    probes = from_list_file(meta_subset(root, "ftl_probes.csv", lambda r: r["split"] == "probe"), str(root))
+    scores = {}
+    for arm in ("ftl_no_transfer", "ftl"):
+        workdir = train_run(f"ur_pose_{arm}", {**data, **arm_settings(arm, train_steps())}, seed)[0]
+        cfg, modules, source = restore_ftl_run(str(workdir))
+        report = nn_report(modules, source, probes, regular_classes(source.class_counts, cfg.ftl.ur_max_images),
+                           cfg.data.image_size)
+        scores[arm] = {k: report[k] for k in ("classifier", "rank1_f", "rank1_g")}
+    results.append({**key, "method": "ftl", "settings": data, "scores": scores})
     print(f"  {json.dumps(scores)}", flush=True)
     save(out, results)
 

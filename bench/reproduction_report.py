@@ -101,6 +101,15 @@ def checks_table(runs: list[dict]) -> str:
                              f"{k * value(by[reference, seed]['scores'], measure):.3g}")
         if cells:
             lines.append(f"| {arm} | {what} | `{measure}` | {'; '.join(cells)} |")
+    fc = sorted((r for r in runs if r["arm"] == "ftl_classifier"), key=lambda r: r["seed"])
+    for feature, group, what in (("classifier", "ur", "FC's top-1 of UR probes, where stage 1's transfer acts"),
+                                 ("classifier", "regular", "FC's top-1 of regular probes"),
+                                 ("rank1_g", "ur", "nearest-centre rank-1 of UR probes on the rich feature g")):
+        if fc:
+            cells = [f"{r['seed']}: {100 * r['scores']['ftl'][feature][group]:.3g} vs "
+                     f"{100 * r['scores']['ftl_no_transfer'][feature][group]:.3g}" for r in fc]
+            lines.append(f"| ftl_classifier | {what}: FTL vs its modules trained as long without the stages (%) | "
+                         f"`{feature}.{group}` | {'; '.join(cells)} |")
     disc = sorted((r for r in runs if r["arm"] == "discface_discrepancy"), key=lambda r: r["seed"])
     for key, what in (("displacement_norm", "mean ‖ε‖, what Eq. 3 minimises with ‖ξ‖ ≤ 0.05"),
                       ("directional_cosine", "mean intra-class cosine of the displacements (1 = one direction)"),
