@@ -93,8 +93,11 @@ def seed_file(out_dir: pathlib.Path, method: str, seed: int) -> pathlib.Path:
 
 
 def run_bench(setting: RealSetting, extra: list[str], out: pathlib.Path, quick: bool) -> float:
-    """One call of the bench (its output streamed to ours); the seconds it took."""
-    cmd = [sys.executable, str(REPO / "bench" / setting.script), f"--out={out}", *setting.flags, *extra,
+    """One call of the bench (its output streamed to ours); the seconds it took. The bench writes
+    ``<out>.partial`` (benches save after every arm) and only a finished call renames it to ``out``, so a killed or
+    failed seed is run again rather than read half-done."""
+    partial = out.with_name(out.name + ".partial")
+    cmd = [sys.executable, str(REPO / "bench" / setting.script), f"--out={partial}", *setting.flags, *extra,
            *(setting.quick if quick else ())]
     print(f"[real] {' '.join(cmd[1:])}", flush=True)
     t0 = time.time()
@@ -102,6 +105,7 @@ def run_bench(setting: RealSetting, extra: list[str], out: pathlib.Path, quick: 
     if done.returncode:
         raise SystemExit(f"error: bench/{setting.script} exited with {done.returncode} ({' '.join(cmd[1:])}); "
                          f"its output is above. Fix it and rerun: the seeds done are kept in {out.parent}.")
+    partial.rename(out)
     return time.time() - t0
 
 

@@ -43,3 +43,4 @@ def test_paired_bootstrap_tar_of_equal_and_of_planted_scorings():
     up = paired.paired_bootstrap_tar(ref, better, same, replicates=200)
     assert up["0.01"]["difference"] > 0.3 and up["0.01"]["ci95"][0] > 0
     assert paired.verdict(up["0.01"]["ci95"], +1) == "reproduced"
+
