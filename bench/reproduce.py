@@ -44,7 +44,7 @@ from absl import app, flags  # noqa: E402
 from celeba import write_list  # noqa: E402
 from paired import paired_difference, verdict  # noqa: E402
 from reproduce_real import run_real  # noqa: E402
-from reproduction_report import write_report  # noqa: E402
+from reproduction_report import measure_of, write_report_from  # noqa: E402
 
 from tfface.config import EvaluateConfig, RunConfig  # noqa: E402
 from tfface.data.build import synth_config  # noqa: E402
@@ -57,7 +57,7 @@ from tfface.methods.ftl import regular_classes  # noqa: E402
 from tfface.methods.ftl_eval import nn_report, restore_ftl_run  # noqa: E402
 from tfface.programs.evaluation import evaluate  # noqa: E402
 from tfface.programs.training import train  # noqa: E402
-from tfface.runtime.resume import previous_run  # noqa: E402
+from tfface.runtime.resume import changed_settings, previous_run  # noqa: E402
 from tfface.runtime.verify import PRINT  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -184,20 +184,6 @@ CLAIMS = (
 )
 
 
-def measure_of(scores: dict, path: str) -> float:
-    """A value of the scores by its dotted path (keys may hold dots: "tar_at_far.0.001" is tried whole too)."""
-    node, parts = scores, path.split(".")
-    while parts:
-        for n in range(len(parts), 0, -1):
-            key = ".".join(parts[:n])
-            if isinstance(node, dict) and key in node:
-                node, parts = node[key], parts[n:]
-                break
-        else:
-            raise KeyError(f"{path} is not in the scores ({sorted(scores)})")
-    return float(node)
-
-
 def render_settings(scenario: str, seed: int) -> dict:
     """RunConfig settings of a scenario's SynthFaces render."""
     ids, held = (24, 20) if FLAGS.quick else RENDERS[scenario]
@@ -235,8 +221,7 @@ def refuse_other_run(cfg: RunConfig) -> None:
     if previous is None:
         return
     old = previous[0]
-    changed = [f"{f} {old.setting(f)!r} → {cfg.setting(f)!r}" for f in cfg.flag_paths()
-               if f != "workdir" and old.setting(f) != cfg.setting(f)]
+    changed = [f"{f} {old.setting(f)!r} → {cfg.setting(f)!r}" for f in changed_settings(old, cfg)]
     if changed:
         raise SystemExit(f"error: {cfg.workdir} holds a run trained with other settings ({'; '.join(changed)}). "
                          "Delete that folder to retrain it, or give --workdir=<another folder>.")
@@ -358,6 +343,13 @@ def ida_scores(base: dict, data: dict, tau: float = 1.0) -> dict:
             "verification": {k: pairs[k] for k in ("accuracy", "tar_at_far")}}
 
 
+def run_settings(scenario: str, arm: str, data: dict, finetune: bool = False) -> dict:
+    """An arm's RunConfig settings on a render: the render's, the scenario's baseline (not for FTL's own program)
+    and the arm's own (``finetune``: DDL's arms, which fine-tune the baseline)."""
+    own = {**data} if arm.startswith("ftl") else {**data, **BASELINES[scenario]}
+    return {**own, **arm_settings(arm, train_steps(finetune))}
+
+
 def method_run(method: str, seed: int, results: list[dict], out: pathlib.Path,
                arms: tuple[str, ...] | None = None) -> None:
     """The method's arm(s) (``arms``: those, e.g. checks) for ``seed`` on its scenario, after the scenario's
@@ -373,8 +365,7 @@ def method_run(method: str, seed: int, results: list[dict], out: pathlib.Path,
         if arm == "ftl_classifier":
             ftl_classifier_check(seed, results, out)
             continue
-        settings = {**data} if arm.startswith("ftl") else {**data, **BASELINES[scenario]}  # FTL: its own program
-        settings.update(arm_settings(arm, train_steps(finetune=method == "ddl")))
+        settings = run_settings(scenario, arm, data, finetune=method == "ddl")
         if recorded(results, key, settings, out):  # (compared without the paths set below)
             continue
         if method == "ddl":
@@ -401,7 +392,7 @@ def discrepancy_check(base: dict, seed: int, results: list[dict], out: pathlib.P
     if recorded(results, key, data, out):
         return
     print(f"[discface_discrepancy] longtail seed {seed}", flush=True)
-    arm = {**data, **BASELINES["longtail"], **arm_settings("discface", train_steps())}
+    arm = run_settings("longtail", "discface", data)
     scores = {}
     for name, workdir in (("baseline", baseline_workdir(base)), ("discface", train_run("longtail_discface", arm,
                                                                                          seed)[0])):
@@ -424,7 +415,7 @@ def ftl_classifier_check(seed: int, results: list[dict], out: pathlib.Path) -> N
     probes = from_list_file(meta_subset(root, "ftl_probes.csv", lambda r: r["split"] == "probe"), str(root))
     scores = {}
     for arm in ("ftl_no_transfer", "ftl"):
-        workdir = train_run(f"ur_pose_{arm}", {**data, **arm_settings(arm, train_steps())}, seed)[0]
+        workdir = train_run(f"ur_pose_{arm}", run_settings("ur_pose", arm, data), seed)[0]
         cfg, modules, source = restore_ftl_run(str(workdir))
         report = nn_report(modules, source, probes, regular_classes(source.class_counts, cfg.ftl.ur_max_images),
                            cfg.data.image_size)
@@ -498,9 +489,8 @@ def main(argv):
     for stage in STAGES if FLAGS.stage == "all" else [FLAGS.stage]:
         run_stage(stage)
     if FLAGS.stage == "all":
-        real = output("real") / "summary.json"
-        print(write_report(json.loads(output("methods").read_text()), json.loads(real.read_text()),
-                           output("methods").parent), f"({(time.time() - t0) / 60:.1f} min)", flush=True)
+        print(write_report_from(output("methods"), output("real") / "summary.json"),
+              f"({(time.time() - t0) / 60:.1f} min)", flush=True)
 
 
 if __name__ == "__main__":

@@ -112,8 +112,8 @@ def run_bench(setting: RealSetting, extra: list[str], out: pathlib.Path, quick: 
 
 
 def run_real(methods: list[str], seeds: int, out_dir: pathlib.Path, quick: bool = False) -> dict:
-    """Run what is missing of the real settings of ``methods`` and return {runs, verdicts}; writes
-    ``out_dir/summary.json`` after every bench call."""
+    """Run what is missing of the real settings of ``methods``; writes and returns ``out_dir/summary.json``
+    ({cpu_only, seconds per result file, verdicts}), after every bench call."""
     out_dir.mkdir(parents=True, exist_ok=True)
     summary_path = out_dir / "summary.json"
     seconds = json.loads(summary_path.read_text())["seconds"] if summary_path.exists() else {}
@@ -140,11 +140,10 @@ def real_verdicts(out_dir: pathlib.Path) -> list[dict]:
     t interval and the verdict; IDA's from the bootstrap over its pairs."""
     out = []
     for setting in SETTINGS:
-        files = sorted(out_dir.glob(f"{setting.method}_seed-*.json"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
-        if not files:
+        seeds = sorted(int(f.stem.rsplit("-", 1)[1]) for f in out_dir.glob(f"{setting.method}_seed-*.json"))
+        if not seeds:
             continue
-        results = [json.loads(f.read_text()) for f in files]
-        seeds = [int(f.stem.rsplit("-", 1)[1]) for f in files]
+        results = [json.loads(seed_file(out_dir, setting.method, seed).read_text()) for seed in seeds]
         for claim in setting.claims:
             ref = [claim.value(r, setting.arms[0]) for r in results]
             got = [claim.value(r, setting.arms[1]) for r in results]

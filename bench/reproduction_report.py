@@ -49,8 +49,8 @@ def rows_of(scenario_verdicts: list[dict], real_verdicts: list[dict]) -> list[di
                      "got": [k * x for x in v["method_values"]], "mean": k * v["difference"]["mean"],
                      "ci": [k * x for x in v["difference"]["ci95"]], "interval": "t over seeds",
                      "verdict": v["verdict"]})
+    k = 100.0  # the real-face measures are rank-1, top-1 and TAR: in percent
     for v in real_verdicts:
-        k = 1.0 if v["measure"].startswith("|") else 100.0
         rows.append({"method": v["method"], "where": "real faces", "paper": v["paper"], "measure": v["measure"],
                      "reference": v["reference"], "arm": v["arm"], "seeds": v["seeds"],
                      "ref": [k * x for x in v["reference_values"]], "got": [k * x for x in v["method_values"]],
@@ -97,8 +97,8 @@ def checks_table(runs: list[dict]) -> str:
         cells = []
         for (a, seed), r in sorted(by.items(), key=lambda x: x[0][1]):
             if a == arm and (reference, seed) in by:
-                cells.append(f"{seed}: {k * value(r['scores'], measure):.3g} vs "
-                             f"{k * value(by[reference, seed]['scores'], measure):.3g}")
+                cells.append(f"{seed}: {k * measure_of(r['scores'], measure):.3g} vs "
+                             f"{k * measure_of(by[reference, seed]['scores'], measure):.3g}")
         if cells:
             lines.append(f"| {arm} | {what} | `{measure}` | {'; '.join(cells)} |")
     fc = sorted((r for r in runs if r["arm"] == "ftl_classifier"), key=lambda r: r["seed"])
@@ -134,10 +134,17 @@ def gradients_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def value(scores: dict, path: str) -> float:
-    node = scores
-    for part in path.split("."):
-        node = node[part]
+def measure_of(scores: dict, path: str) -> float:
+    """A value of the scores by its dotted path (keys may hold dots: "tar_at_far.0.001" is tried whole too)."""
+    node, parts = scores, path.split(".")
+    while parts:
+        for n in range(len(parts), 0, -1):
+            key = ".".join(parts[:n])
+            if isinstance(node, dict) and key in node:
+                node, parts = node[key], parts[n:]
+                break
+        else:
+            raise KeyError(f"{path} is not in the scores ({sorted(scores)})")
     return float(node)
 
 
@@ -218,12 +225,19 @@ def write_report(result: dict, real: dict | None, out_dir: pathlib.Path,
     return out
 
 
+def write_report_from(results: pathlib.Path, real: pathlib.Path | None = None) -> pathlib.Path:
+    """The report beside ``results`` (reproduce.py's scenario file), with the real-face summary (default: beside it,
+    in reproduction_real/) and bench/ftl_gradients.py's table where those files exist."""
+    real = real or results.parent / "reproduction_real" / "summary.json"
+    return write_report(json.loads(results.read_text()), json.loads(real.read_text()) if real.exists() else None,
+                        results.parent, results.parent / "ftl_gradients.json")
+
+
 def main(argv: list[str]) -> None:
     args = dict(a.split("=", 1) for a in argv if a.startswith("--") and "=" in a)
-    path = pathlib.Path(args.get("--results", REPO / "bench" / "results" / "reproduction.json"))
-    real_path = pathlib.Path(args.get("--real", path.parent / "reproduction_real" / "summary.json"))
-    real = json.loads(real_path.read_text()) if real_path.exists() else None
-    print(write_report(json.loads(path.read_text()), real, path.parent, path.parent / "ftl_gradients.json"))
+    real = args.get("--real")
+    print(write_report_from(pathlib.Path(args.get("--results", REPO / "bench" / "results" / "reproduction.json")),
+                            pathlib.Path(real) if real else None))
 
 
 if __name__ == "__main__":

@@ -80,12 +80,8 @@ class FTLTask(Task):
 
     def loss(self, batch, step):
         images, labels = batch
-        m, gb = self.modules, float(self.global_batch)
-        g = m["encoder"](images, training=True)
-        recon = m["decoder"](g, training=True)
-        target = tf.cast(images, tf.float32) / 255.0
-        l_recon = tf.reduce_sum(tf.square(tf.cast(recon, tf.float32) - target), axis=[1, 2, 3])  # Eq. 1: ‖x′ − x‖²
-        ce, reg, acc = softmax_terms(m, m["filter"](g, training=True), labels)
+        gb = float(self.global_batch)
+        ce, reg, l_recon, acc = eq4_terms(self.modules, images, labels)
         loss = tf.reduce_sum(self.alpha_softmax * ce + reg + self.alpha_recon * l_recon) / gb
         return loss, {"ce": tf.reduce_sum(ce) / gb, "recon": tf.reduce_sum(l_recon) / gb,
                       "mlreg": tf.reduce_sum(reg) / gb, "acc": tf.reduce_sum(acc) / gb}
@@ -147,6 +143,17 @@ class TransferTask(Task):
             total += loss
             metrics.update(m)
         return {"loss": total, **metrics}
+
+
+def eq4_terms(modules: dict, images, labels):
+    """Per-sample terms of Eq. 4 on a batch, unweighted but for the head's α_reg: (cross-entropy of FC, α_reg·‖Wᵀf‖²,
+    Eq. 1's ‖x′ − x‖² over the pixels in [0, 1], top-1 correctness)."""
+    g = modules["encoder"](images, training=True)
+    recon = modules["decoder"](g, training=True)
+    target = tf.cast(images, tf.float32) / 255.0
+    l_recon = tf.reduce_sum(tf.square(tf.cast(recon, tf.float32) - target), axis=[1, 2, 3])  # Eq. 1: ‖x′ − x‖²
+    ce, reg, acc = softmax_terms(modules, modules["filter"](g, training=True), labels)
+    return ce, reg, l_recon, acc
 
 
 def softmax_terms(modules: dict, f, labels):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tfface.methods.ftl import softmax_terms
+from tfface.methods.ftl import eq4_terms
 
 
 def eq4_term_gradients(modules: dict, images: tf.Tensor, labels: tf.Tensor, alpha_softmax: float,
@@ -15,12 +15,10 @@ def eq4_term_gradients(modules: dict, images: tf.Tensor, labels: tf.Tensor, alph
     enc_vars = modules["encoder"].trainable_variables
     top_vars = modules["filter"].trainable_variables + modules["head"].trainable_variables
     with tf.GradientTape(persistent=True) as tape:
-        g = modules["encoder"](images, training=True)
-        recon = tf.cast(modules["decoder"](g, training=True), tf.float32)
-        target = tf.cast(images, tf.float32) / 255.0
-        ce, reg, _ = softmax_terms(modules, modules["filter"](g, training=True), labels)
+        ce, reg, l_recon, _ = eq4_terms(modules, images, labels)
         terms = {"softmax": alpha_softmax * tf.reduce_mean(ce), "reg": tf.reduce_mean(reg),
-                 "recon": alpha_recon * tf.reduce_mean(tf.reduce_sum(tf.square(recon - target), axis=[1, 2, 3]))}
+                 "recon": alpha_recon * tf.reduce_mean(l_recon)}
+
     def flat(term, variables):  # a variable the term does not reach counts as 0, so the vectors align
         grads = tape.gradient(term, variables)
         return tf.concat([tf.reshape(tf.zeros(v.shape) if x is None else x, [-1]) for x, v in zip(grads, variables)], 0)

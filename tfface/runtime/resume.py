@@ -41,6 +41,11 @@ def previous_head_sharded(workdir: str) -> bool | None:
     return None if raw is None else bool(raw.get("head_sharded", False))
 
 
+def changed_settings(old: RunConfig, cfg: RunConfig) -> list[str]:
+    """The flags (but the workdir) whose values differ between a workdir's run ``old`` and ``cfg``."""
+    return [f for f in cfg.flag_paths() if f != "workdir" and old.setting(f) != cfg.setting(f)]
+
+
 def check_resume(cfg: RunConfig, num_classes: int, log) -> None:
     """Refuse a rerun of ``cfg.workdir`` whose structural settings or number of classes differ from the run it
     holds; ``log`` the other changed settings."""
@@ -48,7 +53,7 @@ def check_resume(cfg: RunConfig, num_classes: int, log) -> None:
     if previous is None:
         return
     old, old_classes = previous
-    changed = [f for f in cfg.flag_paths() if f != "workdir" and old.setting(f) != cfg.setting(f)]
+    changed = changed_settings(old, cfg)
     refused = [f for f in changed if f in STRUCTURAL]
     shown = [f"`{f}` {_value(old.setting(f))} → {_value(cfg.setting(f))}" for f in refused]
     if old_classes not in (-1, num_classes):
