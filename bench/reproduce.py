@@ -55,6 +55,7 @@ from tfface.export.saved_model import load_embedder  # noqa: E402
 from tfface.methods.discface_eval import discface_diagnostics  # noqa: E402
 from tfface.methods.ftl import regular_classes  # noqa: E402
 from tfface.methods.ftl_eval import nn_report, restore_ftl_run  # noqa: E402
+from tfface.methods.ftl_planted import planted_transfer_check  # noqa: E402
 from tfface.programs.evaluation import evaluate  # noqa: E402
 from tfface.programs.training import train  # noqa: E402
 from tfface.runtime.resume import changed_settings, previous_run  # noqa: E402
@@ -74,9 +75,11 @@ flags.DEFINE_integer("image_size", 32, "Image size (px) of the scenario renders 
                      "of 64 px's compute, and every scenario's gap is larger there).")
 flags.DEFINE_string("workdir", os.path.join(os.environ.get("TFFACE_CACHE", os.path.expanduser("~/.cache/tfface")),
                                             "reproduce"), "Where the runs train (kept to resume).")
-flags.DEFINE_string("out", "", "Result file of one stage (default bench/results/scenario_gaps.json for gaps, "
-                    "reproduction.json for methods and checks, the folder reproduction_real for real; with --quick "
-                    "the same names under <workdir>/quick).")
+flags.DEFINE_string("results_dir", "", "Folder of every stage's result (default bench/results; with --quick "
+                    "<workdir>/quick): scenario_gaps.json, reproduction.json, reproduction_real/, budget.json and the "
+                    "report. Give another folder (and TFFACE_CACHE) to time a run from scratch beside the recorded.")
+flags.DEFINE_string("out", "", "Result file of one stage (default <results_dir>/scenario_gaps.json for gaps, "
+                    "reproduction.json for methods and checks, the folder reproduction_real for real).")
 FLAGS = flags.FLAGS
 
 # identities per render (training, held out); ours, a size these CPUs train in about 5 minutes per run
@@ -133,9 +136,11 @@ SCENARIO_OF = {"ftl": "ur_pose", "discface": "longtail", "sft": "longtail", "ddl
                "ida": "density"}
 ARMS = {"ftl": ("softmax_as_long", "ftl_no_transfer", "ftl"), "ddl": ("ddl_finetune", "ddl")}  # besides the baseline
 IDA_TAUS = (2, 4, 8)
+PLANTED_STEPS = 300  # stage-1 steps of the planted-effect check (ours; --quick too: it is short)
 ALL_SEEDS = (0, 1, 2, 3, 4)
 CHECKS = {  # --stage=checks: per method, the arms that probe an implementation rather than a claim, and their seeds
-    "ftl": {"ftl_paper_weights": (0, 1, 2), "ftl_linear_filter": ALL_SEEDS, "ftl_classifier": ALL_SEEDS},
+    "ftl": {"ftl_paper_weights": (0, 1, 2), "ftl_linear_filter": ALL_SEEDS, "ftl_classifier": ALL_SEEDS,
+            "ftl_planted": ALL_SEEDS},
     "ida": {f"ida_tau_{t:g}": ALL_SEEDS for t in IDA_TAUS},
     "discface": {"discface_discrepancy": ALL_SEEDS},
 }
@@ -264,6 +269,8 @@ def save(out: pathlib.Path, results: list[dict]) -> None:
     out.write_text(json.dumps({"cpu_only": True, "quick": FLAGS.quick, "steps": train_steps(),
                                "finetune_steps": train_steps(True), "runs": results,
                                "verdicts": verdicts(results)}, indent=1))
+    if CLOCK:
+        CLOCK.lap()
 
 
 def find(results: list[dict], key: dict) -> dict | None:
@@ -365,6 +372,9 @@ def method_run(method: str, seed: int, results: list[dict], out: pathlib.Path,
         if arm == "ftl_classifier":
             ftl_classifier_check(seed, results, out)
             continue
+        if arm == "ftl_planted":
+            planted_check(seed, results, out)
+            continue
         settings = run_settings(scenario, arm, data, finetune=method == "ddl")
         if recorded(results, key, settings, out):  # (compared without the paths set below)
             continue
@@ -425,6 +435,21 @@ def ftl_classifier_check(seed: int, results: list[dict], out: pathlib.Path) -> N
     save(out, results)
 
 
+def planted_check(seed: int, results: list[dict], out: pathlib.Path) -> None:
+    """FTL's stage 1 with and without the transferred batch on drawn features with a planted, shared intra-class
+    variation that the UR classes' training samples lack (tfface.methods.ftl_planted): whether the transfer can
+    raise UR accuracy where the effect is there to find. Trains no network on images (about a minute)."""
+    key = {"scenario": "ur_pose", "arm": "ftl_planted", "seed": seed}
+    settings = {"steps": PLANTED_STEPS}
+    if recorded(results, key, settings, out):
+        return
+    print(f"[ftl_planted] seed {seed}", flush=True)
+    scores = planted_transfer_check(seed, PLANTED_STEPS)
+    results.append({**key, "method": "ftl", "settings": settings, "scores": scores})
+    print(f"  {json.dumps(scores)}", flush=True)
+    save(out, results)
+
+
 def verdicts(results: list[dict]) -> list[dict]:
     """Per claim: the method arm against the claim's reference arm over the seeds both have, the paired difference
     with its 95% t interval and the verdict."""
@@ -450,18 +475,47 @@ OUTPUTS = {"gaps": "scenario_gaps.json", "methods": "reproduction.json", "checks
            "real": "reproduction_real"}  # the checks' arms join the methods' file; real is a folder
 
 
+def results_dir() -> pathlib.Path:
+    """--results_dir, else bench/results (--quick: <workdir>/quick)."""
+    if FLAGS.results_dir:
+        return pathlib.Path(FLAGS.results_dir)
+    return pathlib.Path(FLAGS.workdir) / "quick" if FLAGS.quick else REPO / "bench" / "results"
+
+
 def output(stage: str) -> pathlib.Path:
-    """A stage's result file (real: folder): --out for one stage, else bench/results/… (--quick: the workdir)."""
-    if FLAGS.out:
-        return pathlib.Path(FLAGS.out)
-    base = pathlib.Path(FLAGS.workdir) / "quick" if FLAGS.quick else REPO / "bench" / "results"
-    return base / OUTPUTS[stage]
+    """A stage's result file (real: folder): --out for one stage, else in results_dir()."""
+    return pathlib.Path(FLAGS.out) if FLAGS.out else results_dir() / OUTPUTS[stage]
+
+
+class WallClock:
+    """Wall seconds per stage in ``path`` (budget.json), written at every lap and added to across invocations, so a
+    killed and resumed report still shows what its kept work took (the time of a run killed halfway is lost with
+    it)."""
+
+    def __init__(self, path: pathlib.Path):
+        self.path, self.stage, self.last = path, "", time.time()
+        self.seconds = json.loads(path.read_text())["wall_seconds"] if path.exists() else {}
+
+    def start(self, stage: str) -> None:
+        self.stage, self.last = stage, time.time()
+
+    def lap(self) -> None:
+        now = time.time()
+        self.seconds[self.stage] = round(self.seconds.get(self.stage, 0.0) + now - self.last, 1)
+        self.last = now
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps({"cpu_only": True, "wall_seconds": self.seconds,
+                                         "wall_hours": round(sum(self.seconds.values()) / 3600, 3)}, indent=1))
+
+
+CLOCK: WallClock | None = None  # set by main(); save() laps it after every run
 
 
 def run_stage(stage: str) -> None:
     out = output(stage)
     if stage == "real":
-        run_real(FLAGS.methods, 1 if FLAGS.quick else FLAGS.seeds, out, FLAGS.quick)
+        run_real(FLAGS.methods, 1 if FLAGS.quick else FLAGS.seeds, out, FLAGS.quick, CLOCK.lap if CLOCK else
+                 lambda: None)
         return
     results = json.loads(out.read_text())["runs"] if out.exists() else []
     for seed in range(1 if FLAGS.quick else FLAGS.seeds):
@@ -485,12 +539,17 @@ def main(argv):
     if FLAGS.stage == "all" and FLAGS.out:
         raise SystemExit("error: --out names one stage's result; --stage=all writes each stage's default file "
                          "(with --quick under --workdir). Drop --out, or run the stages one by one.")
+    global CLOCK
+    CLOCK = WallClock(results_dir() / "budget.json")
     t0 = time.time()
     for stage in STAGES if FLAGS.stage == "all" else [FLAGS.stage]:
+        CLOCK.start(stage)
         run_stage(stage)
+        CLOCK.lap()
     if FLAGS.stage == "all":
         print(write_report_from(output("methods"), output("real") / "summary.json"),
-              f"({(time.time() - t0) / 60:.1f} min)", flush=True)
+              f"({(time.time() - t0) / 60:.1f} min this call; {sum(CLOCK.seconds.values()) / 3600:.2f} h in all, "
+              f"{CLOCK.path})", flush=True)
 
 
 if __name__ == "__main__":

@@ -111,9 +111,10 @@ def run_bench(setting: RealSetting, extra: list[str], out: pathlib.Path, quick: 
     return time.time() - t0
 
 
-def run_real(methods: list[str], seeds: int, out_dir: pathlib.Path, quick: bool = False) -> dict:
+def run_real(methods: list[str], seeds: int, out_dir: pathlib.Path, quick: bool = False,
+             lap: Callable[[], None] = lambda: None) -> dict:
     """Run what is missing of the real settings of ``methods``; writes and returns ``out_dir/summary.json``
-    ({cpu_only, seconds per result file, verdicts}), after every bench call."""
+    ({cpu_only, seconds per result file, verdicts}), and calls ``lap``, after every bench call."""
     out_dir.mkdir(parents=True, exist_ok=True)
     summary_path = out_dir / "summary.json"
     seconds = json.loads(summary_path.read_text())["seconds"] if summary_path.exists() else {}
@@ -124,8 +125,10 @@ def run_real(methods: list[str], seeds: int, out_dir: pathlib.Path, quick: bool 
             if not out.exists():
                 seconds[out.name] = round(run_bench(setting, [f"--seeds={seed}"], out, quick), 1)
                 write_summary(summary_path, out_dir, seconds)
+                lap()
     if "ida" in methods and not (out_dir / "ida.json").exists():
         seconds["ida.json"] = round(run_bench(IDA_REAL, [], out_dir / "ida.json", quick), 1)
+        lap()
     return write_summary(summary_path, out_dir, seconds)
 
 

@@ -136,6 +136,8 @@ def test_reproduce_quick_runs_methods_with_paired_verdicts(tmp_path):
     rerun = reproduce("--methods=sft", "--image_size=40", timeout=300)
     assert rerun.returncode != 0 and "run with other settings" in rerun.stderr  # not mixed into the comparison
     assert json.loads((tmp_path / "r.json").read_text())["runs"] == result["runs"]
+    wall = json.loads((tmp_path / "runs" / "quick" / "budget.json").read_text())["wall_seconds"]
+    assert set(wall) == {"methods", "checks"} and all(v > 0 for v in wall.values())  # the calls above, added up
     # a run's workdir left by other settings (an earlier version of an arm) is not reused as this arm's
     stale = reproduce("--methods=sft", "--image_size=40", f"--out={tmp_path / 'other.json'}", timeout=300)
     assert stale.returncode != 0 and "holds a run trained with other settings (image_size 32 → 40" in stale.stderr
@@ -152,11 +154,15 @@ def test_reproduce_quick_runs_methods_with_paired_verdicts(tmp_path):
 
 
 def test_reproduce_real_quick_runs_the_real_benches_into_the_report(tmp_path, shared_data):
-    out = subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), "--stage=real", "--quick",
-                          "--methods=sft,ida", f"--workdir={tmp_path / 'runs'}"], capture_output=True, text=True,
-                         timeout=900, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    def reproduce_real(timeout: int) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), "--stage=real", "--quick",
+                               "--methods=sft,ida", f"--workdir={tmp_path / 'runs'}",
+                               f"--results_dir={tmp_path / 'res'}"], capture_output=True, text=True, timeout=timeout,
+                              cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+    out = reproduce_real(900)
     assert out.returncode == 0, out.stderr[-2000:]
-    real = tmp_path / "runs" / "quick" / "reproduction_real"
+    real = tmp_path / "res" / "reproduction_real"
     summary = json.loads((real / "summary.json").read_text())
     assert [(v["method"], v["measure"]) for v in summary["verdicts"]] == [
         ("sft", "tail-class top-1 (%)"), ("sft", "open-set TAR@FAR=1e-2 (%)"), ("ida", "TAR@FAR=0.01 (%)"),
@@ -164,9 +170,9 @@ def test_reproduce_real_quick_runs_the_real_benches_into_the_report(tmp_path, sh
     sft_runs = json.loads((real / "sft_seed-0.json").read_text())["runs"]
     assert summary["verdicts"][0]["method_values"] == [next(r["tail_acc"] for r in sft_runs if r["method"] == "sft")]
     assert set(summary["seconds"]) == {"sft_seed-0.json", "ida.json"}
-    again = subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), "--stage=real", "--quick",
-                            "--methods=sft,ida", f"--workdir={tmp_path / 'runs'}"], capture_output=True, text=True,
-                           timeout=300, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert json.loads((tmp_path / "res" / "budget.json").read_text())["wall_seconds"]["real"] >= sum(
+        summary["seconds"].values())  # every bench call, and what the stage did around them
+    again = reproduce_real(300)
     assert again.returncode == 0 and "[real]" not in again.stdout  # the seeds done are not run again
     shutil.copy(REPO / "bench" / "results" / "reproduction.json", tmp_path / "r.json")  # the committed scenarios
     report = subprocess.run([sys.executable, str(REPO / "bench" / "reproduction_report.py"),
