@@ -22,13 +22,14 @@ import json  # noqa: E402
 import os  # noqa: E402
 import pathlib  # noqa: E402
 import resource  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
 from absl import app, flags  # noqa: E402
+
+from tfface.training.loopback import loopback_tf_configs  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 flags.DEFINE_list("classes", ["10000", "100000", "1000000"], "Class counts C.")
@@ -108,16 +109,6 @@ def run_replica(spec: dict) -> dict:
             "rss_before_model_gb": before, "images_per_s": batch / statistics.median(times)}
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _rss_gb(pid: int) -> float:
     try:
         for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -130,11 +121,9 @@ def _rss_gb(pid: int) -> float:
 
 def launch(spec: dict, limit_gb: float, timeout: float) -> dict:
     """Run ``spec`` as 2 MultiWorker processes; their reports, or why they stopped."""
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
     procs = []
-    for i in range(2):
-        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
-               "TF_CPP_MIN_LOG_LEVEL": "2"}
+    for tf_config in loopback_tf_configs(2):
+        env = {**os.environ, "TF_CONFIG": tf_config, "TF_CPP_MIN_LOG_LEVEL": "2"}
         procs.append(subprocess.Popen([sys.executable, __file__, f"--worker={json.dumps(spec)}"], env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                       start_new_session=True))

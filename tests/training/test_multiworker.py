@@ -3,36 +3,25 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 from conftest import REPO
 
+from tfface.training.loopback import loopback_tf_configs
+
 TIMEOUT = 300
 
 
-def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def test_two_workers_train_on_loopback(tiny_synth, tmp_path):
-    ports = _free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     workdir = tmp_path / "run"
     args = [sys.executable, str(REPO / "train.py"), "--data=list", f"--list_file={tiny_synth / 'meta.csv'}",
             f"--eval_pairs={tiny_synth / 'pairs.csv'}", "--image_size=32", "--embedding_size=16",
             "--batch_size=16", "--steps=3", "--log_every=1", "--warmup_steps=1", f"--workdir={workdir}"]
     procs = []
-    for i in range(2):
-        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})}
+    for i, tf_config in enumerate(loopback_tf_configs(2)):
+        env = {**os.environ, "TF_CONFIG": tf_config}
         log = open(tmp_path / f"worker{i}.log", "w")
         # a new session per worker, so a timeout can SIGKILL the whole group: a worker whose peer
         # never comes up blocks in the collective set-up and ignores SIGTERM
