@@ -122,9 +122,9 @@ def recipe_config(v: dict, heldout_ids: int) -> dict:
         f"Small real face data (bench/real_recipe.py, issue 18): chosen by the sweep on the detected CelebA faces, "
         f"scored on {heldout_ids} held-out identities. Over seeds {', '.join(map(str, v['seeds']))} "
         f"it scores {100 * acc['recipe_mean']:.1f}% held-out verification accuracy against "
-        f"{100 * acc['baseline_mean']:.1f}% for today's default ({baseline_label()}) (paired gain "
+        f"{100 * acc['baseline_mean']:.1f}% for today's default ({baseline_label()}): a paired gain of "
         f"{100 * acc['gain_mean']:+.1f} points, 95% CI [{100 * acc['gain_ci95'][0]:+.1f}, "
-        f"{100 * acc['gain_ci95'][1]:+.1f}], seed spread {100 * acc['seed_spread']:.1f}). Point --list_file at "
+        f"{100 * acc['gain_ci95'][1]:+.1f}], seed spread {100 * acc['seed_spread']:.1f}. Point --list_file at "
         f"your CSV of aligned faces (path,identity) and --data_root at their folder.")
     settings = run_settings(v["recipe"], v["recipe"]["steps"])
     return {"description": description, "data": "list", "list_file": "faces/train.csv",
@@ -392,6 +392,15 @@ def plot(results: list[dict], path: pathlib.Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def save(out: pathlib.Path, results: list[dict]) -> None:
+    """The result file (runs and verdict) and its plot."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"cpu_only": True, "heldout_ids": FLAGS.heldout_ids, "split_seed": SPLIT_SEED,
+                               "quick": FLAGS.quick, "default_schedule": DEFAULT_SCHEDULE, "runs": results,
+                               "verdict": verdict(results)}, indent=1))
+    plot(results, out.with_suffix(".png"))
+
+
 def main(argv):
     del argv
     data = pathlib.Path(FLAGS.data)
@@ -415,11 +424,9 @@ def main(argv):
                                                                       str(data / "celeba"), sets)}
         print(f"  {json.dumps(result['scores'])} in {result['train_seconds']:.0f} s", flush=True)
         results.append(result)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"cpu_only": True, "heldout_ids": FLAGS.heldout_ids, "split_seed": SPLIT_SEED,
-                                   "quick": FLAGS.quick, "default_schedule": DEFAULT_SCHEDULE, "runs": results,
-                                   "verdict": verdict(results)}, indent=1))
-        plot(results, out.with_suffix(".png"))
+        save(out, results)
+    if results:
+        save(out, results)  # the verdict as this version computes it, also when every run was recorded
     v = verdict(results)
     if FLAGS.stage == "final" and FLAGS.write_config and v and len(v["seeds"]) >= FLAGS.seeds:
         pathlib.Path(FLAGS.write_config).write_text(json.dumps(v["config"], indent=1) + "\n")
