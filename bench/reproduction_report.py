@@ -111,13 +111,16 @@ def checks_table(runs: list[dict]) -> str:
             lines.append(f"| ftl_classifier | {what}: FTL vs its modules trained as long without the stages (%) | "
                          f"`{feature}.{group}` | {'; '.join(cells)} |")
     planted = sorted((r for r in runs if r["arm"] == "ftl_planted"), key=lambda r: r["seed"])
-    for shape, what in (("paper", "the paper's R"), ("linear", "R as one linear layer")):
+    for shape, measure, what in (("paper", "top1_ur", "the paper's R: FC's top-1"),
+                                 ("paper", "rank1_f_ur", "the paper's R: nearest-centre rank-1 on f"),
+                                 ("linear", "top1_ur", "R as one linear layer: FC's top-1"),
+                                 ("linear", "rank1_f_ur", "R as one linear layer: nearest-centre rank-1 on f")):
         if planted:
-            cells = [f"{r['seed']}: {100 * r['scores'][shape]['transfer']['top1_ur']:.3g} vs "
-                     f"{100 * r['scores'][shape]['no_transfer']['top1_ur']:.3g}" for r in planted]
-            lines.append(f"| ftl_planted | a planted effect (drawn features whose UR training samples lack the shared "
-                         f"variation; tfface.methods.ftl_planted), {what}: FC's top-1 of UR probes after stage 1 with "
-                         f"vs without the transferred batch (%) | `{shape}.top1_ur` | {'; '.join(cells)} |")
+            cells = [f"{r['seed']}: {100 * r['scores'][shape]['transfer'][measure]:.3g} vs "
+                     f"{100 * r['scores'][shape]['no_transfer'][measure]:.3g}" for r in planted]
+            lines.append(f"| ftl_planted | a planted effect (drawn rich features whose UR training samples lack the "
+                         f"variation all classes share; tfface.methods.ftl_planted), {what} of UR probes after stage 1 "
+                         f"with vs without the transferred batch (%) | `{shape}.{measure}` | {'; '.join(cells)} |")
     disc = sorted((r for r in runs if r["arm"] == "discface_discrepancy"), key=lambda r: r["seed"])
     for key, what in (("displacement_norm", "mean ‖ε‖, what Eq. 3 minimises with ‖ξ‖ ≤ 0.05"),
                       ("directional_cosine", "mean intra-class cosine of the displacements (1 = one direction)"),

@@ -34,6 +34,7 @@ def test_stage_one_recovers_the_planted_effect_only_through_the_transfer(monkeyp
     without = run_stage_one(data, False, seed=0, steps=300)
     assert with_transfer["pca_components"] == 8  # the planted basis' dimension, found by UpdateStats' PCA
     assert with_transfer["top1_ur"] - without["top1_ur"] > 0.5, (with_transfer, without)
+    assert with_transfer["rank1_f_ur"] - without["rank1_f_ur"] > 0.3  # the paper's measure moves too
     # the same run with Eq. 7 moving no variation (g̃ = c_i: the UR class's centre only) loses the effect
     monkeypatch.setattr(ftl_module, "transfer", lambda g_reg, c_reg, c_target, projection: c_target + 0.0 * g_reg)
     centres_only = run_stage_one(data, True, seed=0, steps=300)

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfface.evaluation.identification import centre_rank1
 from tfface.heads.classifier import MarginHead
 from tfface.methods.ftl import TransferTask
 from tfface.models.ftl import build_filter
@@ -68,7 +69,8 @@ class StageOneWithoutTransfer(TransferTask):
 def run_stage_one(data: PlantedFeatures, transfer: bool, seed: int, steps: int = 300, batch: int = 64,
                   filter_shape: str = "paper", lr: float = 1e-3) -> dict:
     """Train R and FC from the same initial weights (``seed``) by stage 1 with or without the transferred batch on
-    the planted features; FC's top-1 on the regular and the UR probes, and the PCA basis' kept energy."""
+    the planted features; FC's top-1 and the nearest training-class centre's rank-1 on f (the paper's measure) of
+    the regular and the UR probes, and the PCA basis' kept energy."""
     keras.utils.set_random_seed(seed)
     dim, classes = data.train_g.shape[1], len(data.regular)
     encoder = keras.Sequential([keras.Input((dim,)), keras.layers.Identity()])
@@ -86,10 +88,14 @@ def run_stage_one(data: PlantedFeatures, transfer: bool, seed: int, steps: int =
         hard = rng.choice(stats.hard, batch)
         ur = rng.choice(ur_rows, batch)
         step_fn(((data.train_g[hard], data.train_y[hard]), (data.train_g[ur], data.train_y[ur])))
-    logits = head.inference_logits(modules["filter"](data.probe_g, training=False)).numpy()
-    correct = logits.argmax(1) == data.probe_y
+    f_probe = modules["filter"](data.probe_g, training=False)
+    correct = head.inference_logits(f_probe).numpy().argmax(1) == data.probe_y
+    f_train = modules["filter"](data.train_g, training=False).numpy()
+    nearest = centre_rank1(f_train, data.train_y, f_probe.numpy(), data.probe_y, classes)
     probe_regular = data.regular[data.probe_y]
     return {"top1_regular": float(correct[probe_regular].mean()), "top1_ur": float(correct[~probe_regular].mean()),
+            "rank1_f_regular": float(nearest[probe_regular].mean()),
+            "rank1_f_ur": float(nearest[~probe_regular].mean()),
             "pca_energy": stats.energy, "pca_components": int(stats.basis.shape[1])}
 
 
