@@ -5,7 +5,8 @@ the mechanism the paper exploits (tfface.data.synth_scenarios).
     python bench/reproduce.py --stage=all --quick       # one seed, short runs, small renders (checks the script)
     python bench/reproduce.py --stage=gaps              # each scenario's baseline and the gap it was built for
     python bench/reproduce.py --stage=methods           # every method vs its baseline, 5 seeds, paired verdicts
-    python bench/reproduce.py --stage=checks            # the arms that probe the implementations (CHECKS)
+    python bench/reproduce.py --stage=checks            # the arms that probe the implementations (CHECKS), and
+                                                        # bench/ftl_gradients.py's table
     python bench/reproduce.py --stage=real              # every method's real-face bench, 5 seeds, paired verdicts
     python bench/reproduction_report.py                 # the report from the recorded results
 
@@ -38,6 +39,8 @@ import dataclasses  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import pathlib  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 
 from absl import app, flags  # noqa: E402
@@ -65,8 +68,9 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 STAGES = ("gaps", "methods", "checks", "real")
 flags.DEFINE_enum("stage", "gaps", [*STAGES, "all"], "gaps: each scenario's baseline; methods: every method against "
                   "its baseline on its scenario, with paired verdicts; checks: the arms that probe an implementation "
-                  "(CHECKS; into the methods' result file); real: every method's real-face bench against its baseline "
-                  "(bench/reproduce_real.py); all: the four in that order, then the report.")
+                  "(CHECKS; into the methods' result file) and, for FTL, bench/ftl_gradients.py's table; real: every "
+                  "method's real-face bench against its baseline (bench/reproduce_real.py); all: the four in that "
+                  "order, then the report.")
 flags.DEFINE_list("methods", ["ftl", "discface", "sft", "ddl", "ida"], "Methods for --stage=methods.")
 flags.DEFINE_list("scenarios", ["ur_pose", "longtail", "hard_partitions", "density"], "Scenarios to run.")
 flags.DEFINE_integer("seeds", 5, "Seeds per scenario (render and weights); --quick runs one.")
@@ -532,6 +536,23 @@ def run_stage(stage: str) -> None:
                 method_run(method, seed, results, out)
     if results:
         save(out, results)  # the verdicts as this version computes them, also when every run was recorded
+    if stage == "checks" and "ftl" in FLAGS.methods:
+        ftl_gradients(out.parent / "ftl_gradients.json")
+
+
+def ftl_gradients(out: pathlib.Path) -> None:
+    """bench/ftl_gradients.py on seed 0's FTL runs at the arm's and the paper's Eq. 4 weights (the report's
+    gradient table), unless ``out`` exists."""
+    if out.exists():
+        return
+    runs = pathlib.Path(FLAGS.workdir) / ("quick" if FLAGS.quick else "full")
+    cmd = [sys.executable, str(REPO / "bench" / "ftl_gradients.py"), f"--out={out}",
+           f"--workdirs={runs / 'ur_pose_ftl_seed-0'},{runs / 'ur_pose_ftl_paper_weights_seed-0'}"]
+    print(f"[ftl_gradients] {' '.join(cmd[1:])}", flush=True)
+    if subprocess.run(cmd, cwd=REPO).returncode:
+        raise SystemExit(f"error: bench/ftl_gradients.py failed ({' '.join(cmd[1:])}); its output is above.")
+    if CLOCK:
+        CLOCK.lap()
 
 
 def main(argv):
