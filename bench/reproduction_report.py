@@ -101,36 +101,40 @@ def checks_table(runs: list[dict]) -> str:
                              f"{k * measure_of(by[reference, seed]['scores'], measure):.3g}")
         if cells:
             lines.append(f"| {arm} | {what} | `{measure}` | {'; '.join(cells)} |")
-    fc = sorted((r for r in runs if r["arm"] == "ftl_classifier"), key=lambda r: r["seed"])
-    for feature, group, what in (("classifier", "ur", "FC's top-1 of UR probes, where stage 1's transfer acts"),
-                                 ("classifier", "regular", "FC's top-1 of regular probes"),
-                                 ("rank1_g", "ur", "nearest-centre rank-1 of UR probes on the rich feature g")):
-        if fc:
-            cells = [f"{r['seed']}: {100 * r['scores']['ftl'][feature][group]:.3g} vs "
-                     f"{100 * r['scores']['ftl_no_transfer'][feature][group]:.3g}" for r in fc]
-            lines.append(f"| ftl_classifier | {what}: FTL vs its modules trained as long without the stages (%) | "
-                         f"`{feature}.{group}` | {'; '.join(cells)} |")
-    planted = sorted((r for r in runs if r["arm"] == "ftl_planted"), key=lambda r: r["seed"])
-    for shape, measure, what in (("paper", "top1_ur", "the paper's R: FC's top-1"),
-                                 ("paper", "rank1_f_ur", "the paper's R: nearest-centre rank-1 on f"),
-                                 ("linear", "top1_ur", "R as one linear layer: FC's top-1"),
-                                 ("linear", "rank1_f_ur", "R as one linear layer: nearest-centre rank-1 on f")):
-        if planted:
-            cells = [f"{r['seed']}: {100 * r['scores'][shape]['transfer'][measure]:.3g} vs "
-                     f"{100 * r['scores'][shape]['no_transfer'][measure]:.3g}" for r in planted]
-            lines.append(f"| ftl_planted | a planted effect (drawn rich features whose UR training samples lack the "
-                         f"variation all classes share; tfface.methods.ftl_planted), {what} of UR probes after stage 1 "
-                         f"with vs without the transferred batch (%) | `{shape}.{measure}` | {'; '.join(cells)} |")
-    disc = sorted((r for r in runs if r["arm"] == "discface_discrepancy"), key=lambda r: r["seed"])
-    for key, what in (("displacement_norm", "mean ‖ε‖, what Eq. 3 minimises with ‖ξ‖ ≤ 0.05"),
-                      ("directional_cosine", "mean intra-class cosine of the displacements (1 = one direction)"),
-                      ("radial", "mean abs(‖ε_i‖ − ‖ε_j‖)")):
-        if disc:
-            cells = [f"{r['seed']}: {r['scores']['discface'][key]:.3g} vs {r['scores']['baseline'][key]:.3g}"
-                     for r in disc]
-            lines.append(f"| discface_discrepancy | DiscFace's own objective (Sec. 3.2): {what}, DiscFace arm "
-                         f"vs baseline | `{key}` | {'; '.join(cells)} |")
+    fc = "FTL vs its modules trained as long without the stages (%)"
+    lines += paired_check_rows(runs, "ftl_classifier", [
+        (f"FC's top-1 of UR probes, where stage 1's transfer acts: {fc}", "classifier.ur", 100),
+        (f"FC's top-1 of regular probes: {fc}", "classifier.regular", 100),
+        (f"nearest-centre rank-1 of UR probes on the rich feature g: {fc}", "rank1_g.ur", 100)],
+        "ftl", "ftl_no_transfer")
+    planted = ("a planted effect (drawn rich features whose UR training samples lack the variation all classes share; "
+               "tfface.methods.ftl_planted), {} of UR probes after stage 1 with vs without the transferred batch (%)")
+    lines += [row for shape, what in (("paper", "the paper's R"), ("linear", "R as one linear layer"))
+              for row in paired_check_rows(runs, "ftl_planted", [
+                  (planted.format(f"{what}: FC's top-1"), "top1_ur", 100),
+                  (planted.format(f"{what}: nearest-centre rank-1 on f"), "rank1_f_ur", 100)],
+                  f"{shape}.transfer", f"{shape}.no_transfer", label=shape)]
+    lines += paired_check_rows(runs, "discface_discrepancy", [
+        (f"DiscFace's own objective (Sec. 3.2): {what}, DiscFace arm vs baseline", key, 1) for key, what in (
+            ("displacement_norm", "mean ‖ε‖, what Eq. 3 minimises with ‖ξ‖ ≤ 0.05"),
+            ("directional_cosine", "mean intra-class cosine of the displacements (1 = one direction)"),
+            ("radial", "mean abs(‖ε_i‖ − ‖ε_j‖)"))], "discface", "baseline")
     return "\n".join(lines)
+
+
+def paired_check_rows(runs: list[dict], arm: str, rows: list[tuple[str, str, float]], check: str, reference: str,
+                      label: str = "") -> list[str]:
+    """Table rows of a check arm whose scores hold both sides, ``check`` and ``reference`` (paths into them): per
+    (what it probes, measure path under each side, scale), the seeds' "check vs reference"."""
+    mine = sorted((r for r in runs if r["arm"] == arm), key=lambda r: r["seed"])
+    if not mine:
+        return []
+    out = []
+    for what, measure, k in rows:
+        cells = [f"{r['seed']}: {k * measure_of(r['scores'], f'{check}.{measure}'):.3g} vs "
+                 f"{k * measure_of(r['scores'], f'{reference}.{measure}'):.3g}" for r in mine]
+        out.append(f"| {arm} | {what} | `{f'{label}.' if label else ''}{measure}` | {'; '.join(cells)} |")
+    return out
 
 
 def gradients_table(rows: list[dict]) -> str:
