@@ -42,6 +42,7 @@ import pathlib  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 
 from absl import app, flags  # noqa: E402
 from celeba import write_list  # noqa: E402
@@ -205,9 +206,14 @@ def train_steps(finetune: bool = False) -> int:
     return (30 if finetune else 60) if FLAGS.quick else (FINETUNE_STEPS if finetune else STEPS)
 
 
+def runs_root() -> pathlib.Path:
+    """The folder of the runs' workdirs: <workdir>/full, or <workdir>/quick."""
+    return pathlib.Path(FLAGS.workdir) / ("quick" if FLAGS.quick else "full")
+
+
 def train_run(name: str, settings: dict, seed: int) -> tuple[pathlib.Path, float]:
     """Train (or resume, or reuse) one run; (workdir, training seconds)."""
-    workdir = pathlib.Path(FLAGS.workdir) / ("quick" if FLAGS.quick else "full") / f"{name}_seed-{seed}"
+    workdir = runs_root() / f"{name}_seed-{seed}"
     timing = workdir / "train_seconds.txt"
     steps = settings.get("steps", train_steps())
     settings = {**settings, **{k: min(settings[k], steps // d) for k, d in (
@@ -273,8 +279,7 @@ def save(out: pathlib.Path, results: list[dict]) -> None:
     out.write_text(json.dumps({"cpu_only": True, "quick": FLAGS.quick, "steps": train_steps(),
                                "finetune_steps": train_steps(True), "runs": results,
                                "verdicts": verdicts(results)}, indent=1))
-    if CLOCK:
-        CLOCK.lap()
+    CLOCK.lap()
 
 
 def find(results: list[dict], key: dict) -> dict | None:
@@ -370,14 +375,9 @@ def method_run(method: str, seed: int, results: list[dict], out: pathlib.Path,
     data = render_settings(scenario, seed)
     for arm in arms or arms_of(method):
         key = {"scenario": scenario, "arm": arm, "seed": seed}
-        if arm == "discface_discrepancy":
-            discrepancy_check(base, seed, results, out)
-            continue
-        if arm == "ftl_classifier":
-            ftl_classifier_check(seed, results, out)
-            continue
-        if arm == "ftl_planted":
-            planted_check(seed, results, out)
+        check = self_scored_check(arm, base, data, seed)
+        if check:
+            record_check(method, arm, seed, *check, results, out)
             continue
         settings = run_settings(scenario, arm, data, finetune=method == "ddl")
         if recorded(results, key, settings, out):  # (compared without the paths set below)
@@ -398,33 +398,46 @@ def method_run(method: str, seed: int, results: list[dict], out: pathlib.Path,
         save(out, results)
 
 
-def discrepancy_check(base: dict, seed: int, results: list[dict], out: pathlib.Path) -> None:
+def self_scored_check(arm: str, base: dict, data: dict, seed: int) -> tuple[dict, Callable[[], dict]] | None:
+    """(settings, scoring) of a check that scores both of its sides itself, or None for an arm trained and scored
+    as a run."""
+    if arm == "discface_discrepancy":
+        return data, lambda: discrepancy_scores(base, data, seed)
+    if arm == "ftl_classifier":
+        return data, lambda: ftl_classifier_scores(data, seed)
+    if arm == "ftl_planted":
+        return {"steps": PLANTED_STEPS}, lambda: planted_transfer_check(seed, PLANTED_STEPS)
+    return None
+
+
+def record_check(method: str, arm: str, seed: int, settings: dict, scores_of: Callable[[], dict],
+                 results: list[dict], out: pathlib.Path) -> None:
+    """Score a self-scored check unless it is recorded with ``settings``; record and save it."""
+    key = {"scenario": SCENARIO_OF[method], "arm": arm, "seed": seed}
+    if recorded(results, key, settings, out):
+        return
+    print(f"[{arm}] {key['scenario']} seed {seed}", flush=True)
+    scores = scores_of()
+    results.append({**key, "method": method, "settings": settings, "scores": scores})
+    print(f"  {json.dumps(scores)}", flush=True)
+    save(out, results)
+
+
+def discrepancy_scores(base: dict, data: dict, seed: int) -> dict:
     """DiscFace's own objective in its trained arm against the baseline (Sec. 3.2 diagnostics on 2,000 training
     images): whether the discrepancy term acts, whatever the claims' verdicts."""
-    key = {"scenario": "longtail", "arm": "discface_discrepancy", "seed": seed}
-    data = render_settings("longtail", seed)
-    if recorded(results, key, data, out):
-        return
-    print(f"[discface_discrepancy] longtail seed {seed}", flush=True)
     arm = run_settings("longtail", "discface", data)
     scores = {}
     for name, workdir in (("baseline", baseline_workdir(base)), ("discface", train_run("longtail_discface", arm,
                                                                                          seed)[0])):
         scores[name] = discface_diagnostics(str(workdir), str(workdir / "discface_diagnostics"))
         scores[name].pop("checkpoint")
-    results.append({**key, "method": "discface", "settings": data, "scores": scores})
-    print(f"  {json.dumps(scores)}", flush=True)
-    save(out, results)
+    return scores
 
 
-def ftl_classifier_check(seed: int, results: list[dict], out: pathlib.Path) -> None:
+def ftl_classifier_scores(data: dict, seed: int) -> dict:
     """Where FTL's transfer acts (stage 1 reshapes FC's boundaries for UR classes): FC's top-1 and the nearest-centre
     rank-1 on g and f of the render's probes, FTL against its modules trained as long without the stages."""
-    key = {"scenario": "ur_pose", "arm": "ftl_classifier", "seed": seed}
-    data = render_settings("ur_pose", seed)
-    if recorded(results, key, data, out):
-        return
-    print(f"[ftl_classifier] ur_pose seed {seed}", flush=True)
     root = render_root(data)
     probes = from_list_file(meta_subset(root, "ftl_probes.csv", lambda r: r["split"] == "probe"), str(root))
     scores = {}
@@ -434,24 +447,7 @@ def ftl_classifier_check(seed: int, results: list[dict], out: pathlib.Path) -> N
         report = nn_report(modules, source, probes, regular_classes(source.class_counts, cfg.ftl.ur_max_images),
                            cfg.data.image_size)
         scores[arm] = {k: report[k] for k in ("classifier", "rank1_f", "rank1_g")}
-    results.append({**key, "method": "ftl", "settings": data, "scores": scores})
-    print(f"  {json.dumps(scores)}", flush=True)
-    save(out, results)
-
-
-def planted_check(seed: int, results: list[dict], out: pathlib.Path) -> None:
-    """FTL's stage 1 with and without the transferred batch on drawn features with a planted, shared intra-class
-    variation that the UR classes' training samples lack (tfface.methods.ftl_planted): whether the transfer can
-    raise UR accuracy where the effect is there to find. Trains no network on images (about a minute)."""
-    key = {"scenario": "ur_pose", "arm": "ftl_planted", "seed": seed}
-    settings = {"steps": PLANTED_STEPS}
-    if recorded(results, key, settings, out):
-        return
-    print(f"[ftl_planted] seed {seed}", flush=True)
-    scores = planted_transfer_check(seed, PLANTED_STEPS)
-    results.append({**key, "method": "ftl", "settings": settings, "scores": scores})
-    print(f"  {json.dumps(scores)}", flush=True)
-    save(out, results)
+    return scores
 
 
 def verdicts(results: list[dict]) -> list[dict]:
@@ -483,7 +479,7 @@ def results_dir() -> pathlib.Path:
     """--results_dir, else bench/results (--quick: <workdir>/quick)."""
     if FLAGS.results_dir:
         return pathlib.Path(FLAGS.results_dir)
-    return pathlib.Path(FLAGS.workdir) / "quick" if FLAGS.quick else REPO / "bench" / "results"
+    return runs_root() if FLAGS.quick else REPO / "bench" / "results"
 
 
 def output(stage: str) -> pathlib.Path:
@@ -492,18 +488,24 @@ def output(stage: str) -> pathlib.Path:
 
 
 class WallClock:
-    """Wall seconds per stage in ``path`` (budget.json), written at every lap and added to across invocations, so a
-    killed and resumed report still shows what its kept work took (the time of a run killed halfway is lost with
-    it)."""
+    """Wall seconds per stage in budget.json (:meth:`open`), written at every lap and added to across invocations,
+    so a killed and resumed report still shows what its kept work took (the time of a run killed halfway is lost
+    with it). Before :meth:`open`, laps record nothing."""
 
-    def __init__(self, path: pathlib.Path):
-        self.path, self.stage, self.last = path, "", time.time()
+    def __init__(self):
+        self.path: pathlib.Path | None = None
+        self.stage, self.last, self.seconds = "", time.time(), {}
+
+    def open(self, path: pathlib.Path) -> None:
+        self.path = path
         self.seconds = json.loads(path.read_text())["wall_seconds"] if path.exists() else {}
 
     def start(self, stage: str) -> None:
         self.stage, self.last = stage, time.time()
 
     def lap(self) -> None:
+        if self.path is None:
+            return
         now = time.time()
         self.seconds[self.stage] = round(self.seconds.get(self.stage, 0.0) + now - self.last, 1)
         self.last = now
@@ -512,14 +514,13 @@ class WallClock:
                                          "wall_hours": round(sum(self.seconds.values()) / 3600, 3)}, indent=1))
 
 
-CLOCK: WallClock | None = None  # set by main(); save() laps it after every run
+CLOCK = WallClock()  # opened by main(); save() laps it after every run
 
 
 def run_stage(stage: str) -> None:
     out = output(stage)
     if stage == "real":
-        run_real(FLAGS.methods, 1 if FLAGS.quick else FLAGS.seeds, out, FLAGS.quick, CLOCK.lap if CLOCK else
-                 lambda: None)
+        run_real(FLAGS.methods, 1 if FLAGS.quick else FLAGS.seeds, out, FLAGS.quick, CLOCK.lap)
         return
     results = json.loads(out.read_text())["runs"] if out.exists() else []
     for seed in range(1 if FLAGS.quick else FLAGS.seeds):
@@ -545,14 +546,13 @@ def ftl_gradients(out: pathlib.Path) -> None:
     gradient table), unless ``out`` exists."""
     if out.exists():
         return
-    runs = pathlib.Path(FLAGS.workdir) / ("quick" if FLAGS.quick else "full")
+    runs = runs_root()
     cmd = [sys.executable, str(REPO / "bench" / "ftl_gradients.py"), f"--out={out}",
            f"--workdirs={runs / 'ur_pose_ftl_seed-0'},{runs / 'ur_pose_ftl_paper_weights_seed-0'}"]
     print(f"[ftl_gradients] {' '.join(cmd[1:])}", flush=True)
     if subprocess.run(cmd, cwd=REPO).returncode:
         raise SystemExit(f"error: bench/ftl_gradients.py failed ({' '.join(cmd[1:])}); its output is above.")
-    if CLOCK:
-        CLOCK.lap()
+    CLOCK.lap()
 
 
 def main(argv):
@@ -560,8 +560,7 @@ def main(argv):
     if FLAGS.stage == "all" and FLAGS.out:
         raise SystemExit("error: --out names one stage's result; --stage=all writes each stage's default file "
                          "(with --quick under --workdir). Drop --out, or run the stages one by one.")
-    global CLOCK
-    CLOCK = WallClock(results_dir() / "budget.json")
+    CLOCK.open(results_dir() / "budget.json")
     t0 = time.time()
     for stage in STAGES if FLAGS.stage == "all" else [FLAGS.stage]:
         CLOCK.start(stage)
