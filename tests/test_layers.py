@@ -11,8 +11,8 @@ from conftest import REPO
 
 # Layer of each package or module, lowest first; the longest matching prefix decides.
 LAYERS = {
-    "tfface": 0, "tfface.config": 0, "tfface.errors": 0, "tfface.env": 0, "tfface.registry": 0, "tfface.messages": 0,
-    "tfface.config_limits": 0, "tfface.finite": 0,
+    "tfface": 0, "tfface.settings": 0, "tfface.errors": 0, "tfface.env": 0, "tfface.registry": 0, "tfface.messages": 0,
+    "tfface.finite": 0, "tfface.config": 6,
     "tfface.data": 1, "tfface.models": 1, "tfface.heads": 1, "tfface.losses": 1, "tfface.transforms": 1,
     "tfface.scoring": 2, "tfface.evaluation": 2, "tfface.export": 2,
     "tfface.training": 3,
@@ -25,7 +25,10 @@ NAMES = {0: "base", 1: "kit", 2: "scoring/evaluation/export", 3: "training", 4: 
 
 
 def module_name(path: pathlib.Path) -> str:
+    """The module a file is installed as (``flags/`` at the top of the repository is ``tfface.flags``)."""
     parts = path.relative_to(REPO).with_suffix("").parts
+    if parts[0] == "flags":
+        parts = ("tfface", *parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -54,7 +57,7 @@ def tfface_imports(path: pathlib.Path, modules: set[str]) -> set[str]:
 
 
 def import_graph() -> dict[str, set[str]]:
-    files = {module_name(p): p for p in (REPO / "tfface").rglob("*.py")}
+    files = {module_name(p): p for folder in ("tfface", "flags") for p in (REPO / folder).rglob("*.py")}
     return {m: tfface_imports(p, set(files)) - {m} for m, p in files.items()}
 
 

@@ -35,7 +35,7 @@ def train_toy(cfg, printer=PRINT) -> dict:
     run = start_run(cfg, printer)
     with run.strategy.scope():
         backbone, head = build_model(run.cfg, run.data.num_classes, run.strategy.num_replicas_in_sync)
-        task = LabelSmoothingTask(backbone, head, run.cfg.optim.batch_size)
+        task = LabelSmoothingTask(backbone, head, run.cfg.loop.batch_size)
         optimizer = build_optimizer(run.cfg)
     printer(f"toy method: label smoothing {SMOOTHING}")
     make_trainer(run, task, optimizer, lambda x: backbone(x, training=False), printer).fit(run.data.dataset_fn)

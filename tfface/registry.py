@@ -16,6 +16,17 @@ from collections.abc import Callable
 from typing import Any
 
 from tfface.errors import ConfigError
+from tfface.settings import Config, Section, section, sections_of, setting, shown, untracked
+
+
+@section("user_modules", programs=("train", "evaluate"), flat=True)
+class ImportsSettings(Section):
+    """Your own modules, imported first: methods, protocols and settings sections they register."""
+
+    imports: tuple[str, ...] = setting((), "Python modules (dotted names or .py files) to import first: your own "
+                                       "methods and evaluation protocols register themselves there "
+                                       "(tfface.registry.register_method / register_protocol) and are picked with "
+                                       "--method / --protocol; settings sections they declare become flags.")
 
 
 class Registry:
@@ -53,18 +64,77 @@ class Method:
         train: ``train(cfg, printer) -> report``: trains, exports a SavedModel and evaluates.
         restore_embedder: ``restore_embedder(workdir) -> (keras model image → embedding, info)`` from a
             workdir's latest checkpoint (what ``evaluate.py --checkpoint`` exports).
+        reads: the settings sections the method reads (each section's own :meth:`Section.unread` still
+            applies); a setting of another section given to it is refused.
+        note: what the method does instead of the sections it does not read (shown when refusing them).
+        also_reads: ``also_reads(cfg) -> flags`` of sections outside ``reads`` that it reads with ``cfg``.
+        unread: ``unread(cfg) -> {flag: why}``: settings of its sections it does not read with ``cfg``.
     """
 
     name: str
     train: Callable[..., dict]
     restore_embedder: Callable[[str], tuple[Any, dict]]
+    reads: tuple[str, ...] = ()
+    note: str = ""
+    also_reads: Callable[[Any], Any] | None = None
+    unread: Callable[[Any], dict[str, str]] | None = None
 
 
 METHODS = Registry("method", "method")
 
 
 def register_method(method: Method) -> Method:
+    """Add a training program; the sections it reads must be declared (imported) first."""
+    missing = [s for s in method.reads if s not in sections_of("train")]
+    if missing:
+        raise ConfigError(f"method {method.name!r} reads settings section(s) {', '.join(missing)} that no "
+                          "imported module declares.")
     return METHODS.register(method.name, method)
+
+
+def unread_settings(cfg: Config, method: Method) -> dict[str, str]:
+    """The settings given to ``cfg`` (off their defaults) that a run of ``method`` would not read, each with
+    why ("not read by `method=ddl`: …; it is read by `method=standard`"). Empty when every given setting is
+    read."""
+    given = cfg.given()
+    if not given:
+        return {}
+    declared = cfg.declarations()
+    also = set(method.also_reads(cfg)) if method.also_reads else set()
+    own = method.unread(cfg) if method.unread else {}
+    with untracked():
+        why_unread = {flag: why for name in method.reads for flag, why in getattr(cfg, name).unread(cfg).items()}
+    out = {}
+    for flag in given:
+        section_name = declared[flag].section
+        if flag in own:
+            out[flag] = f"not read by `method={method.name}`: {own[flag]}"
+        elif section_name not in method.reads and flag not in also:
+            readers = [m for m in METHODS.names() if section_name in METHODS.get(m).reads and m != method.name]
+            out[flag] = (f"not read by `method={method.name}`" + (f": {method.note}" if method.note else "")
+                         + (f" (read by `method={'|'.join(readers)}`)" if readers else ""))
+        elif flag in why_unread and flag not in also:
+            out[flag] = f"not read: {why_unread[flag]}"
+    return out
+
+
+def refuse_unread(cfg: Config, method: Method) -> None:
+    """Raise :class:`ConfigError` naming every given setting a run of ``method`` would not read, and why."""
+    refused = unread_settings(cfg, method)
+    if not refused:
+        return
+    by_reason: dict[str, list[str]] = {}
+    for flag, why in refused.items():
+        by_reason.setdefault(why, []).append(f"`{flag}={shown(cfg.setting(flag))}`")
+    parts = [f"{_listed(flags)} {'is' if len(flags) == 1 else 'are'} {why}" for why, flags in by_reason.items()]
+    raise ConfigError(". ".join(parts) + f". Remove {'it' if len(refused) == 1 else 'them'}, or change what "
+                      "would read it.")
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 
 
 def import_modules(specs) -> None:

@@ -48,12 +48,12 @@ def test_stage1_moves_only_r_and_fc_and_stage2_never_fc(ftl_setup, tiny_source, 
     g, gf = encode_all(strategy, modules["encoder"], tiny_source.paths, cfg.data.image_size, 64)
     stats = update_stats(g, gf, tiny_source.labels, tiny_source.num_classes, regular)
     with strategy.scope():
-        s1 = TransferTask(modules, cfg.optim.batch_size, tiny_source.num_classes, cfg.ftl.rich_dim)
-        s2 = FTLTask(modules, cfg.optim.batch_size, train_head=False)
+        s1 = TransferTask(modules, cfg.loop.batch_size, tiny_source.num_classes, cfg.ftl.rich_dim)
+        s2 = FTLTask(modules, cfg.loop.batch_size, train_head=False)
         opt1, opt2 = keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2)
     s1.set_stats(stats)
     before = {k: _weights(m) for k, m in modules.items()}  # weights include BN moving statistics
-    batch = cfg.optim.batch_size
+    batch = cfg.loop.batch_size
     t1 = Trainer(strategy, s1, opt1, TrainerConfig(3, batch, str(tmp_path / "s1")), printer=lambda s: None)
     t1.fit(stage1_dataset(tiny_source, stats, regular, cfg))
     assert _moved(before["encoder"], modules["encoder"]) == 0.0
@@ -61,7 +61,7 @@ def test_stage1_moves_only_r_and_fc_and_stage2_never_fc(ftl_setup, tiny_source, 
     assert _moved(before["filter"], modules["filter"]) > 1e-4 and _moved(before["head"], modules["head"]) > 1e-4
     before = {k: _weights(m) for k, m in modules.items()}
     t2 = Trainer(strategy, s2, opt2, TrainerConfig(3, batch, str(tmp_path / "s2")), printer=lambda s: None)
-    data = pipeline.TrainInput(cfg.optim.batch_size, cfg.data.image_size)
+    data = pipeline.TrainInput(cfg.loop.batch_size, cfg.data.image_size)
     t2.fit(lambda start, ctx: pipeline.train_dataset(tiny_source, data, start, ctx))
     assert _moved(before["head"], modules["head"]) == 0.0
     for name in ("encoder", "decoder", "filter"):

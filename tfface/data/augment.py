@@ -27,10 +27,49 @@ import math
 
 import tensorflow as tf
 
-from tfface.config import Augment, AugmentSettings
 from tfface.errors import ConfigError
+from tfface.settings import FRACTION, Limit, Section, section, setting
+
+
+@dataclasses.dataclass(frozen=True)
+class Augment:
+    """The strength of each augmentation family (the module's docstring gives the units); all 0 = none."""
+
+    crop: float = 0.0
+    rotate: float = 0.0
+    color: float = 0.0
+    gray: float = 0.0
+    lowres: float = 0.0
+    blur: float = 0.0
+    jpeg: float = 0.0
+    erase: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, f.name) for f in dataclasses.fields(Augment))
+
 
 FAMILIES = tuple(f.name for f in dataclasses.fields(Augment))  # in the order they are applied
+
+
+@section("augment", prefix="aug_")
+class AugmentSettings(Section):
+    """Training-image augmentation: a preset, and per family a strength that replaces the preset's when above 0."""
+
+    preset: str = setting("none", "Augmentation preset (tfface/data/augment.py; see the families below, whose flags "
+                          "above 0 replace the preset's).", choices=("none", "light", "medium", "heavy"),
+                          flag="augment")
+    crop: float = setting(0.0, "Scale-and-shift jitter: crop side in [1-s, 1+s/2], centre moved by up to s/2.",
+                          limit=Limit(0, 0.9))
+    rotate: float = setting(0.0, "Rotation by up to ± this many degrees.", limit=Limit(0, 45))
+    color: float = setting(0.0, "Colour jitter s: brightness ±s, contrast and saturation ×[1-s, 1+s], hue ±s/4.",
+                           limit=Limit(0, 1))
+    gray: float = setting(0.0, "Probability of a grayscale image.", limit=FRACTION)
+    lowres: float = setting(0.0, "Probability of low-resolution simulation (down to 1/6–1/2 of the side, then back "
+                            "up).", limit=FRACTION)
+    blur: float = setting(0.0, "Probability of a Gaussian blur (σ 0.5–2 px at 112 px).", limit=FRACTION)
+    jpeg: float = setting(0.0, "Probability of JPEG re-compression (quality 30–95).", limit=FRACTION)
+    erase: float = setting(0.0, "Probability of an occluding gray rectangle (2–25% of the image).", limit=FRACTION)
 
 
 PRESETS = {  # ours: common combinations, from gentle to strong

@@ -10,11 +10,79 @@ import numpy as np
 import tensorflow as tf
 
 from tfface import messages
-from tfface.config import RunConfig
 from tfface.data import pipeline, sources
 from tfface.data.augment import augment_from
+from tfface.data.synth_scenarios import SCENARIOS
 from tfface.data.synthfaces import SynthFacesConfig, build_synthfaces
 from tfface.errors import ConfigError, DataError
+from tfface.settings import NON_NEGATIVE, RunConfig, Section, at_least, section, setting
+
+
+@section("data")
+class DataSettings(Section):
+    """The training images: where they come from, their size, how batches are drawn."""
+
+    source: str = setting("auto", "Training data: auto (the source the settings below name: --tfrecords, "
+                          "--list_file, or --data_root alone for an image folder; SynthFaces when none is given), "
+                          "synthfaces (rendered, no download), folder (--data_root/<identity>/<image>), list (a CSV "
+                          "--list_file: path,identity[,attributes]) or tfrecord (--tfrecords shards).",
+                          choices=("auto", "synthfaces", "folder", "list", "tfrecord"), flag="data")
+    root: str | None = setting(None, "Image folder tree, or the folder list-file paths are relative to.",
+                               flag="data_root")
+    list_file: str | None = setting(None, "CSV list file with header path,identity[,attribute columns].")
+    tfrecords: str | None = setting(None, "Glob of TFRecord shards written by `tfface-make-tfrecords`.")
+    image_size: int = setting(64, "Model input size in pixels (images are resized to it).", limit=at_least(8),
+                              structural=True)
+    sampler: str = setting("uniform", "Batch sampler: shuffled epochs, class-balanced, or P identities × K images "
+                           "(--pk_k).", choices=("uniform", "balanced", "pk"))
+    pk_k: int = setting(4, "K images per identity for --sampler=pk (P = batch_size / K).", limit=at_least(1))
+    pk_strict: bool = setting(False, "Refuse classes with fewer than K images instead of repeating images.")
+    flip: bool = setting(True, "Random horizontal flips during training.")
+    synth_identities: int = setting(1000, "SynthFaces training identities.", limit=at_least(2))
+    synth_heldout: int = setting(300, "SynthFaces identities held out for verification.", limit=NON_NEGATIVE)
+    synth_max_images: int = setting(120, "SynthFaces: images of the largest classes (long tail).", limit=at_least(2))
+    synth_seed: int = setting(0, "SynthFaces rendering seed.", limit=NON_NEGATIVE)
+    synth_scenario: str = setting("default", "SynthFaces layout: default (long tail) or the setting of one paper's "
+                                  "mechanism: ur_pose (FTL), longtail (DiscFace, SFT), hard_partitions (DDL), density "
+                                  "(IDA); tfface/data/synth_scenarios.py says what each renders.",
+                                  choices=tuple(SCENARIOS))
+    cache_dir: str | None = setting(None, "Where SynthFaces is rendered once (default $TFFACE_CACHE or "
+                                    "~/.cache/tfface).")
+
+    @property
+    def kind(self) -> str:
+        """The source in effect: ``source``, or with ``auto`` the one the paths name (SynthFaces if none)."""
+        if self.source != "auto":
+            return self.source
+        if self.tfrecords:
+            return "tfrecord"
+        if self.list_file:
+            return "list"
+        return "folder" if self.root else "synthfaces"
+
+    def unread(self, cfg) -> dict[str, str]:
+        kind, out = self.kind, {}
+        if kind != "synthfaces":
+            out.update({f: f"it shapes the SynthFaces render, and the training data is `data={kind}`"
+                        for f in ("synth_identities", "synth_heldout", "synth_max_images", "synth_seed",
+                                  "synth_scenario", "cache_dir")})
+        names = {"list": ("list_file", "data_root"), "folder": ("data_root",), "tfrecord": ("tfrecords",)}
+        for flag in ("list_file", "data_root", "tfrecords"):
+            if flag not in names.get(kind, ()):
+                out[flag] = f"the training data is `data={kind}`" + (
+                    f" (give `data={_source_of(flag)}`, or leave `data` out)" if self.source != "auto" else "")
+        if self.sampler != "pk":
+            out.update({f: f"it shapes `sampler=pk`, not `sampler={self.sampler}`" for f in ("pk_k", "pk_strict")})
+        return out
+
+    def check(self, cfg) -> None:
+        named = [flag for flag, value in (("tfrecords", self.tfrecords), ("list_file", self.list_file)) if value]
+        if self.source == "auto" and len(named) > 1:
+            raise ConfigError("`list_file` and `tfrecords` name two training sets; give one (or `data=` to choose).")
+
+
+def _source_of(flag: str) -> str:
+    return {"data_root": "folder` or `data=list", "list_file": "list", "tfrecords": "tfrecord"}[flag]
 
 
 def synth_config(cfg: RunConfig) -> SynthFacesConfig:
@@ -26,19 +94,19 @@ def synth_config(cfg: RunConfig) -> SynthFacesConfig:
 
 def training_source(cfg: RunConfig, log=messages.info) -> tuple[sources.Source, str | None]:
     """The training Source and, for SynthFaces, the held-out pairs file."""
-    if cfg.data.source == "synthfaces":
+    if cfg.data.kind == "synthfaces":
         root = build_synthfaces(synth_config(cfg), cfg.data.cache_dir, log=log)
         return sources.from_list_file(root / "meta.csv", where={"split": "train"}), str(root / "pairs.csv")
-    if cfg.data.source == "folder":
+    if cfg.data.kind == "folder":
         if not cfg.data.root:
             raise ConfigError("`data=folder` needs `data_root=<folder of identity folders>`.")
         src = sources.from_image_folder(cfg.data.root)
-    elif cfg.data.source == "list":
+    elif cfg.data.kind == "list":
         if not cfg.data.list_file:
             raise ConfigError("`data=list` needs `list_file=<csv with path,identity>`.")
         src = sources.from_list_file(cfg.data.list_file, cfg.data.root)
     else:
-        raise ConfigError(f"`data={cfg.data.source!r}` is unknown.")
+        raise ConfigError(f"`data={cfg.data.kind!r}` is unknown.")
     src.check_files_exist()
     return src, None
 
@@ -58,17 +126,17 @@ class TrainingData:
 def train_input(cfg: RunConfig) -> pipeline.TrainInput:
     """The input-pipeline settings of a RunConfig (batch, size, sampler, flip, seed, augmentation)."""
     d = cfg.data
-    return pipeline.TrainInput(cfg.optim.batch_size, d.image_size, d.sampler, d.pk_k, d.pk_strict, d.flip, cfg.seed,
+    return pipeline.TrainInput(cfg.loop.batch_size, d.image_size, d.sampler, d.pk_k, d.pk_strict, d.flip, cfg.seed,
                                augment_from(cfg.augment))
 
 
 def training_data(cfg: RunConfig, log=messages.info) -> TrainingData:
     """The training data a RunConfig names, with its per-replica dataset function."""
     input_cfg = train_input(cfg)
-    if cfg.data.source == "tfrecord":
+    if cfg.data.kind == "tfrecord":
         return tfrecord_data(cfg, input_cfg, log)
     source, pairs = training_source(cfg, log)
-    _at_least_two_identities(source.num_classes, f"`{cfg.data.source}` training data"
+    _at_least_two_identities(source.num_classes, f"`{cfg.data.kind}` training data"
                              + (f" (`list_file={cfg.data.list_file}`)" if cfg.data.list_file else ""))
     return TrainingData(len(source), source.num_classes,
                         lambda start, ctx: pipeline.train_dataset(source, input_cfg, start, ctx), pairs, source,

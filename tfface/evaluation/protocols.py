@@ -14,6 +14,28 @@ from tfface.errors import ConfigError
 from tfface.evaluation import all_pairs, distribution, identification, retrieval, scenario_gaps
 from tfface.evaluation.verification import EmbedFn, embed_paths
 from tfface.registry import LIST_PROTOCOLS, ListProtocol, register_list_protocol
+from tfface.settings import NON_NEGATIVE, Limit, Section, at_least, section, setting
+
+
+@section("lists", programs=("evaluate",))
+class ListProtocolSettings(Section):
+    """The protocols over a labelled image list (identification, easy/hard, all pairs, distractors)."""
+
+    gallery_per_id: int = setting(1, "Identification: gallery images per identity (the rest are probes).",
+                                  limit=at_least(1))
+    open_set_fraction: float = setting(0.1, "Identification: share of identities left out of the gallery (their "
+                                       "probes are non-mated, for TPIR@FPIR).", limit=Limit(0, 1, open_hi=True))
+    easy_hard_attribute: str = setting("", "easy_hard protocol: attribute column of --eval_list splitting easy and "
+                                       "hard images (e.g. light_azimuth, resolution).")
+    easy_hard_ranges: tuple[str, ...] = setting((), "easy_hard protocol: lo:hi ranges of |attribute|, easy first, "
+                                                "then one per hard partition (e.g. 0:25,60:90,90:130).")
+    easy_hard_abs: bool = setting(True, "easy_hard protocol: compare |attribute| with the ranges.")
+    bootstrap: int = setting(200, "all_pairs and ijb_1to1 protocols: identity (subject) bootstrap replicates for the "
+                             "95% intervals of TAR@FAR (0 = none).", limit=NON_NEGATIVE)
+    distractors: str | None = setting(None, "distractors protocol: CSV path,identity of images of people not in "
+                                      "--eval_list, added to the gallery.")
+    distractor_sizes: tuple[int, ...] = setting((), "distractors protocol: the numbers of distractors to report "
+                                                "rank-1 at (default 0, 10, 100, … and all).", limit=NON_NEGATIVE)
 
 
 def split_gallery(labels: np.ndarray, per_id: int = 1, open_fraction: float = 0.1, seed: int = 0):

@@ -24,8 +24,27 @@ import numpy as np
 from tfface.errors import DataError
 from tfface.evaluation import all_pairs, identification
 from tfface.scoring.ida import pair_scores
+from tfface.settings import Section, section, setting
 
 COLUMNS = ("TEMPLATE_ID", "SUBJECT_ID", "FILENAME", "MEDIA_ID")
+
+
+@section("templates", programs=("evaluate",))
+class TemplateSettings(Section):
+    """The IJB-style template protocols: metadata CSVs (TEMPLATE_ID, SUBJECT_ID, FILENAME, MEDIA_ID) and pairs."""
+
+    templates: str | None = setting(None, "ijb_1to1 protocol: IJB-style metadata CSV (TEMPLATE_ID, SUBJECT_ID, "
+                                    "FILENAME, MEDIA_ID; FILENAME relative to --eval_root, default the CSV's folder).")
+    template_pairs: str | None = setting(None, "ijb_1to1 protocol: template pairs, an IJB match file "
+                                         "(ENROLL_TEMPLATE_ID, VERIF_TEMPLATE_ID) or 't1 t2 label' lines.")
+    gallery_templates: str | None = setting(None, "ijb_1toN protocol: the gallery's metadata CSV (same columns as "
+                                            "--templates).")
+    probe_templates: str | None = setting(None, "ijb_1toN protocol: the probes' metadata CSV; probes of subjects "
+                                          "without a gallery template are the non-mated ones.")
+    template_weights: str = setting("", "ijb protocols: weight each image before its media's average — '' (none, the "
+                                    "default), 'norm' (its raw feature norm, from the model's backbone.keras; "
+                                    "insightface's use_norm_score) or the name of a metadata column (e.g. a "
+                                    "detector's face score).")
 
 
 @dataclasses.dataclass(frozen=True)

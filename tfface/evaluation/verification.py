@@ -13,6 +13,18 @@ from tfface.data.check import explain_decode_failure
 from tfface.data.pipeline import image_dataset
 from tfface.evaluation.metrics import roc, verification_report
 from tfface.evaluation.pairs import Pairs
+from tfface.settings import Section, at_least, section, setting
+
+
+@section("eval", prefix="eval_", programs=("train", "evaluate"))
+class EvalSettings(Section):
+    """Verification on a pairs file (after training, and in evaluate.py)."""
+
+    pairs: str | None = setting(None, "Pairs file: LFW pairs.txt or CSV path1,path2,same (default for SynthFaces: its "
+                                "held-out pairs).")
+    root: str | None = setting(None, "Folder the pairs' paths are relative to (default: the file's).")
+    flip: bool = setting(True, "Embed original + mirrored image (sum).")
+    batch: int = setting(256, "Batch size for embedding extraction.", limit=at_least(1))
 
 EmbedFn = Callable[[tf.Tensor], tf.Tensor]
 

@@ -2,11 +2,70 @@
 
 from __future__ import annotations
 
+import math
+
 import keras
 import tensorflow as tf
 
 from tfface.errors import ConfigError
-from tfface.heads.margins import make_margin
+from tfface.heads.margins import MARGINS, NORMALIZED, make_margin
+from tfface.settings import ANY, NON_NEGATIVE, POSITIVE, Limit, Section, section, setting
+
+MARGIN_SETTINGS = {"softmax": (), "normface": ("scale",), "cosface": ("scale", "margin"),
+                   "arcface": ("scale", "margin"), "combined": ("scale", "margin", "m1", "m3")}  # what each rule reads
+
+# each margin head's margins (the flag --margin is m2 of the combined form): beyond them the target logit no
+# longer falls below the plain cosine over the whole angle range, and training "converges" at once to nothing
+HEAD_LIMITS: dict[str, dict[str, Limit]] = {
+    "arcface": {"margin": Limit(0, math.pi / 2, open_hi=True)},  # additive angle, below a right angle
+    "cosface": {"margin": Limit(0, 1, open_hi=True)},  # cos θ − m, below the cosine's range half-width
+    "combined": {"margin": Limit(0, math.pi / 2, open_hi=True), "m1": Limit(1, 4), "m3": Limit(0, 1, open_hi=True)},
+}
+
+
+@section("head")
+class HeadSettings(Section):
+    """The margin head: a classifier over the training identities with a margin rule."""
+
+    kind: str = setting("arcface", "Margin head: softmax | normface | cosface (CosFace/AM-Softmax) | arcface | "
+                        "combined (cos(m1·θ + m2) − m3).", choices=tuple(MARGINS), flag="head")
+    scale: float = setting(32.0, "Logit scale s of the normalised heads.", limit=POSITIVE)
+    margin: float = setting(0.5, "Margin m (CosFace: cosine margin; ArcFace: angular margin; combined: m2).",
+                            limit=ANY)
+    m1: float = setting(1.0, "Combined margin: multiplicative angular m1.", limit=POSITIVE)
+    m3: float = setting(0.0, "Combined margin: additive cosine m3.", limit=ANY)
+    mlreg_weight: float = setting(0.0, "FTL's m-L2 regulariser ‖Wᵀf‖² (Eq. 3) on a softmax head: its weight (0 = "
+                                  "off). Refused on normalised heads, whose cosine logits it cannot change.",
+                                  limit=NON_NEGATIVE)
+    scale_warmup_steps: int = setting(0, "Warm the head scale up linearly from 8 to --scale over this many steps "
+                                      "(0 = off).", limit=NON_NEGATIVE)
+
+    def margin_args(self) -> dict:
+        """The margin rule's arguments (s, m, m1, m3)."""
+        return {"s": self.scale, "m": self.margin, "m1": self.m1, "m3": self.m3}
+
+    def unread(self, cfg) -> dict[str, str]:
+        out = margin_unread(self.kind, "head")
+        if self.kind in NORMALIZED:
+            out["mlreg_weight"] = (f"m-L2 cannot change the cosine logits of `head={self.kind}`; it acts on "
+                                   "`head=softmax`")
+        if self.kind not in NORMALIZED:
+            out["scale_warmup_steps"] = f"`head={self.kind}` has no scale to warm up"
+        return out
+
+    def check(self, cfg) -> None:
+        for flag, limit in HEAD_LIMITS.get(self.kind, {}).items():
+            value = getattr(self, flag)
+            if not limit.holds(float(value)):
+                raise ConfigError(f"`{flag}={value:g}` with `head={self.kind}` must be {limit} (outside it the "
+                                  "margin no longer makes the target class harder, and training learns nothing).")
+
+
+def margin_unread(kind: str, flag: str) -> dict[str, str]:
+    """The margin settings (scale, margin, m1, m3) that head ``kind`` (chosen by setting ``flag``) does not
+    read, each with why."""
+    used = MARGIN_SETTINGS[kind]
+    return {name: f"`{flag}={kind}` has no {name}" for name in ("scale", "margin", "m1", "m3") if name not in used}
 
 
 @keras.saving.register_keras_serializable(package="tfface")

@@ -14,9 +14,65 @@ from collections.abc import Callable
 import keras
 import tensorflow as tf
 
-from tfface.config import MetricLossParams
 from tfface.errors import ConfigError
 from tfface.losses import pairs
+from tfface.settings import FRACTION, NON_NEGATIVE, POSITIVE, Limit, Section, at_least, section, setting
+
+METRIC_LOSS_NAMES = ("contrastive", "triplet", "npair", "ms", "rll", "histogram")
+
+
+@section("losses", flat=True)
+class LossSettings(Section):
+    """What the standard program's loss is made of: the margin head, metric losses, auxiliary terms."""
+
+    loss: str = setting("softmax", "Main loss: softmax (the --head margin head), a metric loss (contrastive | "
+                        "triplet | npair | ms | rll | histogram) over the global batch, or '<metric>+head' for both. "
+                        "Metric losses want --sampler=pk.", structural=True)
+    aux_loss: str = setting("", "Extra weighted terms, e.g. 'center:0.003' or 'triplet:0.5,center:0.001'.",
+                            structural=True)
+    center_alpha: float = setting(0.5, "Centre loss: centre update rate α.", limit=FRACTION)
+
+    def used(self) -> set[str]:
+        """The names of the terms --loss and --aux_loss name (softmax/head, metric losses, center)."""
+        names = set(self.loss.split("+"))
+        try:
+            names |= {name for name, _ in parse_weighted(self.aux_loss, "`aux_loss`")}
+        except ConfigError:
+            pass  # reported when the loss is built
+        return names
+
+    def unread(self, cfg) -> dict[str, str]:
+        if "center" in self.used():
+            return {}
+        return {"center_alpha": "there is no centre loss (add it with `aux_loss=center:<weight>`)"}
+
+
+@section("metric")
+class MetricLossParams(Section):
+    """Hyper-parameters of the metric losses (defaults from the papers / their reference code)."""
+
+    contrastive_margin: float = setting(1.0, "Contrastive: negative margin (Euclidean).", limit=NON_NEGATIVE)
+    triplet_margin: float = setting(0.2, "Triplet: margin m.", limit=NON_NEGATIVE)
+    triplet_mining: str = setting("batch_hard", "Triplet mining.", choices=("batch_all", "batch_hard", "semi_hard"))
+    npair_l2: float = setting(0.002, "N-pair: L2 penalty λ on the embeddings.", limit=NON_NEGATIVE)
+    ms_alpha: float = setting(2.0, "Multi-similarity α (positive scale).", limit=POSITIVE)
+    ms_beta: float = setting(50.0, "Multi-similarity β (negative scale).", limit=POSITIVE)
+    ms_lambda: float = setting(0.5, "Multi-similarity λ (similarity threshold).", limit=Limit(-1, 1))
+    ms_eps: float = setting(0.1, "Multi-similarity ε (mining margin).", limit=NON_NEGATIVE)
+    rll_alpha: float = setting(1.2, "Ranked list: negative boundary α.", limit=POSITIVE)
+    rll_margin: float = setting(0.4, "Ranked list: margin m (positives pulled within α − m).", limit=NON_NEGATIVE)
+    rll_tn: float = setting(10.0, "Ranked list: negative weighting temperature T_n.", limit=POSITIVE)
+    rll_tp: float = setting(0.0, "Ranked list: positive weighting temperature T_p (0 = plain mean).",
+                            limit=NON_NEGATIVE)
+    hist_bins: int = setting(101, "Histogram loss: number of bins R.", limit=at_least(2))
+
+    def unread(self, cfg) -> dict[str, str]:
+        used = cfg.losses.used()
+        owner = {"contrastive": "contrastive_", "triplet": "triplet_", "npair": "npair_", "ms": "ms_", "rll": "rll_",
+                 "histogram": "hist_"}
+        return {d.flag: f"it is a setting of the {name} loss, which neither `loss` nor `aux_loss` names"
+                for name, prefix in owner.items() if name not in used
+                for d in self.DECLARED.values() if d.flag.startswith(prefix)}
 
 LossFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 

@@ -14,7 +14,6 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from tfface.config import RunConfig
 from tfface.data.build import train_input
 from tfface.data.ddl_sampling import (
     attribute_partitions,
@@ -31,8 +30,52 @@ from tfface.methods.standard import restore_backbone
 from tfface.registry import Method, register_method
 from tfface.runtime.model import build_model, build_optimizer, init_from
 from tfface.runtime.run import PRINT, finish_run, make_trainer, random_access_source, start_run
+from tfface.settings import NON_NEGATIVE, POSITIVE, Limit, RunConfig, Section, at_least, section, setting
 from tfface.training.tasks import Task
 from tfface.training.terms import head_cross_entropy
+
+
+@section("ddl", prefix="ddl_")
+class DDLSettings(Section):
+    """DDL (Huang et al. 2020): partitions, pair sampling and the loss of Eqs. 3–8."""
+
+    attribute: str = setting("", "DDL: per-image attribute column defining easy/hard partitions (e.g. light_azimuth, "
+                             "yaw, resolution).")
+    use_abs: bool = setting(True, "DDL: compare |attribute| with the ranges.", flag="ddl_abs")
+    ranges: tuple[str, ...] = setting((), "DDL: lo:hi ranges of the attribute, teacher first, then one per student "
+                                      "(e.g. 0:25,60:90,90:130).")
+    partition_lists: tuple[str, ...] = setting((), "DDL: instead of ranges, CSV files with a path column, teacher "
+                                               "first.")
+    pairs_per_replica: int = setting(8, "DDL: b, positive pairs (and distinct identities) per partition and replica; "
+                                     "a replica sees 3b(K+1) DDL images plus its classification batch.",
+                                     limit=at_least(1))
+    pairs_per_identity: int = setting(20, "DDL: offline positive pairs kept per identity and partition.",
+                                      limit=at_least(1))
+    weight: float = setting(1.0, "DDL: weight of L_DDL next to the head loss (Eq. 8).", limit=NON_NEGATIVE)
+    bins: int = setting(101, "DDL: R, histogram nodes in [-1, 1] (Eq. 3); ours (the paper gives none).",
+                        limit=at_least(2))
+    gamma: float = setting(50.0, "DDL: γ of the Gaussian kernel (Eq. 4), σ = 1/√(2γ). Ours (the paper gives none): "
+                           "50, σ = 0.1 as in TFace.", limit=POSITIVE)
+    lambda_pos: float = setting(0.1, "DDL: λ1, KL weight of positive pairs (Eq. 5).", limit=NON_NEGATIVE)
+    lambda_neg: float = setting(0.02, "DDL: λ2, KL weight of negative pairs (Eq. 5).", limit=NON_NEGATIVE)
+    lambda_order: float = setting(0.5, "DDL: λ3, order loss weight (Eq. 6).", limit=NON_NEGATIVE)
+    outlier: float = setting(0.0, "DDL: positive pairs with a cosine below this are dropped as outliers.",
+                             limit=Limit(-1, 1))
+    distance: str = setting("kl", "DDL: distribution distance (ablation).", choices=("kl", "js", "emd"))
+    terms: str = setting("both", "DDL: which terms (ablation).", choices=("both", "kl_only", "order_only"))
+    negatives: str = setting("hard", "DDL: hard-mined or random negatives (ablation).", choices=("hard", "random"))
+    detach_teacher: bool = setting(False, "DDL: stop gradients through the teacher histograms.")
+
+    def unread(self, cfg) -> dict[str, str]:
+        out = {}
+        if self.partition_lists:
+            out.update({f: "`ddl_partition_lists` gives the partitions" for f in ("ddl_attribute", "ddl_abs",
+                                                                                   "ddl_ranges")})
+        if self.terms == "order_only":
+            out.update({f: "`ddl_terms=order_only` has no KL terms" for f in ("ddl_lambda_pos", "ddl_lambda_neg")})
+        if self.terms == "kl_only":
+            out["ddl_lambda_order"] = "`ddl_terms=kl_only` has no order term"
+        return out
 
 
 def ddl_params(cfg: RunConfig) -> DDLParams:
@@ -105,10 +148,10 @@ def train_ddl(cfg: RunConfig, printer=PRINT) -> dict:
     replicas = strategy.num_replicas_in_sync
     with strategy.scope():
         backbone, head = build_model(cfg, source.num_classes, replicas)
-        if cfg.model.init_checkpoint:
-            init_from(cfg.model.init_checkpoint, backbone, head, source.num_classes, printer)
+        if cfg.init.checkpoint:
+            init_from(cfg.init.checkpoint, backbone, head, source.num_classes, printer)
         optimizer = build_optimizer(cfg)
-        task = DDLTask(backbone, head, cfg.optim.batch_size, ddl_params(cfg), cfg.ddl.weight)
+        task = DDLTask(backbone, head, cfg.loop.batch_size, ddl_params(cfg), cfg.ddl.weight)
     input_cfg = train_input(cfg)
     b = cfg.ddl.pairs_per_replica
     trainer = make_trainer(run, task, optimizer, lambda x: backbone(x, training=False), printer)
@@ -116,7 +159,16 @@ def train_ddl(cfg: RunConfig, printer=PRINT) -> dict:
     trainer.fit(lambda start, ctx: ddl_dataset(source, parts, pairs, input_cfg, b, start, ctx))
     printer(f"training took {time.time() - t0:.0f} s")
     return finish_run(run, backbone, {"method": "ddl", "backbone": cfg.model.backbone,
-                                      "embedding_size": cfg.model.embedding_size, "head": cfg.model.head}, printer)
+                                      "embedding_size": cfg.model.embedding_size, "head": cfg.head.kind}, printer)
 
 
-register_method(Method("ddl", train_ddl, restore_backbone))
+def ddl_unread(cfg) -> dict[str, str]:
+    return {"scale_warmup_steps": "DDL's head loss keeps the full scale from the first step"}
+
+
+register_method(Method(
+    "ddl", train_ddl, restore_backbone,
+    reads=("user_modules", "run", "distribute", "data", "augment", "model", "head", "init", "loop", "optim", "eval",
+           "ddl"),
+    note="DDL trains its margin head with the DDL term; use `method=standard` for metric losses, DiscFace and SFT",
+    unread=ddl_unread))

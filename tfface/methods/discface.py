@@ -20,7 +20,24 @@ from tfface.losses.discface import (
     displacement,
     displacement_discrepancies,
 )
+from tfface.settings import NON_NEGATIVE, POSITIVE, Section, at_least, section, setting
 from tfface.training.terms import LossTerm, StepState
+
+
+@section("discface", prefix="discface_")
+class DiscFaceSettings(Section):
+    """DiscFace (Kim et al. 2020): the discrepancy term on the margin head."""
+
+    weight: float = setting(0.0, "DiscFace (Kim et al. 2020): weight λ of the discrepancy loss on the margin head "
+                            "(Eq. 4; the paper uses 0.2). 0 = off.", flag="discface_lambda", limit=NON_NEGATIVE)
+    basis_max_norm: float = setting(0.05, "DiscFace: clip ξ_max of the displacement basis norm.", limit=POSITIVE)
+    num_bases: int = setting(1, "DiscFace: number of displacement bases (each sample uses the nearest; the paper's "
+                             "Fig. 4(d) shows 2).", limit=at_least(1), structural=True)
+
+    def unread(self, cfg) -> dict[str, str]:
+        if self.weight:
+            return {}
+        return {f: "DiscFace is off (`discface_lambda=0`)" for f in ("discface_basis_max_norm", "discface_num_bases")}
 
 
 def discrepancy_report(emb: np.ndarray, kernel: np.ndarray, labels: np.ndarray, term: DiscFaceTerm | None = None):

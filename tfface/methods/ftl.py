@@ -22,14 +22,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfface.config import RunConfig
 from tfface.data import pipeline
+from tfface.data.build import train_input
 from tfface.errors import ConfigError
-from tfface.heads.classifier import MarginHead, refuse_mlreg_on_normalised_head
+from tfface.heads.classifier import MARGIN_SETTINGS, MarginHead, margin_unread, refuse_mlreg_on_normalised_head
+from tfface.heads.margins import MARGINS
 from tfface.models.ftl import build_decoder, build_encoder, build_filter
 from tfface.registry import Method, register_method
 from tfface.runtime.run import PRINT, finish_run, make_trainer, random_access_source, start_run, verification_hook
 from tfface.runtime.workdir import read_workdir
+from tfface.settings import ANY, NON_NEGATIVE, POSITIVE, Limit, RunConfig, Section, at_least, section, setting
 from tfface.training.checkpoints import newest_readable
 from tfface.training.optim import make_optimizer
 from tfface.training.tasks import Task
@@ -39,12 +41,66 @@ from tfface.transforms.ftl import FTLStats, encode_all, transfer, update_stats
 MODULES = ("encoder", "decoder", "filter", "head")
 
 
+@section("ftl", prefix="ftl_")
+class FTLSettings(Section):
+    """FTL (Yin et al. 2019): the method's modules, stages and Eq. 4 weights."""
+
+    head: str = setting("softmax", "FTL: the classifier FC (Eq. 2 is a linear softmax; m-L2, Eq. 3, only acts on "
+                        "softmax). --scale/--margin/--m1/--m3 apply to margin heads.", choices=tuple(MARGINS))
+    stage1: str = setting("sequential", "FTL stage 1: sequential = Algorithm 1's three updates per step (hard regular "
+                          "batch, UR batch, transferred batch, in turn); joint = one update on the sum of the three "
+                          "losses.", choices=("sequential", "joint"))
+    filter: str = setting("paper", "FTL: the filtering network R; paper = linear → 2 deconvolutions → 2 convolutions "
+                          "→ linear (Sec. 4; widths ours); linear = one linear layer (an ablation, ours).",
+                          choices=("paper", "linear"), structural=True)
+    rich_dim: int = setting(320, "FTL: size of the rich feature g (Enc output) and of the identity feature f (R "
+                            "output).", limit=at_least(2), structural=True)
+    ur_max_images: int = setting(20, "FTL: classes with at most this many images are under-represented (UR).",
+                                 limit=at_least(1))
+    pretrain_steps: int = setting(1000, "FTL: steps of pre-training all modules with Eq. 4.", limit=NON_NEGATIVE)
+    alternate_steps: int = setting(5000, "FTL: N_iter, steps per stage in the alternation (paper 5k).",
+                                   limit=at_least(1))
+    lr_pretrain: float = setting(2e-4, "FTL: Adam learning rate of pre-training.", limit=POSITIVE)
+    lr_alternate: float = setting(1e-5, "FTL: Adam learning rate of stages 1 and 2.", limit=POSITIVE)
+    alpha_softmax: float = setting(1.0, "FTL Eq. 4: weight of the softmax loss.", limit=NON_NEGATIVE)
+    alpha_recon: float = setting(1.0, "FTL Eq. 4: weight of the reconstruction loss, Eq. 1: the sum over an image's "
+                                 "pixels of the squared error, pixels in [0, 1] (1/(H·W·3) gives the per-pixel "
+                                 "mean).", limit=NON_NEGATIVE)
+    alpha_reg: float = setting(0.25, "FTL Eq. 4: weight of the m-L2 regulariser ‖Wᵀf‖².", limit=NON_NEGATIVE)
+    pca_energy: float = setting(0.95, "FTL: share of the regular-class covariance the PCA basis Q keeps.",
+                                limit=Limit(0, 1, open_lo=True))
+    pca_components: int = setting(0, "FTL: keep exactly this many PCA components instead (paper: 150).",
+                                  limit=NON_NEGATIVE, structural=True)
+    pose_attribute: str = setting("", "FTL Eq. 5: per-image attribute column (e.g. yaw) bounding which images make a "
+                                  "class centre; empty = all images.")
+    pose_threshold: float = setting(0.0, "FTL Eq. 5: τ, keep images with |p| + |p̄| ≤ τ.", limit=ANY)
+
+    def unread(self, cfg) -> dict[str, str]:
+        out = {}
+        if not self.pose_attribute:
+            out["ftl_pose_threshold"] = "it bounds the `ftl_pose_attribute` column, and none is given"
+        if self.pca_components:
+            out["ftl_pca_energy"] = f"`ftl_pca_components={self.pca_components}` fixes the PCA basis's size"
+        return out
+
+
+def ftl_also_reads(cfg) -> list[str]:
+    """The margin settings of the ``ftl_head`` classifier (none for softmax)."""
+    return list(MARGIN_SETTINGS[cfg.ftl.head])
+
+
+def ftl_unread(cfg) -> dict[str, str]:
+    """The settings of the standard model FTL replaces by its own, and the margins its ``ftl_head`` lacks."""
+    return {"embedding_size": "FTL's features are `ftl_rich_dim` wide", "head": "FTL's classifier is `ftl_head`",
+            "mlreg_weight": "FTL weights m-L2 by `ftl_alpha_reg`", **margin_unread(cfg.ftl.head, "ftl_head")}
+
+
 def build_modules(cfg: RunConfig, num_classes: int, replicas: int = 1) -> dict:
     """Enc, Dec, R and FC (call inside the strategy scope). FC is ``--ftl_head`` (softmax by default)
     with the m-L2 regulariser weighted by ``--ftl_alpha_reg``."""
     d = cfg.ftl.rich_dim
     m = cfg.model
-    head = MarginHead(num_classes, cfg.ftl.head, s=m.scale, m=m.margin, m1=m.m1, m3=m.m3, reg_weight=cfg.ftl.alpha_reg)
+    head = MarginHead(num_classes, cfg.ftl.head, **cfg.head.margin_args(), reg_weight=cfg.ftl.alpha_reg)
     refuse_mlreg_on_normalised_head(head, f"`ftl_alpha_reg={cfg.ftl.alpha_reg}`", f"`ftl_head={cfg.ftl.head}`")
     head.build((None, d))
     return {"encoder": build_encoder(m.backbone, cfg.data.image_size, d, m.dropout, m.sync_bn and replicas > 1),
@@ -184,12 +240,12 @@ def phases(total: int, pretrain: int, alternate: int) -> list[Phase]:
 
 def stage1_dataset(source, stats: FTLStats, regular: np.ndarray, cfg: RunConfig):
     """Per-replica ((hard regular images, labels), (UR images, labels)) batches for stage 1."""
-    if len(stats.hard) < cfg.optim.batch_size:
+    if len(stats.hard) < cfg.loop.batch_size:
         raise ConfigError(f"FTL stage 1: only {len(stats.hard)} hard regular samples for "
-                          f"`batch_size={cfg.optim.batch_size}`; lower the batch or `ftl_ur_max_images`.")
+                          f"`batch_size={cfg.loop.batch_size}`; lower the batch or `ftl_ur_max_images`.")
     hard = source.subset(stats.hard)
     ur = source.subset(np.flatnonzero(~regular[source.labels]))
-    base = pipeline.TrainInput(cfg.optim.batch_size, cfg.data.image_size, "uniform", flip=cfg.data.flip, seed=cfg.seed)
+    base = dataclasses.replace(train_input(cfg), sampler="uniform")  # the run's input, augmentation included
     ur_cfg = dataclasses.replace(base, sampler="balanced", seed=cfg.seed + 1)
 
     def fn(start, ctx):
@@ -212,29 +268,11 @@ def compute_stats(run_strategy, modules: dict, source, regular: np.ndarray, cfg:
                         cfg.ftl.pca_components, pose, cfg.ftl.pose_threshold if pose is not None else None)
 
 
-# flags of the standard program that FTL does not use, and what it uses instead
-IGNORED = {"loss": "", "aux_loss": "", "center_alpha": "", "discface_lambda": "", "discface_num_bases": "",
-           "discface_basis_max_norm": "", "feature_transform": "", "sft_lambda": "", "sft_scheme": "",
-           "sft_tail_threshold": "", "sft_warmup_steps": "", "sft_targets": "", "scale_warmup_steps": "",
-           "mlreg_weight": "`ftl_alpha_reg`", "head": "`ftl_head`", "embedding_size": "`ftl_rich_dim`",
-           "optimizer": "Adam", "lr": "`ftl_lr_pretrain` / `ftl_lr_alternate`", "momentum": "Adam",
-           "weight_decay": "", "lr_schedule": "", "lr_boundaries": "", "lr_factor": "", "warmup_steps": "",
-           "init_checkpoint": ""}
-
-
 def check_ftl_config(cfg: RunConfig, printer=print) -> None:
-    """Refuse the flags FTL would ignore (naming what it uses instead) and the FTL settings it cannot run;
-    warn when --steps leaves no stage 2."""
-    ignored = cfg.changed([*IGNORED, *cfg.section_flags("ddl"), *cfg.section_flags("metric")])
-    if ignored:
-        hints = [f"`{n}`" + (f" (FTL uses {IGNORED[n]})" if IGNORED.get(n) else "") for n in ignored]
-        raise ConfigError(f"`method=ftl` is its own program and does not use {', '.join(hints)}; remove "
-                          f"{'it' if len(ignored) == 1 else 'them'}.")
-    if cfg.ftl.stage1 not in ("sequential", "joint"):
-        raise ConfigError(f"`ftl_stage1={cfg.ftl.stage1!r}`: choose sequential or joint.")
-    kinds = [p.kind for p in phases(cfg.optim.steps, cfg.ftl.pretrain_steps, cfg.ftl.alternate_steps)]
+    """Warn when --steps leaves no stage 2."""
+    kinds = [p.kind for p in phases(cfg.loop.steps, cfg.ftl.pretrain_steps, cfg.ftl.alternate_steps)]
     if "stage2" not in kinds:
-        printer(f"warning: `steps={cfg.optim.steps}` with `ftl_pretrain_steps={cfg.ftl.pretrain_steps}` and "
+        printer(f"warning: `steps={cfg.loop.steps}` with `ftl_pretrain_steps={cfg.ftl.pretrain_steps}` and "
                 f"`ftl_alternate_steps={cfg.ftl.alternate_steps}` never reaches stage 2 (phases: "
                 f"{', '.join(kinds) or 'none'}); raise `steps` or lower the other two for alternation cycles.")
 
@@ -263,10 +301,10 @@ def train_ftl(cfg: RunConfig, printer=PRINT) -> dict:
                  for k, lr in (("opt_pretrain", cfg.ftl.lr_pretrain), ("opt_stage1", cfg.ftl.lr_alternate),
                                ("opt_stage2", cfg.ftl.lr_alternate))}
         a_sm, a_rec = cfg.ftl.alpha_softmax, cfg.ftl.alpha_recon
-        tasks = {"pretrain": FTLTask(modules, cfg.optim.batch_size, a_sm, a_rec),
-                 "stage1": TransferTask(modules, cfg.optim.batch_size, source.num_classes, cfg.ftl.rich_dim, a_sm,
+        tasks = {"pretrain": FTLTask(modules, cfg.loop.batch_size, a_sm, a_rec),
+                 "stage1": TransferTask(modules, cfg.loop.batch_size, source.num_classes, cfg.ftl.rich_dim, a_sm,
                                         sequential=cfg.ftl.stage1 == "sequential"),
-                 "stage2": FTLTask(modules, cfg.optim.batch_size, a_sm, a_rec, train_head=False)}
+                 "stage2": FTLTask(modules, cfg.loop.batch_size, a_sm, a_rec, train_head=False)}
     net = embedder(modules)
     hooks = verification_hook(run, lambda x: net(x, training=False), printer)  # read the pairs once, for all phases
     trainers = {kind: make_trainer(run, tasks[kind], optim[key], None, printer, hooks, optimizer_key=key,
@@ -274,7 +312,7 @@ def train_ftl(cfg: RunConfig, printer=PRINT) -> dict:
                 for kind, key in (("pretrain", "opt_pretrain"), ("stage1", "opt_stage1"), ("stage2", "opt_stage2"))}
     t0, done = time.time(), latest_step(cfg.workdir)
     resumed = done > 0
-    for phase in phases(cfg.optim.steps, cfg.ftl.pretrain_steps, cfg.ftl.alternate_steps):
+    for phase in phases(cfg.loop.steps, cfg.ftl.pretrain_steps, cfg.ftl.alternate_steps):
         if phase.end <= done:
             continue
         trainer = trainers[phase.kind]
@@ -294,7 +332,7 @@ def train_ftl(cfg: RunConfig, printer=PRINT) -> dict:
         done = phase.end
     printer(f"training took {time.time() - t0:.0f} s")
     return finish_run(run, net, {"method": "ftl", "backbone": cfg.model.backbone, "embedding_size": cfg.ftl.rich_dim,
-                                 "head": cfg.model.head}, printer)
+                                 "head": cfg.ftl.head}, printer)
 
 
 def restore_ftl(workdir: str) -> tuple[RunConfig, dict, str]:
@@ -314,4 +352,9 @@ def restore_embedder(workdir: str):
     return embedder(modules), {"method": "ftl", "backbone": cfg.model.backbone, "checkpoint": latest}
 
 
-register_method(Method("ftl", train_ftl, restore_embedder))
+register_method(Method(
+    "ftl", train_ftl, restore_embedder,
+    reads=("user_modules", "run", "distribute", "data", "augment", "model", "loop", "eval", "ftl"),
+    note="FTL is its own program: its classifier is `ftl_head` (m-L2 weighted by `ftl_alpha_reg`), its loss Eq. 4 "
+         "(`ftl_alpha_*`), its optimiser Adam at `ftl_lr_pretrain` / `ftl_lr_alternate`",
+    also_reads=ftl_also_reads, unread=ftl_unread))

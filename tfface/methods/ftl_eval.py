@@ -16,13 +16,13 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfface.config import RunConfig
 from tfface.data.build import training_source
 from tfface.data.sources import Source, from_list_file
 from tfface.errors import ConfigError
 from tfface.evaluation.identification import centre_rank1
 from tfface.methods.ftl import compute_stats, regular_classes, restore_ftl
 from tfface.registry import Protocol, register_protocol
+from tfface.settings import RunConfig
 from tfface.transforms.ftl import encode_all
 
 

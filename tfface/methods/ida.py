@@ -3,12 +3,27 @@
 
 from __future__ import annotations
 
-from tfface.config import EvaluateConfig
 from tfface.export.saved_model import export_ida, load_embedder
 from tfface.methods.standard import head_anchors
 from tfface.registry import Protocol, register_protocol, requires
 from tfface.runtime.verify import verify_saved_model
 from tfface.scoring import protocols as scoring
+from tfface.settings import NON_NEGATIVE, POSITIVE, EvaluateConfig, Section, at_least, section, setting
+
+
+@section("ida", prefix="ida_", programs=("evaluate",))
+class IDASettings(Section):
+    """IDA (Liu et al. 2021) test-time scoring: the anchor set, DAO's k and τ, and the SSR of IDA-L."""
+
+    anchors: str = setting("", "IDA anchor set: an embeddings .npy/.npz, a CSV image list (embedded with the model) "
+                           "or 'head' (the --checkpoint's class weights).")
+    anchors_per_identity: int = setting(1, "IDA: images per identity when --ida_anchors is a list (0 = all).",
+                                        limit=NON_NEGATIVE)
+    k: int = setting(10, "IDA: support-set size k.", limit=at_least(1))
+    tau: float = setting(1.0, "IDA: τ of DAO (Eq. 4).", limit=POSITIVE)
+    ssr: str = setting("", "IDA-L: the ssr.keras written by --protocol=ida_ssr.")
+    ssr_steps: int = setting(30000, "IDA-L: SSR training steps (paper 30k, lr ×0.1 at 50/67/83%).", limit=at_least(1))
+    ssr_lr: float = setting(1e-3, "IDA-L: SSR learning rate (paper 1e-3).", limit=POSITIVE)
 
 
 def _anchors(cfg: EvaluateConfig, embed, size: int):

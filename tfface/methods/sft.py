@@ -22,11 +22,43 @@ import tensorflow as tf
 
 from tfface.errors import ConfigError
 from tfface.losses.pairs import global_sum, mean_of
+from tfface.settings import NON_NEGATIVE, Section, section, setting
 from tfface.training.terms import HeadTerm, LossTerm, MetricLossTerm, StepState
 from tfface.transforms.centres import ClassCentres
 from tfface.transforms.spherical import TRANSFORMS, transform
 
 SCHEMES = ("balanced", "unbalanced")
+
+
+@section("sft", prefix="sft_")
+class SFTSettings(Section):
+    """SFT (Zhu et al. 2020): feature augmentation wrapped around any loss."""
+
+    transform: str = setting("none", "SFT (Zhu et al. 2020) feature augmentation on any loss: sft = spherical rotation "
+                             "between class centres (Eq. 3), sft_d = translation before normalisation then "
+                             "re-projection (Sec. 3.4), translation = Eq. 2 on normalised features.",
+                             choices=("none", *TRANSFORMS), flag="feature_transform", structural=True)
+    weight: float = setting(0.2, "SFT: weight λ of the loss on the generated batch (Eq. 10).", flag="sft_lambda",
+                            limit=NON_NEGATIVE)
+    scheme: str = setting("balanced", "SFT training scheme (Sec. 3.5): every feature to a random other class, or only "
+                          "head-class features to tail classes.", choices=SCHEMES)
+    tail_threshold: int = setting(15, "SFT unbalanced scheme: classes with fewer training images are tail classes.",
+                                  limit=NON_NEGATIVE)
+    warmup_steps: int = setting(100, "SFT: steps of centre tracking before features are generated.",
+                                limit=NON_NEGATIVE)
+    targets: str = setting("auto", "SFT: draw target classes per feature (sample, the paper's wording) or per "
+                           "identity (all images of an identity move to one class, keeping the positive pairs a "
+                           "metric loss needs); auto = identity when --loss or --aux_loss has a metric loss, else "
+                           "sample.", choices=("auto", "sample", "identity"))
+
+    def unread(self, cfg) -> dict[str, str]:
+        if self.transform == "none":
+            return {d.flag: "SFT is off (`feature_transform=none`)" for d in self.DECLARED.values()
+                    if d.field != "transform"}
+        if self.scheme != "unbalanced":
+            return {"sft_tail_threshold": f"it splits head and tail classes for `sft_scheme=unbalanced`, not "
+                                          f"`sft_scheme={self.scheme}`"}
+        return {}
 
 
 @keras.saving.register_keras_serializable(package="tfface")

@@ -8,7 +8,6 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from tfface.config import RunConfig
 from tfface.data.build import training_data
 from tfface.errors import ConfigError, DataError
 from tfface.heads.sharded import ShardedMarginHead
@@ -21,6 +20,7 @@ from tfface.registry import Method, register_method
 from tfface.runtime.model import build_model, build_optimizer, init_from
 from tfface.runtime.run import PRINT, finish_run, make_trainer, start_run
 from tfface.runtime.workdir import read_workdir
+from tfface.settings import RunConfig
 from tfface.training.sharded_head_term import ShardedHeadTerm
 from tfface.training.tasks import EmbeddingTask
 from tfface.training.terms import CenterTerm, HeadTerm, LossTerm, MetricLossTerm
@@ -54,7 +54,7 @@ def loss_terms(cfg: RunConfig, head, num_classes: int, class_counts=None) -> lis
     ``class_counts`` (images per class) is needed by --sft_scheme=unbalanced."""
     use_head, metrics, center_weight = loss_plan(cfg)
     kind = ShardedHeadTerm if isinstance(head, ShardedMarginHead) else HeadTerm
-    head_term = kind(head, cfg.model.scale_warmup_steps) if use_head else None
+    head_term = kind(head, cfg.head.scale_warmup_steps) if use_head else None
     metric_terms = [MetricLossTerm(name, weight, metric_loss(name, cfg.metric)) for name, weight in metrics]
     terms = [] if head_term is None else [head_term]
     bases = discface_term(cfg)
@@ -82,7 +82,7 @@ def head_sharding_obstacle(cfg: RunConfig) -> str | None:
 
 def build_task(cfg: RunConfig, backbone, head, num_classes: int, class_counts=None) -> EmbeddingTask:
     """The training task: the backbone and :func:`loss_terms` (call inside the strategy scope)."""
-    return EmbeddingTask(backbone, cfg.optim.batch_size, loss_terms(cfg, head, num_classes, class_counts))
+    return EmbeddingTask(backbone, cfg.loop.batch_size, loss_terms(cfg, head, num_classes, class_counts))
 
 
 def feature_augmenter(cfg: RunConfig, num_classes: int, class_counts=None) -> FeatureAugmenter | None:
@@ -113,13 +113,13 @@ def train_standard(cfg: RunConfig, printer=PRINT) -> dict:
     with strategy.scope():
         backbone, head = build_model(cfg, data.num_classes, strategy.num_replicas_in_sync,
                                      sharded_over=strategy if run.shard_head else None)
-        if cfg.model.init_checkpoint:
-            init_from(cfg.model.init_checkpoint, backbone, head, data.num_classes, printer)
+        if cfg.init.checkpoint:
+            init_from(cfg.init.checkpoint, backbone, head, data.num_classes, printer)
         optimizer = build_optimizer(cfg)
         if run.shard_head:
             printer(f"margin head sharded over {strategy.num_replicas_in_sync} replica(s): {head.kernel.width} "
-                    f"classes each" + (f", {cfg.model.sample_rate:g} of them sampled per step"
-                                       if cfg.model.sample_rate < 1 else ""))
+                    f"classes each" + (f", {cfg.sharding.sample_rate:g} of them sampled per step"
+                                       if cfg.sharding.sample_rate < 1 else ""))
         counts = data.class_counts
         task = build_task(cfg, backbone, head, data.num_classes, counts)
     if metrics and cfg.data.sampler != "pk":
@@ -130,7 +130,7 @@ def train_standard(cfg: RunConfig, printer=PRINT) -> dict:
     trainer.fit(data.dataset_fn)
     printer(f"training took {time.time() - t0:.0f} s")
     return finish_run(run, backbone, {"backbone": cfg.model.backbone, "embedding_size": cfg.model.embedding_size,
-                                      "head": cfg.model.head}, printer)
+                                      "head": cfg.head.kind}, printer)
 
 
 def restore_workdir(workdir: str):
@@ -168,4 +168,7 @@ def head_anchors(workdir: str) -> tuple[np.ndarray, np.ndarray | None]:
     return w.astype(np.float32), names
 
 
-register_method(Method("standard", train_standard, restore_backbone))
+register_method(Method(
+    "standard", train_standard, restore_backbone,
+    reads=("user_modules", "run", "distribute", "data", "augment", "model", "head", "sharding", "init", "loop", "optim",
+           "eval", "losses", "metric", "discface", "sft")))

@@ -15,6 +15,8 @@ import functools
 import keras
 from keras import layers
 
+from tfface.settings import Limit, Section, at_least, section, setting
+
 IRESNET_LAYERS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 14, 3), 100: (3, 13, 30, 3)}
 
 
@@ -105,6 +107,19 @@ BACKBONES = {
     "mobilefacenet": mobilefacenet,
     **{f"iresnet{d}": functools.partial(iresnet, depth=d) for d in IRESNET_LAYERS},
 }
+
+
+@section("model")
+class ModelSettings(Section):
+    """The backbone: image → embedding."""
+
+    backbone: str = setting("small_cnn", "small_cnn | mobilefacenet | iresnet18/34/50/100.", choices=tuple(BACKBONES),
+                            structural=True)
+    embedding_size: int = setting(128, "Embedding dimension (512 is the IResNet convention).", limit=at_least(2),
+                                  structural=True)
+    dropout: float = setting(0.0, "Dropout before the embedding FC layer.", limit=Limit(0, 1, open_hi=True))
+    sync_bn: bool = setting(True, "Synchronise batch-norm statistics across replicas, so N replicas train like one "
+                            "device on the global batch.")
 
 
 def build_backbone(name: str, input_size: int = 112, embedding_size: int = 512, dropout: float = 0.0,

@@ -21,7 +21,6 @@ from absl import app, flags  # noqa: E402
 
 import tfface.flags.training  # noqa: E402,F401  (train.py's flags: data, image size, --augment, --aug_*)
 from tfface.config import RunConfig  # noqa: E402
-from tfface.config_limits import check_limits  # noqa: E402
 from tfface.data.augment import FAMILIES, Augment, augment_image  # noqa: E402
 from tfface.data.build import train_input, training_source  # noqa: E402
 from tfface.data.decode import load_image  # noqa: E402
@@ -38,7 +37,7 @@ GAP = 4
 def preview_grid(cfg: RunConfig, images: int, draws: int) -> np.ndarray:
     """The uint8 grid [H, W, 3] described in the module docstring."""
     spec = train_input(cfg).augment
-    if cfg.data.source == "tfrecord":
+    if cfg.data.kind == "tfrecord":
         raise ConfigError("the preview reads image files: give the list file or folder the shards were made from.")
     source, _ = training_source(cfg)
     firsts = np.searchsorted(source.labels, np.arange(source.num_classes))
@@ -71,7 +70,7 @@ def main(argv):
     del argv
     cfg = RunConfig.from_flags(FLAGS)
     try:
-        check_limits(cfg)
+        cfg.validate()
         grid = preview_grid(cfg, FLAGS.preview_images, FLAGS.preview_draws)
     except (ConfigError, DataError) as err:
         raise program_error(err, FLAGS) from None

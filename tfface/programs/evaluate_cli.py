@@ -21,10 +21,10 @@ def main(argv):
     start_program(FLAGS)
     import json
 
-    from tfface.config import EvaluateConfig
     from tfface.errors import TfFaceError
     from tfface.messages import program_error
     from tfface.programs.evaluation import evaluate
+    from tfface.settings import EvaluateConfig
 
     try:
         print(json.dumps(evaluate(EvaluateConfig.from_flags(FLAGS))))
@@ -33,6 +33,16 @@ def main(argv):
 
 
 def run():
+    import sys
+
+    from tfface.errors import TfFaceError
+    from tfface.flags import prepare
+    from tfface.messages import program_error
+
+    try:
+        prepare("evaluate", sys.argv)  # modules named by --imports add their methods, protocols and flags
+    except TfFaceError as err:
+        raise program_error(err, FLAGS) from None
     app.run(main)
 
 

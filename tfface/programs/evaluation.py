@@ -10,8 +10,6 @@ import os
 import numpy as np
 
 import tfface.methods  # noqa: F401  (registers the methods' protocols)
-from tfface.config import EvaluateConfig
-from tfface.config_limits import check_limits
 from tfface.data.sources import from_list_file, require_files
 from tfface.errors import ConfigError, DataError
 from tfface.evaluation import all_pairs, identification, templates
@@ -24,6 +22,48 @@ from tfface.programs.tflite import tflite_report
 from tfface.programs.training import checkpoint_to_saved_model
 from tfface.registry import LIST_PROTOCOLS, PROTOCOLS, Protocol, import_modules, register_protocol, requires
 from tfface.runtime.verify import verify_saved_model
+from tfface.settings import EvaluateConfig, Section, section, setting
+
+PROTOCOL_HELP = ("evaluate.py, by registered name: verification on --eval_pairs "
+                    "(scored by --score); distractors: rank-1 of --eval_list probes against one gallery image per "
+                    "identity as --distractors join the gallery (MegaFace-style); ijb_1to1 / ijb_1toN: IJB-style "
+                    "template verification over --template_pairs / identification of --probe_templates against "
+                    "--gallery_templates (write a set with tfface-make-templates); all_pairs: every pair of the "
+                    "--eval_list images, TAR@FAR down to 1e-6 with bootstrap intervals (--bootstrap) and ROC / DET "
+                    "plots (scored by --score); retrieval / identification / distribution statistics of the labelled "
+                    "images of --eval_list; sft: SFT's analysis of --eval_list (r_w, ‖Aσ − σ‖, divergence); easy_hard: "
+                    "DDL's easy-gallery / hard-probe identification and distributions (--easy_hard_attribute, "
+                    "--easy_hard_ranges); discface: DiscFace's displacement discrepancies of a --checkpoint; ftl_nn: "
+                    "FTL's nearest-centre rank-1 (regular / UR, g and f) and one-shot coverage for held-out "
+                    "--eval_list images of the training classes; ftl_visualize: FTL's decoded centres, transfers and "
+                    "interpolations (PNG); scenario: the gap a SynthFaces scenario render was built for (probe "
+                    "rank-1 per group against the training images' class centres, per-identity FAR of the held-out "
+                    "identities at one threshold), with the render's meta.csv as --eval_list; ida_ssr: train IDA-L's "
+                    "SSR on --eval_list embeddings; ida_sweep: IDA-R over "
+                    "k and τ on --eval_pairs; ida_export: the SavedModel with score_ida (and density) signatures; "
+                    "tflite: LiteRT files of the model (--tflite_quantize) with their agreement and, given "
+                    "--eval_pairs, verification accuracy beside the SavedModel's; or one of yours, registered by a "
+                    "module named in --imports.")
+
+
+@section("evaluate", programs=("evaluate",), flat=True)
+class EvaluateSettings(Section):
+    """What evaluate.py evaluates, by which protocol and score, and where it writes."""
+
+    protocol: str = setting("verification", PROTOCOL_HELP)
+    model: str | None = setting(None, "SavedModel folder written by train.py (<workdir>/export).")
+    checkpoint: str | None = setting(None, "A train.py workdir: its latest checkpoint is exported first.")
+    out: str | None = setting(None, "Where the protocol's JSON and plots go (default: the --checkpoint workdir or the "
+                              "--model's parent folder).")
+    eval_list: str | None = setting(None, "CSV path,identity of test images (classes disjoint from training) for the "
+                                    "retrieval, identification, distribution and sft protocols.")
+    score: str = setting("cosine", "Score of the verification, all_pairs, identification, distractors and ijb "
+                         "protocols: cosine, IDA with reference-based support sets (--ida_anchors) or with the "
+                         "learned density (--ida_ssr); a template's density is that of its pooled feature.",
+                         choices=("cosine", "ida_r", "ida_l"))
+    tflite_quantize: tuple[str, ...] = setting(("none", "float16", "int8"), "tflite protocol: variants to write — none "
+                                               "(float32), float16 (float16 weights), int8 (dynamic range: int8 "
+                                               "weights, float activations).")
 
 
 def evaluate(cfg: EvaluateConfig) -> dict:
@@ -31,7 +71,7 @@ def evaluate(cfg: EvaluateConfig) -> dict:
     SavedModel) and return its summary."""
     if bool(cfg.model) == bool(cfg.checkpoint):
         raise ConfigError("give exactly one of --model=<SavedModel folder> or --checkpoint=<workdir>.")
-    check_limits(cfg)
+    cfg.validate()
     import_modules(cfg.imports)
     protocol = protocol_named(cfg.protocol)
     if protocol.needs == "checkpoint" and not cfg.checkpoint:

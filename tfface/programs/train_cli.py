@@ -31,6 +31,16 @@ def main(argv):
 
 
 def run():
+    import sys
+
+    from tfface.errors import TfFaceError
+    from tfface.flags import prepare
+    from tfface.messages import program_error
+
+    try:
+        prepare("train", sys.argv)  # modules named by --imports add their methods, protocols and flags
+    except TfFaceError as err:
+        raise program_error(err, FLAGS) from None
     app.run(main)
 
 

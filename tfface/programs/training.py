@@ -5,21 +5,22 @@ from __future__ import annotations
 import pathlib
 
 import tfface.methods  # noqa: F401  (registers the built-in methods)
-from tfface.config import RunConfig
-from tfface.config_limits import check_limits
 from tfface.export.saved_model import export_saved_model
-from tfface.registry import METHODS, import_modules
+from tfface.registry import METHODS, import_modules, refuse_unread
 from tfface.runtime.run import PRINT
 from tfface.runtime.workdir import read_workdir
+from tfface.settings import RunConfig
 
 
 def train(cfg: RunConfig, printer=PRINT) -> dict:
     """Train, export a SavedModel and evaluate verification with ``cfg.method`` (after importing
-    ``cfg.imports``, where user methods register); return the evaluation report. Settings outside their range
-    stop it before anything is written."""
-    check_limits(cfg)
+    ``cfg.imports``, where user methods register); return the evaluation report. Settings outside their range,
+    and settings given that the method would not read, stop it before anything is written."""
     import_modules(cfg.imports)
-    return METHODS.get(cfg.method).train(cfg, printer)
+    cfg.validate()
+    method = METHODS.get(cfg.method)
+    refuse_unread(cfg, method)
+    return method.train(cfg, printer)
 
 
 def checkpoint_to_saved_model(workdir: str, out: str | None = None) -> str:

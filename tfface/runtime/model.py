@@ -6,13 +6,13 @@ import os
 
 import tensorflow as tf
 
-from tfface.config import RunConfig
 from tfface.errors import ConfigError
 from tfface.heads.classifier import MarginHead, refuse_mlreg_on_normalised_head
 from tfface.heads.sharded import ShardedMarginHead
 from tfface.models.backbones import build_backbone
 from tfface.runtime.verify import PRINT
 from tfface.runtime.workdir import read_workdir
+from tfface.settings import RunConfig, Section, section, setting
 from tfface.training.optim import WarmupSchedule, make_optimizer
 
 
@@ -21,16 +21,25 @@ def build_model(cfg: RunConfig, num_classes: int, replicas: int = 1,
     """Backbone and margin head (call inside the strategy scope); the head's class weights are sharded over
     the replicas of ``sharded_over`` when it is given (:class:`ShardedMarginHead`). Batch norm is synchronised
     only when there is more than one replica (on one device it would cost ~12% for nothing)."""
-    m = cfg.model
+    m, h = cfg.model, cfg.head
     backbone = build_backbone(m.backbone, cfg.data.image_size, m.embedding_size, m.dropout, m.sync_bn and replicas > 1)
     if sharded_over is not None:
-        head = ShardedMarginHead(sharded_over, num_classes, m.embedding_size, m.head, s=m.scale, m=m.margin, m1=m.m1,
-                                 m3=m.m3, sample_rate=m.sample_rate, seed=cfg.seed)
+        head = ShardedMarginHead(sharded_over, num_classes, m.embedding_size, h.kind, **h.margin_args(),
+                                 sample_rate=cfg.sharding.sample_rate, seed=cfg.seed)
         return backbone, head
-    head = MarginHead(num_classes, m.head, s=m.scale, m=m.margin, m1=m.m1, m3=m.m3, reg_weight=m.mlreg_weight)
-    refuse_mlreg_on_normalised_head(head, f"`mlreg_weight={m.mlreg_weight}`", f"`head={m.head}`")
+    head = MarginHead(num_classes, h.kind, **h.margin_args(), reg_weight=h.mlreg_weight)
+    refuse_mlreg_on_normalised_head(head, f"`mlreg_weight={h.mlreg_weight}`", f"`head={h.kind}`")
     head.build((None, m.embedding_size))
     return backbone, head
+
+
+@section("init")
+class InitSettings(Section):
+    """Where the weights start."""
+
+    checkpoint: str | None = setting(None, "Start from this train.py workdir's latest checkpoint (the backbone; the "
+                                     "head too when the classes match) or from an exported SavedModel folder (the "
+                                     "backbone), e.g. an ArcFace model before DDL fine-tuning.", flag="init_checkpoint")
 
 
 def init_from(workdir: str, backbone, head, num_classes: int, printer=PRINT) -> None:
@@ -57,5 +66,5 @@ def build_optimizer(cfg: RunConfig):
     """--optimizer with --lr on the --lr_schedule (after --warmup_steps), --momentum and --weight_decay
     (call inside the strategy scope)."""
     o = cfg.optim
-    schedule = WarmupSchedule(o.lr, o.steps, o.lr_schedule, o.warmup_steps, o.lr_boundaries, o.lr_factor)
+    schedule = WarmupSchedule(o.lr, cfg.loop.steps, o.lr_schedule, o.warmup_steps, o.lr_boundaries, o.lr_factor)
     return make_optimizer(o.optimizer, schedule, o.momentum, o.weight_decay, cfg.mixed_precision)

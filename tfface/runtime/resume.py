@@ -10,14 +10,9 @@ import pathlib
 
 import tensorflow as tf
 
-from tfface.config import RunConfig
 from tfface.errors import ConfigError
-
-# settings a checkpoint's variables or the exported model's input depend on (ours: the architecture, the
-# input, the optimiser's slots, the precision policy, the loss terms and the methods' learned shapes)
-STRUCTURAL = ("method", "backbone", "embedding_size", "image_size", "optimizer", "mixed_precision", "loss",
-              "aux_loss", "discface_num_bases", "feature_transform", "ftl_rich_dim", "ftl_pca_components",
-              "ftl_filter")
+from tfface.runtime.workdir import config_of
+from tfface.settings import RunConfig, structural_settings, untracked
 
 
 def _previous_config(workdir: str) -> dict | None:
@@ -31,7 +26,7 @@ def _previous_config(workdir: str) -> dict | None:
 def previous_run(workdir: str) -> tuple[RunConfig, int] | None:
     """(settings, number of classes) of the run a workdir holds, if it has a checkpoint to resume."""
     raw = _previous_config(workdir)
-    return None if raw is None else (RunConfig.from_dict(raw), int(raw.get("num_classes", -1)))
+    return None if raw is None else (config_of(raw), int(raw.get("num_classes", -1)))
 
 
 def previous_head_sharded(workdir: str) -> bool | None:
@@ -43,25 +38,28 @@ def previous_head_sharded(workdir: str) -> bool | None:
 
 def changed_settings(old: RunConfig, cfg: RunConfig) -> list[str]:
     """The flags (but the workdir) whose values differ between a workdir's run ``old`` and ``cfg``."""
-    return [f for f in cfg.flag_paths() if f != "workdir" and old.setting(f) != cfg.setting(f)]
+    with untracked():
+        return [f for f in cfg.declarations() if f != "workdir" and old.setting(f) != cfg.setting(f)]
 
 
 def check_resume(cfg: RunConfig, num_classes: int, log) -> None:
-    """Refuse a rerun of ``cfg.workdir`` whose structural settings or number of classes differ from the run it
-    holds; ``log`` the other changed settings."""
+    """Refuse a rerun of ``cfg.workdir`` whose structural settings (declared so: the checkpoint's variables or
+    the model's input depend on them) or number of classes differ from the run it holds; ``log`` the other
+    changed settings."""
     previous = previous_run(cfg.workdir)
     if previous is None:
         return
     old, old_classes = previous
     changed = changed_settings(old, cfg)
-    refused = [f for f in changed if f in STRUCTURAL]
+    structural = structural_settings()
+    refused = [f for f in changed if f in structural]
     shown = [f"`{f}` {_value(old.setting(f))} → {_value(cfg.setting(f))}" for f in refused]
     if old_classes not in (-1, num_classes):
         shown.append(f"the training data's identities {old_classes} → {num_classes}")
     if shown:
         raise ConfigError(f"`workdir={cfg.workdir}` holds a checkpoint of another model: {'; '.join(shown)}. Use a "
                           "new `workdir`, or the run's own settings (`config=<workdir>/config.json`).")
-    allowed = [f for f in changed if f not in STRUCTURAL]
+    allowed = [f for f in changed if f not in structural]
     if allowed:
         log(f"resuming {cfg.workdir} with changed settings: "
             + ", ".join(f"`{f}` {_value(old.setting(f))} → {_value(cfg.setting(f))}" for f in allowed))

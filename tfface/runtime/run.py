@@ -11,7 +11,6 @@ import shutil
 import keras
 import tensorflow as tf
 
-from tfface.config import RunConfig
 from tfface.data import pipeline
 from tfface.data.build import default_workdir, training_data
 from tfface.data.check import explain_decode_failure
@@ -22,9 +21,29 @@ from tfface.export.saved_model import export_saved_model
 from tfface.runtime.resume import check_resume, previous_head_sharded
 from tfface.runtime.sharding import head_sharding
 from tfface.runtime.verify import PRINT, verify_saved_model
+from tfface.settings import NON_NEGATIVE, RunConfig, Section, at_least, section, setting, untracked
 from tfface.training.strategy import is_chief, make_strategy, worker_path
 from tfface.training.tasks import Task
 from tfface.training.trainer import Trainer, TrainerConfig
+
+
+@section("run", flat=True)
+class RunSettings(Section):
+    """The run itself: which training program, where it writes, its seed and how often it logs and saves."""
+
+    method: str = setting("standard", "Training program, by registered name: standard (backbone + margin head "
+                          "and/or metric losses, with DiscFace and SFT as options); ftl (Yin et al. 2019: "
+                          "Enc/Dec/R/FC, pre-training then two-stage alternation with feature transfer to "
+                          "under-represented classes; the --ftl_* flags); ddl (Huang et al. 2020: head loss + "
+                          "distribution distillation from easy to hard partitions; the --ddl_* flags); or one of "
+                          "yours, registered by a module named in --imports.", structural=True)
+    workdir: str | None = setting(None, "Run folder (default: a new folder under runs/).")
+    seed: int = setting(0, "Seed for weights and sampling.", limit=NON_NEGATIVE)
+    log_every: int = setting(50, "Progress line and TensorBoard scalars every N steps.", limit=at_least(1))
+    checkpoint_every: int = setting(1000, "Checkpoint every N steps (and at the end).", limit=at_least(1))
+    eval_every: int = setting(0, "In-training verification on --eval_pairs every N steps (0 = end only).",
+                              limit=NON_NEGATIVE)
+
 
 _POLICIES = {"none": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
@@ -64,15 +83,16 @@ def start_run(cfg: RunConfig, printer=PRINT, head_obstacle: str | None = FULL_HE
     os.makedirs(cfg.workdir, exist_ok=True)
     keras.mixed_precision.set_global_policy(_POLICIES[cfg.mixed_precision])
     data = training_data(cfg, log=printer)
-    pipeline.check_batch_split(cfg.optim.batch_size, strategy.num_replicas_in_sync)
-    check_resume(cfg, data.num_classes, printer)
+    pipeline.check_batch_split(cfg.loop.batch_size, strategy.num_replicas_in_sync)
+    with untracked():
+        check_resume(cfg, data.num_classes, printer)
     shard = head_sharding(cfg, strategy.num_replicas_in_sync, head_obstacle, previous_head_sharded(cfg.workdir),
                           printer)
     if chief:
         with open(os.path.join(cfg.workdir, "config.json"), "w") as fh:
             json.dump({**cfg.to_dict(), "num_classes": data.num_classes, "head_sharded": shard}, fh, indent=1)
     printer(f"{data.num_images} images of {data.num_classes} identities; {strategy.num_replicas_in_sync} "
-            f"replica(s); global batch {cfg.optim.batch_size}; workdir {cfg.workdir}")
+            f"replica(s); global batch {cfg.loop.batch_size}; workdir {cfg.workdir}")
     keras.utils.set_random_seed(cfg.seed)
     return Run(cfg, strategy, chief, data, cfg.eval.pairs or data.default_pairs, shard)
 
@@ -100,7 +120,7 @@ def finish_run(run: Run, embedder: keras.Model, info: dict, printer=PRINT) -> di
 def verification_hook(run: Run, embed, printer=PRINT) -> list:
     """The in-training verification hook (--eval_every) on the chief, if asked for."""
     cfg = run.cfg
-    if not (cfg.eval.every and run.pairs_file and run.chief):
+    if not (cfg.eval_every and run.pairs_file and run.chief):
         return []
     pairs = read_pairs(run.pairs_file, cfg.eval.root)
 
@@ -115,8 +135,8 @@ def verification_hook(run: Run, embed, printer=PRINT) -> list:
 def trainer_config(cfg: RunConfig, **overrides) -> TrainerConfig:
     """The loop settings (--steps, --batch_size, --log_every, --checkpoint_every, --eval_every, --jit_compile,
     --steps_per_loop)."""
-    return TrainerConfig(cfg.optim.steps, cfg.optim.batch_size, cfg.workdir, cfg.log_every, cfg.checkpoint_every,
-                         hook_every=cfg.eval.every, jit_compile=cfg.jit_compile,
+    return TrainerConfig(cfg.loop.steps, cfg.loop.batch_size, cfg.workdir, cfg.log_every, cfg.checkpoint_every,
+                         hook_every=cfg.eval_every, jit_compile=cfg.jit_compile,
                          **{"steps_per_loop": cfg.steps_per_loop, **overrides})
 
 

@@ -7,9 +7,20 @@ refuses what stands in the way; ``off`` refuses a sample rate below 1 (sampling 
 
 from __future__ import annotations
 
-from tfface.config import RunConfig
 from tfface.errors import ConfigError
 from tfface.heads.margins import NORMALIZED
+from tfface.settings import Limit, RunConfig, Section, section, setting
+
+
+@section("sharding")
+class ShardingSettings(Section):
+    """Partial FC: the margin head's class weights sharded over the replicas, and sampled."""
+
+    head_shards: str = setting("auto", "Shard the margin head's class weights over the replicas (Partial FC): auto = "
+                               "on with more than one replica or a --sample_rate below 1, when the loss and optimiser "
+                               "allow it.", choices=("auto", "on", "off"))
+    sample_rate: float = setting(1.0, "Partial FC: the fraction of each shard's classes in the softmax at each step "
+                                 "(the batch's classes are always in); 1 = all.", limit=Limit(0, 1, open_lo=True))
 
 
 def sharding_obstacle(cfg: RunConfig, method_obstacle: str | None) -> str | None:
@@ -17,8 +28,8 @@ def sharding_obstacle(cfg: RunConfig, method_obstacle: str | None) -> str | None
     every method shares."""
     if method_obstacle:
         return method_obstacle
-    if cfg.model.head not in NORMALIZED:
-        return f"`head={cfg.model.head}` is not a normalised margin (Partial FC needs {', '.join(NORMALIZED[:-1])} " \
+    if cfg.head.kind not in NORMALIZED:
+        return f"`head={cfg.head.kind}` is not a normalised margin (Partial FC needs {', '.join(NORMALIZED[:-1])} " \
                f"or {NORMALIZED[-1]})"
     if cfg.optim.optimizer != "sgd":
         return f"`optimizer={cfg.optim.optimizer}`: the shards' own update is SGD's"
@@ -34,7 +45,7 @@ def head_sharding(cfg: RunConfig, replicas: int, method_obstacle: str | None, pr
     """True when this run shards its margin head. ``method_obstacle``: why the method cannot (None if it can);
     ``previous``: the layout of the checkpoint the workdir holds (None for a new run); ``log`` says why an
     ``auto`` head is not sharded."""
-    mode, rate = cfg.model.head_shards, cfg.model.sample_rate
+    mode, rate = cfg.sharding.head_shards, cfg.sharding.sample_rate
     obstacle = sharding_obstacle(cfg, method_obstacle)
     if mode == "off":
         if rate < 1.0:

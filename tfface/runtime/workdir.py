@@ -6,8 +6,17 @@ import json
 import pathlib
 
 from tfface import messages
-from tfface.config import RunConfig
+from tfface.registry import import_modules
+from tfface.settings import RunConfig
 from tfface.training.checkpoints import newest_readable
+
+
+def config_of(raw: dict) -> RunConfig:
+    """The settings a run's config.json holds, after importing the modules it names (``imports``), whose
+    sections it may hold."""
+    imports = raw.get("imports", raw.get("user_modules", {}).get("imports"))
+    import_modules(imports or [])
+    return RunConfig.from_dict({k: v for k, v in raw.items() if k not in RunConfig.RUN_RECORD})
 
 
 def read_workdir(workdir: str) -> tuple[RunConfig, int, str]:
@@ -21,4 +30,4 @@ def read_workdir(workdir: str) -> tuple[RunConfig, int, str]:
     latest = newest_readable(str(pathlib.Path(workdir) / "checkpoints"), messages.info)
     if not latest:
         raise FileNotFoundError(f"`checkpoint={workdir}`: no readable checkpoint in {workdir}/checkpoints.")
-    return RunConfig.from_dict(raw), num_classes, latest
+    return config_of(raw), num_classes, latest

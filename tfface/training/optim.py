@@ -8,6 +8,36 @@ import keras
 import tensorflow as tf
 
 from tfface.errors import ConfigError
+from tfface.settings import NON_NEGATIVE, POSITIVE, Limit, Section, at_least, section, setting
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "piecewise", "cosine")
+
+
+@section("optim")
+class OptimSettings(Section):
+    """The optimiser and its learning-rate schedule."""
+
+    optimizer: str = setting("sgd", "Optimiser.", choices=OPTIMIZERS, structural=True)
+    lr: float = setting(0.1, "Base learning rate.", limit=POSITIVE)
+    momentum: float = setting(0.9, "SGD momentum.", limit=Limit(0, 1, open_hi=True))
+    weight_decay: float = setting(5e-4, "Weight decay (decoupled, SGD / AdamW).", limit=NON_NEGATIVE)
+    lr_schedule: str = setting("cosine", "Learning-rate schedule.", choices=SCHEDULES)
+    lr_boundaries: tuple[int, ...] = setting((), "Piecewise schedule: steps where the lr is multiplied by "
+                                             "--lr_factor.", limit=at_least(1))
+    lr_factor: float = setting(0.1, "Piecewise schedule factor.", limit=POSITIVE)
+    warmup_steps: int = setting(200, "Linear learning-rate warm-up steps.", limit=NON_NEGATIVE)
+
+    def unread(self, cfg) -> dict[str, str]:
+        out = {}
+        if self.optimizer != "sgd":
+            out["momentum"] = f"`optimizer={self.optimizer}` has no momentum setting (it is SGD's)"
+        if self.optimizer == "adam":
+            out["weight_decay"] = "`optimizer=adam` has no weight decay; use `optimizer=adamw` or sgd"
+        if self.lr_schedule != "piecewise":
+            for flag in ("lr_boundaries", "lr_factor"):
+                out[flag] = f"it shapes `lr_schedule=piecewise`, not `lr_schedule={self.lr_schedule}`"
+        return out
 
 
 @keras.saving.register_keras_serializable(package="tfface")

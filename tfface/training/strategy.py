@@ -9,6 +9,21 @@ import os
 import tensorflow as tf
 
 from tfface.errors import ConfigError
+from tfface.settings import NON_NEGATIVE, Section, at_least, section, setting
+
+
+@section("distribute", flat=True)
+class DistributeSettings(Section):
+    """Devices and numerics of the training step."""
+
+    cpu_replicas: int = setting(0, "Split the CPU into N logical devices and mirror over them (for trying "
+                                "distribution without GPUs). 0 = use the GPUs / one device.", limit=NON_NEGATIVE)
+    mixed_precision: str = setting("none", "Mixed precision; heads, margins and losses stay float32.",
+                                   choices=("none", "bf16", "fp16"), structural=True)
+    jit_compile: bool = setting(False, "XLA-compile the training step (slower on CPU here).")
+    steps_per_loop: int = setting(1, "Training steps per tf.function call (up to the next log, hook or checkpoint), "
+                                  "so a small model on a fast accelerator is not bound by the host; the weights are "
+                                  "those of one step per call.", limit=at_least(1))
 
 
 def split_cpu(replicas: int) -> None:

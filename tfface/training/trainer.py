@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from tfface.errors import NonFiniteLossError, StorageError
 from tfface.finite import check_finite
+from tfface.settings import Section, at_least, section, setting
 from tfface.training.checkpoints import newest_readable, remove_temp_folders
 from tfface.training.progress import Progress
 from tfface.training.strategy import is_chief, worker_path
@@ -18,6 +19,14 @@ from tfface.training.tasks import Task
 
 DatasetFn = Callable[[int, tf.distribute.InputContext], tf.data.Dataset]
 Hook = Callable[[int], dict]
+
+
+@section("loop")
+class LoopSettings(Section):
+    """How long the loop runs and on how big a batch."""
+
+    steps: int = setting(1500, "Training steps.", limit=at_least(1))
+    batch_size: int = setting(128, "Global batch size (split over replicas).", limit=at_least(2))
 
 
 @dataclasses.dataclass
