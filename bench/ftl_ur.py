@@ -39,10 +39,10 @@ from tfface.data.build import training_source  # noqa: E402
 from tfface.data.sources import from_list_file  # noqa: E402
 from tfface.data.synthfaces import write_balanced_pairs  # noqa: E402
 from tfface.evaluation.identification import centre_rank1  # noqa: E402
-from tfface.evaluation.verification import embed_paths  # noqa: E402
 from tfface.methods.ftl import regular_classes  # noqa: E402
 from tfface.methods.ftl_eval import nn_report, restore_ftl_run  # noqa: E402
 from tfface.methods.standard import restore_workdir  # noqa: E402
+from tfface.models.embed import embed_paths  # noqa: E402
 from tfface.programs.training import train  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]

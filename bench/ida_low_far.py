@@ -85,8 +85,8 @@ def embed_fold(kind: str, fold: int, rows: list[dict], reference: np.ndarray, ce
         return d["features"][[at[r["path"]] for r in rows]].astype(np.float32)
     if kind != "tfface":
         raise SystemExit(f"error: --embeddings={kind}: choose dlib or tfface.")
-    from tfface.evaluation.verification import embed_paths
     from tfface.export.saved_model import load_embedder
+    from tfface.models.embed import embed_paths
 
     name = f"seed{FLAGS.seed}_fold{fold}_{FLAGS.head}{FLAGS.margin:g}_steps{FLAGS.train_steps}"
     work = pathlib.Path(FLAGS.workdir) / name

@@ -55,8 +55,8 @@ def embeddings(name: str, data: pathlib.Path) -> tuple[np.ndarray, np.ndarray, n
     if FLAGS.model is None:
         d = np.load(data / "embeddings" / f"{name}_dlib128.npz")
         return d["paths"].astype(str), d["labels"], d["features"].astype(np.float32)
-    from tfface.evaluation.verification import embed_paths
     from tfface.export.saved_model import load_embedder
+    from tfface.models.embed import embed_paths
 
     rows = list(csv.DictReader(open(data / name / "meta.csv")))
     embed, size = load_embedder(FLAGS.model)

@@ -32,8 +32,8 @@ from celeba import detected_rows, retrieval_of, split_lists, write_list  # noqa:
 from tfface.config import RunConfig  # noqa: E402
 from tfface.data.build import training_source  # noqa: E402
 from tfface.data.synthfaces import write_balanced_pairs  # noqa: E402
-from tfface.evaluation.verification import embed_paths  # noqa: E402
 from tfface.methods.standard import restore_workdir  # noqa: E402
+from tfface.models.embed import embed_paths  # noqa: E402
 from tfface.programs.training import train  # noqa: E402
 from tfface.runtime.verify import verify_saved_model  # noqa: E402
 

@@ -47,9 +47,9 @@ def tiny_source(tiny_synth):
 
 def train_config(*argv):
     """The RunConfig train.py builds from these command-line arguments."""
+    import tfface.flags.training  # noqa: F401  (train.py's flags)
     from absl import flags
 
-    import tfface.flags.training  # noqa: F401  (train.py's flags)
     from tfface.config import RunConfig
 
     fv = flags.FLAGS

@@ -100,9 +100,9 @@ def unread_settings(cfg: Config, method: Method) -> dict[str, str]:
     if not given:
         return {}
     declared = cfg.declarations()
-    also = set(method.also_reads(cfg)) if method.also_reads else set()
-    own = method.unread(cfg) if method.unread else {}
-    with untracked():
+    with untracked():  # the machinery's reads, not the run's
+        also = set(method.also_reads(cfg)) if method.also_reads else set()
+        own = method.unread(cfg) if method.unread else {}
         why_unread = {flag: why for name in method.reads for flag, why in getattr(cfg, name).unread(cfg).items()}
     out = {}
     for flag in given:
@@ -161,41 +161,14 @@ def import_modules(specs) -> None:
 
 
 @dataclasses.dataclass(frozen=True)
-class ListProtocol:
-    """An evaluation of the embedded images of a labelled list (``evaluate.py --protocol=<name>
-    --eval_list=…``).
-
-    Attributes:
-        name: the value of ``--protocol``.
-        report: ``report(emb, labels, source, out_dir, options) -> dict``; writes its plots to ``out_dir``.
-        check: ``check(source, options)``, run before any image is embedded, raising a clear error for
-            settings the list cannot serve (None: nothing to check).
-        scores: whether it scores pairs by ``options["density"]`` (embeddings → IDA log densities) and
-            ``options["tau"]`` when a score other than the cosine is asked for; if not, asking is an error.
-    """
-
-    name: str
-    report: Callable[..., dict]
-    check: Callable[..., None] | None = None
-    scores: bool = False
-
-
-LIST_PROTOCOLS = Registry("list protocol", "protocol")
-
-
-def register_list_protocol(protocol: ListProtocol) -> ListProtocol:
-    return LIST_PROTOCOLS.register(protocol.name, protocol)
-
-
-@dataclasses.dataclass(frozen=True)
 class Protocol:
-    """An evaluation that evaluate.py runs by name (``--protocol=<name>``). The labelled-list protocols of
-    :data:`LIST_PROTOCOLS` are run through the same door.
+    """An evaluation that evaluate.py runs by name (``--protocol=<name>``); every protocol, built in or a
+    user's, is one of these in :data:`PROTOCOLS`.
 
     Attributes:
         name: the value of ``--protocol``.
-        run: ``run(cfg: EvaluateConfig) -> dict``: evaluates, writes its files under ``cfg.out_dir()`` and
-            returns the summary evaluate.py prints.
+        run: ``run(cfg: EvaluateConfig, score: Score) -> dict``: evaluates (scoring pairs by ``score`` when
+            it scores), writes its files under ``cfg.out_dir()`` and returns the summary evaluate.py prints.
         needs: ``"model"``: a SavedModel (``--checkpoint`` is exported first, ``cfg.model`` is set);
             ``"checkpoint"``: a train.py workdir (the protocol reads more than the embedder).
         check: ``check(cfg)``, raising a clear error for missing settings before any export or embedding.
@@ -203,14 +176,18 @@ class Protocol:
             refused by evaluate.py, not ignored.
         uses_ida: whether it reads the ``--ida_*`` settings whatever ``--score`` is (IDA's own protocols);
             otherwise they apply only with a non-cosine score and are refused without one.
+        report: for a protocol over the images of a labelled list (``--eval_list``):
+            ``report(emb, labels, source, out_dir, options) -> dict`` on their embeddings
+            (:func:`tfface.evaluation.protocols.list_protocol` makes such a protocol).
     """
 
     name: str
-    run: Callable[[Any], dict]
+    run: Callable[[Any, Any], dict]
     needs: str = "model"
     check: Callable[[Any], None] | None = None
     scores: bool = False
     uses_ida: bool = False
+    report: Callable[..., dict] | None = None
 
 
 PROTOCOLS = Registry("protocol", "protocol")

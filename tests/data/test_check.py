@@ -31,7 +31,7 @@ def test_a_truncated_image_in_training_names_its_file(tmp_path):
 
 
 def test_a_truncated_image_in_evaluation_names_its_file(tmp_path):
-    from tfface.evaluation.verification import embed_paths
+    from tfface.models.embed import embed_paths
 
     paths = []
     for i in range(4):

@@ -70,6 +70,7 @@ def test_the_scenario_protocol_on_a_render(tmp_path):
     from tfface.data.synthfaces import build_synthfaces
     from tfface.errors import ConfigError
     from tfface.evaluation.protocols import run_protocol
+    from tfface.scoring.score import Score
 
     root = build_synthfaces(synth_config(RunConfig.of(synth_scenario="hard_partitions", synth_identities=4,
                                                       synth_heldout=10, image_size=32)), tmp_path, log=lambda s: None)
@@ -81,7 +82,7 @@ def test_the_scenario_protocol_on_a_render(tmp_path):
     assert report["probes"]["gap"]["groups"] == ["easy", "hard"] and report["heldout_far"]["identities"]
     # scored by IDA's log DAO with equal densities: a shifted cosine, so the same identities pass
     flat = run_protocol("scenario", embed, 32, str(root / "meta.csv"), None, str(tmp_path / "ida"),
-                        options={"density": lambda e: np.zeros(len(e)), "score": "ida_r"})
+                        options={"score": Score("ida_r", lambda e: np.zeros(len(e)))})
     assert flat["heldout_far"]["score"] == "ida_r" and report["heldout_far"]["score"] == "cosine"
     assert flat["heldout_far"]["far_mean"] == report["heldout_far"]["far_mean"]
     assert flat["heldout_far"]["threshold"] == pytest.approx(report["heldout_far"]["threshold"] + np.log(2), abs=1e-5)

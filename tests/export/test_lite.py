@@ -10,10 +10,10 @@ import pytest
 from conftest import REPO
 
 from tfface.data.sources import from_list_file
-from tfface.evaluation.verification import embed_paths
 from tfface.export.lite import export_tflite
 from tfface.export.saved_model import export_saved_model, load_embedder, load_keras_backbone
 from tfface.models.backbones import build_backbone
+from tfface.models.embed import embed_paths
 
 pytest.importorskip("ai_edge_litert", reason="the LiteRT interpreter comes with the test extra (ai-edge-litert)")
 

@@ -97,8 +97,8 @@ def test_a_checkpoint_exports_the_same_embedder_as_training(tiny_synth, tmp_path
     """evaluate.py --checkpoint on an FTL workdir exports f = R(Enc(x)), as training did (it used to rebuild a
     standard backbone whose weights the FTL checkpoint does not hold)."""
     from tfface.data.sources import from_list_file
-    from tfface.evaluation.verification import embed_paths
     from tfface.export.saved_model import load_embedder
+    from tfface.models.embed import embed_paths
     from tfface.programs.training import checkpoint_to_saved_model, train
 
     work = tmp_path / "ftl"

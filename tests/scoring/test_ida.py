@@ -246,3 +246,22 @@ def test_ida_r_warns_when_the_scored_images_are_themselves_anchors():
     assert said == []
     density(np.concatenate([others, anchors[:3]]))
     assert len(said) == 1 and "3 of the 23 images scored are themselves anchors" in said[0]
+
+
+def test_the_score_object_scores_pairs_and_matrices_as_the_formulas():
+    """A Score built once carries name, density and τ; its pairs and matrices are cosine or Eq. 4's log DAO."""
+    from tfface.scoring.protocols import build_score
+    from tfface.scoring.score import COSINE, Score
+
+    a = np.array([[1.0, 0.0], [0.6, 0.8]], np.float32)
+    b = np.array([[0.0, 1.0], [0.6, 0.8]], np.float32)
+    np.testing.assert_allclose(COSINE.pairs(a, b), [0.0, 1.0], atol=1e-6)
+    assert COSINE.log_density(a) is None and COSINE.is_cosine
+    score = Score("ida_r", lambda e: np.where(e[:, 1] > 0.5, -2.0, -1.0), tau=2.0)  # log F by hand
+    by_hand = [2.0 * 0.0 + np.logaddexp(-1.0, -2.0), 2.0 * 1.0 + np.logaddexp(-2.0, -2.0)]  # τ⟨a,b⟩ + logaddexp
+    np.testing.assert_allclose(score.pairs(a, b), by_hand, rtol=1e-5)
+    np.testing.assert_allclose(score.matrix(a, b)[0, 1], 2.0 * 0.6 + np.logaddexp(-1.0, -2.0), rtol=1e-5)
+    anchors = np.eye(2, dtype=np.float32)
+    built = build_score("ida_r", anchors, k=1, tau=3.0)
+    assert built.name == "ida_r" and built.tau == 3.0 and built.log_density(a).shape == (2,)
+    assert build_score("cosine").is_cosine

@@ -1,10 +1,14 @@
-"""Protocols over a labelled image list: embed, report, plot. Retrieval, identification and distribution are
-registered here; methods register their own (sft, easy_hard)."""
+"""Protocols over a labelled image list: embed, report, plot. :func:`list_protocol` registers one in the one
+protocol registry; retrieval, identification, distribution, all pairs and scenario are registered here,
+methods register their own (sft, easy_hard)."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import os
+from collections.abc import Callable
 
 import numpy as np
 
@@ -12,8 +16,9 @@ from tfface import messages
 from tfface.data.sources import from_list_file
 from tfface.errors import ConfigError
 from tfface.evaluation import all_pairs, distribution, identification, retrieval, scenario_gaps
-from tfface.evaluation.verification import EmbedFn, embed_paths
-from tfface.registry import LIST_PROTOCOLS, ListProtocol, register_list_protocol
+from tfface.models.embed import EmbedFn, embed_paths
+from tfface.registry import PROTOCOLS, Protocol, register_protocol, requires
+from tfface.scoring.score import COSINE, Score
 from tfface.settings import NON_NEGATIVE, Limit, Section, at_least, section, setting
 
 
@@ -57,12 +62,12 @@ def identification_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: 
     """Closed-set CMC and open-set TPIR@FPIR with ``gallery_per_id`` images of each identity as the gallery and
     an ``open_set_fraction`` of identities kept out of it; IDA's log DAO when ``options["density"]`` is given."""
     g, p = split_gallery(labels, options.get("gallery_per_id", 1), options.get("open_set_fraction", 0.1))
-    density, tau = options.get("density"), float(options.get("tau", 1.0))
-    lf = None if density is None else np.asarray(density(emb))
-    scored = {"log_density": None if lf is None else (lf[g], lf[p]), "tau": tau}
+    score: Score = options.get("score", COSINE)
+    lf = score.log_density(emb)
+    scored = {"log_density": None if lf is None else (lf[g], lf[p]), "tau": score.tau}
     curve = identification.cmc(emb[g], labels[g], emb[p], labels[p], **scored)
     identification.plot_cmc(curve, os.path.join(out_dir, "identification_cmc.png"))
-    return {"score": options.get("score", "cosine"), "rank1": float(curve[0]), "cmc": curve.tolist(),
+    return {"score": score.name, "rank1": float(curve[0]), "cmc": curve.tolist(),
             "tpir_at_fpir": identification.tpir_at_fpir(emb[g], labels[g], emb[p], labels[p], **scored),
             "gallery": int(g.sum()), "probes": int(p.sum())}
 
@@ -76,12 +81,12 @@ def distribution_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: st
 def all_pairs_protocol_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: str, options: dict) -> dict:
     """Every pair of the list's images: TAR@FAR down to the impostor count's support, with identity-bootstrap
     intervals, and the ROC / DET plot (``all_pairs.png``); IDA's log DAO when ``options["density"]`` is given."""
-    density, tau = options.get("density"), float(options.get("tau", 1.0))
-    score, score_range = None, (-1.0, 1.0)
-    if density is not None:
-        lf = np.asarray(density(emb), np.float32)
-        score = all_pairs.ida_blocks(emb, lf, tau)
-        score_range = all_pairs.ida_score_range(lf, tau)
+    score: Score = options.get("score", COSINE)
+    blocks, score_range = None, (-1.0, 1.0)
+    if not score.is_cosine:
+        lf = score.log_density(emb)
+        blocks = all_pairs.ida_blocks(emb, lf, score.tau)
+        score_range = all_pairs.ida_score_range(lf, score.tau)
     step = max(1, len(labels) // 10)
 
     def progress(done: int, total: int) -> None:
@@ -89,13 +94,13 @@ def all_pairs_protocol_report(emb: np.ndarray, labels: np.ndarray, source, out_d
             messages.info(f"all pairs: {done}/{total} rows scored")
 
     report = all_pairs.all_pairs_report(emb, labels, options.get("bootstrap", 200), options.get("block", 1024),
-                                        score, score_range, progress=progress)
-    all_pairs.plot_all_pairs(report, os.path.join(out_dir, "all_pairs.png"), options.get("score", "cosine"))
+                                        blocks, score_range, progress=progress)
+    all_pairs.plot_all_pairs(report, os.path.join(out_dir, "all_pairs.png"), score.name)
     if report.get("identical_impostor_pairs"):
         messages.info(f"warning: {report['identical_impostor_pairs']} impostor pairs of {options['list_file']} score "
                       f"cosine ≥ {all_pairs.IDENTICAL_COSINE} — the same image under two identities (label noise); "
                       "they set the thresholds at the lowest FARs. Remove the duplicates from the list.")
-    return {"score": options.get("score", "cosine"), **report}
+    return {"score": score.name, **report}
 
 
 def scenario_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: str, options: dict) -> dict:
@@ -110,10 +115,9 @@ def scenario_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: str, o
         report["probes"] = scenario_gaps.probe_rank1_by_group(emb[train], labels[train], emb[probe], labels[probe],
                                                               group[probe])
     if held.any():
-        density = options.get("density")
-        log_density = None if density is None else np.asarray(density(emb[held]))
-        scores = scenario_gaps.pair_scores(emb[held], log_density, float(options.get("tau", 1.0)))
-        report["heldout_far"] = {"score": options.get("score", "cosine"), **scenario_gaps.far_spread(
+        score: Score = options.get("score", COSINE)
+        scores = scenario_gaps.pair_scores(emb[held], score.log_density(emb[held]), score.tau)
+        report["heldout_far"] = {"score": score.name, **scenario_gaps.far_spread(
             scores, labels[held], group[held], float(options.get("far", 1e-3)))}
     return report
 
@@ -126,18 +130,53 @@ def check_scenario_list(source, options: dict) -> None:
                           f"`python train.py --synth_scenario=<name>` and point --eval_list at its meta.csv.")
 
 
-register_list_protocol(ListProtocol("scenario", scenario_report, check=check_scenario_list, scores=True))
-register_list_protocol(ListProtocol("all_pairs", all_pairs_protocol_report, scores=True))
-register_list_protocol(ListProtocol("retrieval", lambda emb, labels, *_: retrieval.retrieval_report(emb, labels)))
-register_list_protocol(ListProtocol("identification", identification_report, scores=True))
-register_list_protocol(ListProtocol("distribution", distribution_report))
+@dataclasses.dataclass(frozen=True)
+class ListReport:
+    """What a labelled-list protocol computes: ``report(emb, labels, source, out_dir, options) -> dict`` on the
+    list's embeddings (plots to ``out_dir``), after ``check(source, options)`` (None: nothing to check) refused
+    settings the list cannot serve, before any image is embedded."""
+
+    report: Callable[..., dict]
+    check: Callable[..., None] | None = None
+
+
+def list_protocol(name: str, report: Callable[..., dict], check: Callable[..., None] | None = None,
+                  scores: bool = False) -> Protocol:
+    """Register protocol ``name`` over the images of ``--eval_list``: embedded by the model, reported by
+    ``report``, scored by ``--score`` when ``scores``."""
+    return register_protocol(Protocol(name, functools.partial(_run_list_protocol, name), check=requires("eval_list"),
+                                      scores=scores, report=ListReport(report, check)))
+
+
+def _run_list_protocol(name: str, cfg, score: Score) -> dict:
+    """A labelled-list protocol run by evaluate.py on the --eval_list images (its report file holds the curves)."""
+    from tfface.export.saved_model import load_embedder
+
+    lists, (embed, size) = cfg.lists, load_embedder(cfg.model)
+    options = {"gallery_per_id": lists.gallery_per_id, "open_set_fraction": lists.open_set_fraction,
+               "attribute": lists.easy_hard_attribute, "ranges": lists.easy_hard_ranges, "use_abs": lists.easy_hard_abs,
+               "bootstrap": lists.bootstrap, "score": score}
+    report = run_protocol(name, embed, size, cfg.eval_list, cfg.eval.root, cfg.out_dir(), cfg.eval.flip,
+                          cfg.eval.batch, options)
+    return {k: v for k, v in report.items() if not isinstance(v, list) and k != "histograms"}
+
+
+list_protocol("scenario", scenario_report, check=check_scenario_list, scores=True)
+list_protocol("all_pairs", all_pairs_protocol_report, scores=True)
+list_protocol("retrieval", lambda emb, labels, *_: retrieval.retrieval_report(emb, labels))
+list_protocol("identification", identification_report, scores=True)
+list_protocol("distribution", distribution_report)
 
 
 def run_protocol(protocol: str, embed: EmbedFn, image_size: int, list_file: str, root: str | None,
                  out_dir: str, flip: bool = True, batch: int = 256, options: dict | None = None) -> dict:
     """Embed the list's images and write ``<protocol>.json`` (+ a PNG where there is a curve), by the
-    registered list protocol of that name; ``options`` are its settings (e.g. ``gallery_per_id``)."""
-    spec, options = LIST_PROTOCOLS.get(protocol), {"list_file": str(list_file), **(options or {})}
+    registered list protocol of that name; ``options`` are its settings (e.g. ``gallery_per_id``, and the
+    ``score``, a :class:`~tfface.scoring.score.Score`)."""
+    spec = PROTOCOLS.get(protocol).report
+    if spec is None:
+        raise ConfigError(f"`protocol={protocol}` is not a protocol over a labelled image list.")
+    options = {"list_file": str(list_file), **(options or {})}
     src = from_list_file(list_file, root)
     if spec.check is not None:
         spec.check(src, options)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 
 import numpy as np
-import tensorflow as tf
 
-from tfface.data.check import explain_decode_failure
-from tfface.data.pipeline import image_dataset
 from tfface.evaluation.metrics import roc, verification_report
 from tfface.evaluation.pairs import Pairs
+from tfface.models.embed import EmbedFn, embed_paths
+from tfface.scoring.score import COSINE, Score
 from tfface.settings import Section, at_least, section, setting
 
 
@@ -26,44 +24,17 @@ class EvalSettings(Section):
     flip: bool = setting(True, "Embed original + mirrored image (sum).")
     batch: int = setting(256, "Batch size for embedding extraction.", limit=at_least(1))
 
-EmbedFn = Callable[[tf.Tensor], tf.Tensor]
-
-
-def embed_paths(embed: EmbedFn, paths, image_size: int, batch: int = 256, flip: bool = False,
-                normalize: bool = True) -> np.ndarray:
-    """L2-normalised embeddings of image files (raw with ``normalize=False``); with ``flip`` the sum of original
-    and mirrored."""
-    out = []
-    try:
-        for images in image_dataset(paths, image_size, batch):
-            e = tf.cast(embed(images), tf.float32)
-            if flip:
-                e = e + tf.cast(embed(tf.image.flip_left_right(images)), tf.float32)
-            out.append((tf.math.l2_normalize(e, axis=1) if normalize else e).numpy())
-    except tf.errors.InvalidArgumentError as err:
-        better = explain_decode_failure(err, list(paths))
-        if better is not None:
-            raise better from None
-        raise
-    return np.concatenate(out)
-
 
 def evaluate_pairs(embed: EmbedFn, pairs: Pairs, image_size: int, batch: int = 256, flip: bool = False,
-                   density: Callable[[np.ndarray], np.ndarray] | None = None,
-                   tau: float = 1.0) -> tuple[dict, np.ndarray]:
-    """Embed each distinct image once and score the pairs: cosine, or with ``density`` (embeddings → log
-    density, IDA-R or IDA-L) the log DAO score of IDA (Eq. 4); return (report, scores)."""
-    from tfface.scoring.ida import pair_scores
-
+                   score: Score = COSINE) -> tuple[dict, np.ndarray]:
+    """Embed each distinct image once and score the pairs by ``score`` (cosine, or IDA's log DAO, Eq. 4, with
+    each image's log density computed once); return (report, scores)."""
     unique, inverse = np.unique(np.concatenate([pairs.path1, pairs.path2]), return_inverse=True)
     emb = embed_paths(embed, unique, image_size, batch, flip)
     n = len(pairs.same)
     i1, i2 = inverse[:n], inverse[n:]
-    if density is None:
-        scores = pair_scores(emb[i1], emb[i2])
-    else:
-        ld = density(emb)
-        scores = pair_scores(emb[i1], emb[i2], ld[i1], ld[i2], tau)
+    ld = score.log_density(emb)
+    scores = score.pairs(emb[i1], emb[i2], *((None, None) if ld is None else (ld[i1], ld[i2])))
     return verification_report(scores, pairs.same, pairs.folds), scores
 
 

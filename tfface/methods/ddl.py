@@ -9,7 +9,6 @@ Its evaluation (Sec. 4, ``--protocol=easy_hard``) is in :mod:`tfface.methods.ddl
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 import tensorflow as tf
@@ -26,13 +25,13 @@ from tfface.data.ddl_sampling import (
 )
 from tfface.errors import ConfigError
 from tfface.losses.ddl import DDLParams, ddl_loss
-from tfface.methods.standard import restore_backbone
 from tfface.registry import Method, register_method
-from tfface.runtime.model import build_model, build_optimizer, init_from
-from tfface.runtime.run import PRINT, finish_run, make_trainer, random_access_source, start_run
+from tfface.runtime.model import build_model, build_optimizer, init_from, restore_backbone
+from tfface.runtime.program import Built, Program
+from tfface.runtime.run import PRINT, Run, random_access_source
 from tfface.settings import NON_NEGATIVE, POSITIVE, Limit, RunConfig, Section, at_least, section, setting
 from tfface.training.tasks import Task
-from tfface.training.terms import head_cross_entropy
+from tfface.training.terms import HeadTerm, StepState
 
 
 @section("ddl", prefix="ddl_")
@@ -85,24 +84,24 @@ def ddl_params(cfg: RunConfig) -> DDLParams:
 
 class DDLTask(Task):
     """One backbone pass over the classification batch and every partition's pair and identity images;
-    head loss on the classification batch (its global mean) + DDL over the global batch (Eq. 8)."""
+    the margin head's term on the classification batch (its global mean) + DDL over the global batch (Eq. 8)."""
 
-    def __init__(self, backbone, head, global_batch: int, params: DDLParams, weight: float = 1.0):
+    def __init__(self, backbone, head, global_batch: int, params: DDLParams, weight: float = 1.0,
+                 scale_warmup_steps: int = 0):
         super().__init__({"backbone": backbone, "head": head}, global_batch)
-        self.backbone, self.head, self.params, self.weight = backbone, head, params, weight
+        self.backbone, self.params, self.weight = backbone, params, weight
+        self.head = HeadTerm(head, scale_warmup_steps)
 
     def loss(self, batch, step):
         (images, labels), parts = batch
         chunks = [images] + [x for pair_img, _, neg_img, _ in parts for x in (pair_img, neg_img)]
         emb = tf.cast(self.backbone(tf.concat(chunks, 0), training=True), tf.float32)
         pieces = tf.split(emb, [tf.shape(c)[0] for c in chunks], 0)
-        ce, acc = head_cross_entropy(self.head, pieces[0], labels)
-        gb = float(self.global_batch)
-        head_loss = tf.reduce_sum(ce + self.head.regularization(pieces[0])) / gb
+        head_loss, head_metrics = self.head.value(StepState(pieces[0], labels, step, self.global_batch))
         emb_parts = [(pieces[1 + 2 * k], pieces[2 + 2 * k], part[3]) for k, part in enumerate(parts)]
         distill, metrics = ddl_loss(emb_parts, self.params, step)
-        return head_loss + self.weight * distill, {"ce": tf.reduce_sum(ce) / gb, "ddl": distill,
-                                                   "acc": tf.reduce_sum(acc) / gb, **metrics}
+        return head_loss + self.weight * distill, {"ce": head_metrics["ce"], "ddl": distill,
+                                                   "acc": head_metrics["acc"], **metrics}
 
 
 def partitions_of(cfg: RunConfig, source):
@@ -135,40 +134,34 @@ def offline_pairs(cfg: RunConfig, source, parts, chief: bool) -> list[np.ndarray
     return out
 
 
-def train_ddl(cfg: RunConfig, printer=PRINT) -> dict:
-    """Fine-tune with L_DDL + head loss (Eq. 8), export and evaluate verification."""
-    run = start_run(cfg, printer)
-    cfg, strategy, data = run.cfg, run.strategy, run.data
-    source = random_access_source(data, "`method=ddl`")
-    parts = partitions_of(cfg, source)
-    pairs = offline_pairs(cfg, source, parts, run.chief)
-    for part, p in zip(parts, pairs):
-        printer(f"DDL {part.name}: {len(part.indices)} images, "
-                f"{len(np.unique(source.labels[part.indices]))} identities, {len(p)} positive pairs")
-    replicas = strategy.num_replicas_in_sync
-    with strategy.scope():
-        backbone, head = build_model(cfg, source.num_classes, replicas)
-        if cfg.init.checkpoint:
-            init_from(cfg.init.checkpoint, backbone, head, source.num_classes, printer)
-        optimizer = build_optimizer(cfg)
-        task = DDLTask(backbone, head, cfg.loop.batch_size, ddl_params(cfg), cfg.ddl.weight)
-    input_cfg = train_input(cfg)
-    b = cfg.ddl.pairs_per_replica
-    trainer = make_trainer(run, task, optimizer, lambda x: backbone(x, training=False), printer)
-    t0 = time.time()
-    trainer.fit(lambda start, ctx: ddl_dataset(source, parts, pairs, input_cfg, b, start, ctx))
-    printer(f"training took {time.time() - t0:.0f} s")
-    return finish_run(run, backbone, {"method": "ddl", "backbone": cfg.model.backbone,
-                                      "embedding_size": cfg.model.embedding_size, "head": cfg.head.kind}, printer)
+class DDLProgram(Program):
+    """Fine-tune with L_DDL + the head's loss (Eq. 8) on a batch of the training data and the partitions'
+    pairs."""
 
-
-def ddl_unread(cfg) -> dict[str, str]:
-    return {"scale_warmup_steps": "DDL's head loss keeps the full scale from the first step"}
+    def build(self, run: Run, printer=PRINT) -> Built:
+        cfg, strategy = run.cfg, run.strategy
+        source = random_access_source(run.data, "`method=ddl`")
+        parts = partitions_of(cfg, source)
+        pairs = offline_pairs(cfg, source, parts, run.chief)
+        for part, p in zip(parts, pairs):
+            printer(f"DDL {part.name}: {len(part.indices)} images, "
+                    f"{len(np.unique(source.labels[part.indices]))} identities, {len(p)} positive pairs")
+        with strategy.scope():
+            backbone, head = build_model(cfg, source.num_classes, strategy.num_replicas_in_sync)
+            if cfg.init.checkpoint:
+                init_from(cfg.init.checkpoint, backbone, head, source.num_classes, printer)
+            optimizer = build_optimizer(cfg)
+            task = DDLTask(backbone, head, cfg.loop.batch_size, ddl_params(cfg), cfg.ddl.weight,
+                           cfg.head.scale_warmup_steps)
+        input_cfg, b = train_input(cfg), cfg.ddl.pairs_per_replica
+        info = {"method": "ddl", "backbone": cfg.model.backbone, "embedding_size": cfg.model.embedding_size,
+                "head": cfg.head.kind}
+        return Built(backbone, info, task, optimizer,
+                     lambda start, ctx: ddl_dataset(source, parts, pairs, input_cfg, b, start, ctx))
 
 
 register_method(Method(
-    "ddl", train_ddl, restore_backbone,
+    "ddl", DDLProgram().train, restore_backbone,
     reads=("user_modules", "run", "distribute", "data", "augment", "model", "head", "init", "loop", "optim", "eval",
            "ddl"),
-    note="DDL trains its margin head with the DDL term; use `method=standard` for metric losses, DiscFace and SFT",
-    unread=ddl_unread))
+    note="DDL trains its margin head with the DDL term; use `method=standard` for metric losses, DiscFace and SFT"))

@@ -11,7 +11,7 @@ import numpy as np
 from tfface.data.ddl_sampling import parse_range
 from tfface.errors import ConfigError
 from tfface.evaluation import distribution, identification
-from tfface.registry import ListProtocol, register_list_protocol
+from tfface.evaluation.protocols import list_protocol
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,4 +103,4 @@ def easy_hard_protocol_report(emb: np.ndarray, labels: np.ndarray, source, out_d
     return report
 
 
-register_list_protocol(ListProtocol("easy_hard", easy_hard_protocol_report, check_easy_hard))
+list_protocol("easy_hard", easy_hard_protocol_report, check_easy_hard)

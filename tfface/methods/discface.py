@@ -40,6 +40,13 @@ class DiscFaceSettings(Section):
         return {f: "DiscFace is off (`discface_lambda=0`)" for f in ("discface_basis_max_norm", "discface_num_bases")}
 
 
+def discface_term(cfg) -> DiscFaceTerm | None:
+    """The DiscFace bases a config asks for (None when `discface_lambda` is 0)."""
+    if not cfg.discface.weight:
+        return None
+    return DiscFaceTerm(cfg.model.embedding_size, cfg.discface.num_bases, cfg.discface.basis_max_norm)
+
+
 def discrepancy_report(emb: np.ndarray, kernel: np.ndarray, labels: np.ndarray, term: DiscFaceTerm | None = None):
     """Directional (mean intra-class cosine of ε: 1 = aligned) and radial (mean |‖ε_i‖ − ‖ε_j‖|)
     displacement discrepancy of Sec. 3.2, the mean ‖ε‖, and with a DiscFace term ‖ξ_eff‖ and Eq. 3's mean

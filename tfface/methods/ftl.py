@@ -16,7 +16,6 @@ FTL is its own program: the standard program's loss, optimiser and method flags 
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import keras
 import numpy as np
@@ -29,7 +28,8 @@ from tfface.heads.classifier import MARGIN_SETTINGS, MarginHead, margin_unread, 
 from tfface.heads.margins import MARGINS
 from tfface.models.ftl import build_decoder, build_encoder, build_filter
 from tfface.registry import Method, register_method
-from tfface.runtime.run import PRINT, finish_run, make_trainer, random_access_source, start_run, verification_hook
+from tfface.runtime.program import Built, Program
+from tfface.runtime.run import PRINT, Run, make_trainer, random_access_source, verification_hook
 from tfface.runtime.workdir import read_workdir
 from tfface.settings import ANY, NON_NEGATIVE, POSITIVE, Limit, RunConfig, Section, at_least, section, setting
 from tfface.training.checkpoints import newest_readable
@@ -282,57 +282,66 @@ def latest_step(workdir: str) -> int:
     return int(tf.train.load_variable(latest, "step/.ATTRIBUTES/VARIABLE_VALUE")) if latest else 0
 
 
-def train_ftl(cfg: RunConfig, printer=PRINT) -> dict:
-    """The whole FTL program: pre-train, alternate, export f = R(Enc(x)) and evaluate verification."""
-    check_ftl_config(cfg, printer)
-    run = start_run(cfg, printer)
-    cfg, strategy, data = run.cfg, run.strategy, run.data
-    source = random_access_source(data, "`method=ftl` (UpdateStats visits every image)")
-    regular = regular_classes(source.class_counts, cfg.ftl.ur_max_images)
-    printer(f"FTL: {int(regular.sum())} regular and {int((~regular).sum())} under-represented classes "
-            f"(≤ {cfg.ftl.ur_max_images} images)")
-    if regular.all() or not regular.any():
-        raise ConfigError(f"`ftl_ur_max_images={cfg.ftl.ur_max_images}` leaves no "
-                          f"{'UR' if regular.all() else 'regular'} class; FTL transfers from regular to UR "
-                          "classes and needs both.")
-    with strategy.scope():
-        modules = build_modules(cfg, source.num_classes, strategy.num_replicas_in_sync)
-        optim = {k: make_optimizer("adam", lr, weight_decay=0.0, mixed_precision=cfg.mixed_precision)
-                 for k, lr in (("opt_pretrain", cfg.ftl.lr_pretrain), ("opt_stage1", cfg.ftl.lr_alternate),
-                               ("opt_stage2", cfg.ftl.lr_alternate))}
-        a_sm, a_rec = cfg.ftl.alpha_softmax, cfg.ftl.alpha_recon
-        tasks = {"pretrain": FTLTask(modules, cfg.loop.batch_size, a_sm, a_rec),
-                 "stage1": TransferTask(modules, cfg.loop.batch_size, source.num_classes, cfg.ftl.rich_dim, a_sm,
-                                        sequential=cfg.ftl.stage1 == "sequential"),
-                 "stage2": FTLTask(modules, cfg.loop.batch_size, a_sm, a_rec, train_head=False)}
-    net = embedder(modules)
-    hooks = verification_hook(run, lambda x: net(x, training=False), printer)  # read the pairs once, for all phases
-    trainers = {kind: make_trainer(run, tasks[kind], optim[key], None, printer, hooks, optimizer_key=key,
-                                   extra_checkpoint={k: v for k, v in optim.items() if k != key})
-                for kind, key in (("pretrain", "opt_pretrain"), ("stage1", "opt_stage1"), ("stage2", "opt_stage2"))}
-    t0, done = time.time(), latest_step(cfg.workdir)
-    resumed = done > 0
-    for phase in phases(cfg.loop.steps, cfg.ftl.pretrain_steps, cfg.ftl.alternate_steps):
-        if phase.end <= done:
-            continue
-        trainer = trainers[phase.kind]
-        trainer.cfg.total_steps = phase.end
-        dataset_fn = data.dataset_fn
-        if phase.kind == "stage1":
-            if resumed:  # the statistics come from the checkpoint's encoder
-                trainer.restore()
-                resumed = False
-            stats = compute_stats(strategy, modules, source, regular, cfg)
-            tasks["stage1"].set_stats(stats)
-            printer(f"FTL UpdateStats: {len(stats.hard)} hard regular samples, PCA keeps "
-                    f"{stats.basis.shape[1]} components ({stats.energy * 100:.1f}% energy)")
-            dataset_fn = stage1_dataset(source, stats, regular, cfg)
-        printer(f"FTL {phase.kind}: steps {max(phase.start, done)}–{phase.end}")
-        trainer.fit(dataset_fn)
-        done = phase.end
-    printer(f"training took {time.time() - t0:.0f} s")
-    return finish_run(run, net, {"method": "ftl", "backbone": cfg.model.backbone, "embedding_size": cfg.ftl.rich_dim,
-                                 "head": cfg.ftl.head}, printer)
+class FTLProgram(Program):
+    """Pre-train with Eq. 4, then alternate stage 1 (UpdateStats, transfer) and stage 2; export f = R(Enc(x))."""
+
+    def check(self, cfg: RunConfig, printer=PRINT) -> None:
+        check_ftl_config(cfg, printer)
+
+    def build(self, run: Run, printer=PRINT) -> Built:
+        cfg, strategy = run.cfg, run.strategy
+        source = random_access_source(run.data, "`method=ftl` (UpdateStats visits every image)")
+        regular = regular_classes(source.class_counts, cfg.ftl.ur_max_images)
+        printer(f"FTL: {int(regular.sum())} regular and {int((~regular).sum())} under-represented classes "
+                f"(≤ {cfg.ftl.ur_max_images} images)")
+        if regular.all() or not regular.any():
+            raise ConfigError(f"`ftl_ur_max_images={cfg.ftl.ur_max_images}` leaves no "
+                              f"{'UR' if regular.all() else 'regular'} class; FTL transfers from regular to UR "
+                              "classes and needs both.")
+        with strategy.scope():
+            modules = build_modules(cfg, source.num_classes, strategy.num_replicas_in_sync)
+            optim = {k: make_optimizer("adam", lr, weight_decay=0.0, mixed_precision=cfg.mixed_precision)
+                     for k, lr in (("opt_pretrain", cfg.ftl.lr_pretrain), ("opt_stage1", cfg.ftl.lr_alternate),
+                                   ("opt_stage2", cfg.ftl.lr_alternate))}
+            a_sm, a_rec = cfg.ftl.alpha_softmax, cfg.ftl.alpha_recon
+            tasks = {"pretrain": FTLTask(modules, cfg.loop.batch_size, a_sm, a_rec),
+                     "stage1": TransferTask(modules, cfg.loop.batch_size, source.num_classes, cfg.ftl.rich_dim, a_sm,
+                                            sequential=cfg.ftl.stage1 == "sequential"),
+                     "stage2": FTLTask(modules, cfg.loop.batch_size, a_sm, a_rec, train_head=False)}
+        info = {"method": "ftl", "backbone": cfg.model.backbone, "embedding_size": cfg.ftl.rich_dim,
+                "head": cfg.ftl.head}
+        return Built(embedder(modules), info, parts={"source": source, "regular": regular, "modules": modules,
+                                                     "optim": optim, "tasks": tasks})
+
+    def fit(self, run: Run, built: Built, printer=PRINT) -> None:
+        """Algorithm 1's schedule: one trainer per phase, sharing the checkpoint (a run resumes in any phase)."""
+        cfg, p, net = run.cfg, built.parts, built.embedder
+        optim, tasks = p["optim"], p["tasks"]
+        hooks = verification_hook(run, lambda x: net(x, training=False), printer)  # the pairs read once
+        trainers = {kind: make_trainer(run, tasks[kind], optim[key], None, printer, hooks, optimizer_key=key,
+                                       extra_checkpoint={k: v for k, v in optim.items() if k != key})
+                    for kind, key in (("pretrain", "opt_pretrain"), ("stage1", "opt_stage1"),
+                                      ("stage2", "opt_stage2"))}
+        done = latest_step(cfg.workdir)
+        resumed = done > 0
+        for phase in phases(cfg.loop.steps, cfg.ftl.pretrain_steps, cfg.ftl.alternate_steps):
+            if phase.end <= done:
+                continue
+            trainer = trainers[phase.kind]
+            trainer.cfg.total_steps = phase.end
+            dataset_fn = run.data.dataset_fn
+            if phase.kind == "stage1":
+                if resumed:  # the statistics come from the checkpoint's encoder
+                    trainer.restore()
+                    resumed = False
+                stats = compute_stats(run.strategy, p["modules"], p["source"], p["regular"], cfg)
+                tasks["stage1"].set_stats(stats)
+                printer(f"FTL UpdateStats: {len(stats.hard)} hard regular samples, PCA keeps "
+                        f"{stats.basis.shape[1]} components ({stats.energy * 100:.1f}% energy)")
+                dataset_fn = stage1_dataset(p["source"], stats, p["regular"], cfg)
+            printer(f"FTL {phase.kind}: steps {max(phase.start, done)}–{phase.end}")
+            trainer.fit(dataset_fn)
+            done = phase.end
 
 
 def restore_ftl(workdir: str) -> tuple[RunConfig, dict, str]:
@@ -353,7 +362,7 @@ def restore_embedder(workdir: str):
 
 
 register_method(Method(
-    "ftl", train_ftl, restore_embedder,
+    "ftl", FTLProgram().train, restore_embedder,
     reads=("user_modules", "run", "distribute", "data", "augment", "model", "loop", "eval", "ftl"),
     note="FTL is its own program: its classifier is `ftl_head` (m-L2 weighted by `ftl_alpha_reg`), its loss Eq. 4 "
          "(`ftl_alpha_*`), its optimiser Adam at `ftl_lr_pretrain` / `ftl_lr_alternate`",

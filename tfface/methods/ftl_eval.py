@@ -172,5 +172,6 @@ def run_ftl_protocol(protocol: str, workdir: str, out_dir: str, eval_list: str |
 
 for _name in ("ftl_nn", "ftl_visualize"):
     register_protocol(Protocol(
-        _name, lambda cfg: run_ftl_protocol(cfg.protocol, cfg.checkpoint, cfg.out_dir(), cfg.eval_list, cfg.eval.root),
+        _name, lambda cfg, score: run_ftl_protocol(cfg.protocol, cfg.checkpoint, cfg.out_dir(), cfg.eval_list,
+                                                   cfg.eval.root),
         needs="checkpoint"))

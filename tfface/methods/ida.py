@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from tfface.export.saved_model import export_ida, load_embedder
-from tfface.methods.standard import head_anchors
 from tfface.registry import Protocol, register_protocol, requires
-from tfface.runtime.verify import verify_saved_model
+from tfface.runtime.model import head_anchors
 from tfface.scoring import protocols as scoring
+from tfface.scoring.score import COSINE, Score
 from tfface.settings import NON_NEGATIVE, POSITIVE, EvaluateConfig, Section, at_least, section, setting
 
 
@@ -32,24 +32,17 @@ def _anchors(cfg: EvaluateConfig, embed, size: int):
     return scoring.anchor_set(cfg.ida.anchors, embed, size, cfg.eval.root, cfg.ida.anchors_per_identity, head)
 
 
-def score_density(cfg: EvaluateConfig, embed, size: int):
-    """``--score``'s density (embeddings → log F): IDA-R from the anchor set, IDA-L from the SSR; None for
-    cosine."""
+def score_of(cfg: EvaluateConfig, embed, size: int) -> Score:
+    """The :class:`Score` of ``--score``, built once: cosine; IDA-R from the anchor set (``--ida_anchors``,
+    ``--ida_k``); IDA-L from the SSR (``--ida_ssr``); DAO's ``--ida_tau``."""
+    if cfg.score == "cosine":
+        return COSINE
     anchors = _anchors(cfg, embed, size)[0] if cfg.score == "ida_r" else None
     ssr = scoring.load_ssr(cfg.ida.ssr) if cfg.score == "ida_l" else None
-    return scoring.density_fn(cfg.score, anchors, cfg.ida.k, cfg.ida.tau, ssr)
+    return scoring.build_score(cfg.score, anchors, cfg.ida.k, cfg.ida.tau, ssr)
 
 
-def ida_verification(cfg: EvaluateConfig) -> dict:
-    """Verification on --eval_pairs scored by DAO (Eq. 4) with reference-based (ida_r) or learned (ida_l)
-    support-set densities."""
-    density = score_density(cfg, *load_embedder(cfg.model))
-    rep = verify_saved_model(cfg.model, cfg.eval.pairs, cfg.eval.root, cfg.out_dir(), cfg.eval.flip, cfg.eval.batch,
-                             density=density, tau=cfg.ida.tau, score=cfg.score)
-    return {"score": cfg.score, "accuracy": rep["accuracy"], "tar_at_far": rep["tar_at_far"]}
-
-
-def train_ssr(cfg: EvaluateConfig) -> dict:
+def train_ssr(cfg: EvaluateConfig, score: Score) -> dict:
     """Fit IDA-L's SSR on the --eval_list embeddings (Sec. 3.3), writing ssr.keras to the out folder."""
     embed, size = load_embedder(cfg.model)
     anchors, labels = _anchors(cfg, embed, size)
@@ -57,7 +50,7 @@ def train_ssr(cfg: EvaluateConfig) -> dict:
                                       cfg.ida.tau, cfg.ida.ssr_steps, cfg.ida.ssr_lr, cfg.out_dir(), cfg.eval.flip)
 
 
-def sweep(cfg: EvaluateConfig) -> dict:
+def sweep(cfg: EvaluateConfig, score: Score) -> dict:
     """IDA-R verification over k and τ."""
     embed, size = load_embedder(cfg.model)
     rep = scoring.sweep(embed, size, cfg.eval.pairs, cfg.eval.root, _anchors(cfg, embed, size)[0], cfg.out_dir(),
@@ -65,7 +58,7 @@ def sweep(cfg: EvaluateConfig) -> dict:
     return {k: v for k, v in rep.items() if k not in ("over_k", "over_tau")}
 
 
-def export(cfg: EvaluateConfig) -> dict:
+def export(cfg: EvaluateConfig, score: Score) -> dict:
     """The SavedModel with the score_ida (and density) signatures."""
     embed, size = load_embedder(cfg.model)
     anchors = _anchors(cfg, embed, size)[0]

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfface.registry import ListProtocol, register_list_protocol
+from tfface.evaluation.protocols import list_protocol
 from tfface.transforms.spherical import rotate
 
 
@@ -102,4 +102,4 @@ def sft_protocol_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: st
     return report
 
 
-register_list_protocol(ListProtocol("sft", sft_protocol_report))
+list_protocol("sft", sft_protocol_report)

@@ -3,23 +3,16 @@ DiscFace term and SFT's feature augmentation as options, trained, exported and e
 
 from __future__ import annotations
 
-import time
-
-import numpy as np
-import tensorflow as tf
-
-from tfface.data.build import training_data
-from tfface.errors import ConfigError, DataError
+from tfface.errors import ConfigError
 from tfface.heads.sharded import ShardedMarginHead
 from tfface.losses.center import CenterLoss
-from tfface.losses.discface import DiscFaceTerm
 from tfface.losses.registry import METRIC_LOSSES, metric_loss, parse_weighted
-from tfface.methods.discface import DiscFaceLoss
+from tfface.methods.discface import DiscFaceLoss, discface_term
 from tfface.methods.sft import FeatureAugmenter, GeneratedLoss
 from tfface.registry import Method, register_method
-from tfface.runtime.model import build_model, build_optimizer, init_from
-from tfface.runtime.run import PRINT, finish_run, make_trainer, start_run
-from tfface.runtime.workdir import read_workdir
+from tfface.runtime.model import build_model, build_optimizer, init_from, restore_backbone, restore_model
+from tfface.runtime.program import Built, Program
+from tfface.runtime.run import PRINT, Run
 from tfface.settings import RunConfig
 from tfface.training.sharded_head_term import ShardedHeadTerm
 from tfface.training.tasks import EmbeddingTask
@@ -98,77 +91,43 @@ def feature_augmenter(cfg: RunConfig, num_classes: int, class_counts=None) -> Fe
                             cfg.sft.tail_threshold, cfg.sft.warmup_steps, cfg.seed, per_identity)
 
 
-def discface_term(cfg: RunConfig) -> DiscFaceTerm | None:
-    """The DiscFace bases a config asks for (None when --discface_lambda is 0)."""
-    if not cfg.discface.weight:
-        return None
-    return DiscFaceTerm(cfg.model.embedding_size, cfg.discface.num_bases, cfg.discface.basis_max_norm)
+class StandardProgram(Program):
+    """Backbone + margin head and/or metric losses, with DiscFace and SFT as terms."""
 
+    def head_obstacle(self, cfg: RunConfig) -> str | None:
+        return head_sharding_obstacle(cfg)
 
-def train_standard(cfg: RunConfig, printer=PRINT) -> dict:
-    """Train, export a SavedModel and evaluate verification; return the evaluation report."""
-    metrics = loss_plan(cfg)[1]  # a bad --loss / --aux_loss fails before any rendering or TF set-up
-    run = start_run(cfg, printer, head_obstacle=head_sharding_obstacle(cfg))
-    cfg, strategy, data = run.cfg, run.strategy, run.data
-    with strategy.scope():
-        backbone, head = build_model(cfg, data.num_classes, strategy.num_replicas_in_sync,
-                                     sharded_over=strategy if run.shard_head else None)
-        if cfg.init.checkpoint:
-            init_from(cfg.init.checkpoint, backbone, head, data.num_classes, printer)
-        optimizer = build_optimizer(cfg)
-        if run.shard_head:
-            printer(f"margin head sharded over {strategy.num_replicas_in_sync} replica(s): {head.kernel.width} "
-                    f"classes each" + (f", {cfg.sharding.sample_rate:g} of them sampled per step"
-                                       if cfg.sharding.sample_rate < 1 else ""))
-        counts = data.class_counts
-        task = build_task(cfg, backbone, head, data.num_classes, counts)
-    if metrics and cfg.data.sampler != "pk":
-        printer(f"warning: `loss={cfg.loss}` mines pairs in the batch; `sampler={cfg.data.sampler}` gives few "
-                "positive pairs, `sampler=pk` is what it is built for.")
-    trainer = make_trainer(run, task, optimizer, lambda x: backbone(x, training=False), printer)
-    t0 = time.time()
-    trainer.fit(data.dataset_fn)
-    printer(f"training took {time.time() - t0:.0f} s")
-    return finish_run(run, backbone, {"backbone": cfg.model.backbone, "embedding_size": cfg.model.embedding_size,
-                                      "head": cfg.head.kind}, printer)
+    def check(self, cfg: RunConfig, printer=PRINT) -> None:
+        loss_plan(cfg)  # a bad --loss / --aux_loss fails before any rendering or TF set-up
+
+    def build(self, run: Run, printer=PRINT) -> Built:
+        cfg, strategy, data = run.cfg, run.strategy, run.data
+        with strategy.scope():
+            backbone, head = build_model(cfg, data.num_classes, strategy.num_replicas_in_sync,
+                                         sharded_over=strategy if run.shard_head else None)
+            if cfg.init.checkpoint:
+                init_from(cfg.init.checkpoint, backbone, head, data.num_classes, printer)
+            optimizer = build_optimizer(cfg)
+            if run.shard_head:
+                printer(f"margin head sharded over {strategy.num_replicas_in_sync} replica(s): {head.kernel.width} "
+                        f"classes each" + (f", {cfg.sharding.sample_rate:g} of them sampled per step"
+                                           if cfg.sharding.sample_rate < 1 else ""))
+            task = build_task(cfg, backbone, head, data.num_classes, data.class_counts)
+        if loss_plan(cfg)[1] and cfg.data.sampler != "pk":
+            printer(f"warning: `loss={cfg.loss}` mines pairs in the batch; `sampler={cfg.data.sampler}` gives few "
+                    "positive pairs, `sampler=pk` is what it is built for.")
+        info = {"backbone": cfg.model.backbone, "embedding_size": cfg.model.embedding_size, "head": cfg.head.kind}
+        return Built(backbone, info, task, optimizer)
 
 
 def restore_workdir(workdir: str):
-    """(cfg, backbone, head, discface term or None, checkpoint path) of a backbone + head workdir's latest
-    checkpoint (--method=standard, ddl, or any method that checkpoints ``backbone`` and ``head``); a clear
-    error when the checkpoint does not hold them (e.g. an FTL run)."""
-    cfg, num_classes, latest = read_workdir(workdir)
-    backbone, head = build_model(cfg, num_classes)
-    discface = discface_term(cfg)
-    parts = {"backbone": backbone, "head": head, **({"discface": discface} if discface is not None else {})}
-    try:
-        tf.train.Checkpoint(**parts).restore(latest).assert_existing_objects_matched().expect_partial()
-    except (AssertionError, ValueError) as err:  # missing objects, or shapes that differ
-        raise ConfigError(f"{workdir} (`method={cfg.method}`) holds no backbone + margin head matching its "
-                          f"config.json: {str(err).splitlines()[0][:200]}") from None
-    return cfg, backbone, head, discface, latest
-
-
-def restore_backbone(workdir: str):
-    """(backbone, export info) of a backbone + head workdir's latest checkpoint."""
-    cfg, backbone, _, _, latest = restore_workdir(workdir)
-    return backbone, {"backbone": cfg.model.backbone, "checkpoint": latest}
-
-
-def head_anchors(workdir: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """IDA anchors from a trained margin head: its class-weight vectors (one per training class), with the
-    training classes' names when the training data can be listed (None for TFRecord input)."""
-    cfg, _, head, _, _ = restore_workdir(workdir)
-    w = head.kernel.numpy().T
-    source = training_data(cfg, log=lambda s: None).source
-    names = None if source is None else np.asarray(source.class_names, dtype=str)
-    if names is not None and len(names) != len(w):
-        raise DataError(f"`ida_anchors=head`: {workdir} has {len(w)} classes but its training data now lists "
-                        f"{len(names)} identities; the class names cannot be matched.")
-    return w.astype(np.float32), names
+    """(cfg, backbone, head, DiscFace bases or None, checkpoint path) of a standard workdir's latest
+    checkpoint."""
+    cfg, backbone, head, extra, latest = restore_model(workdir, lambda cfg: {"discface": discface_term(cfg)})
+    return cfg, backbone, head, extra["discface"], latest
 
 
 register_method(Method(
-    "standard", train_standard, restore_backbone,
+    "standard", StandardProgram().train, restore_backbone,
     reads=("user_modules", "run", "distribute", "data", "augment", "model", "head", "sharding", "init", "loop", "optim",
            "eval", "losses", "metric", "discface", "sft")))

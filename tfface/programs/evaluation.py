@@ -3,7 +3,6 @@ registered here, the paper methods' in :mod:`tfface.methods`, a user's through `
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 
@@ -14,14 +13,14 @@ from tfface.data.sources import from_list_file, require_files
 from tfface.errors import ConfigError, DataError
 from tfface.evaluation import all_pairs, identification, templates
 from tfface.evaluation import distractors as distractor_search
-from tfface.evaluation.protocols import run_protocol
-from tfface.evaluation.verification import embed_paths
 from tfface.export.saved_model import load_embedder, load_keras_backbone, load_raw_embedder
-from tfface.methods.ida import ida_verification, score_density
+from tfface.methods.ida import score_of
+from tfface.models.embed import embed_paths
 from tfface.programs.tflite import tflite_report
 from tfface.programs.training import checkpoint_to_saved_model
-from tfface.registry import LIST_PROTOCOLS, PROTOCOLS, Protocol, import_modules, register_protocol, requires
+from tfface.registry import PROTOCOLS, Protocol, import_modules, register_protocol, requires
 from tfface.runtime.verify import verify_saved_model
+from tfface.scoring.score import COSINE, Score
 from tfface.settings import EvaluateConfig, Section, section, setting
 
 PROTOCOL_HELP = ("evaluate.py, by registered name: verification on --eval_pairs "
@@ -73,7 +72,7 @@ def evaluate(cfg: EvaluateConfig) -> dict:
         raise ConfigError("give exactly one of --model=<SavedModel folder> or --checkpoint=<workdir>.")
     cfg.validate()
     import_modules(cfg.imports)
-    protocol = protocol_named(cfg.protocol)
+    protocol = PROTOCOLS.get(cfg.protocol)
     if protocol.needs == "checkpoint" and not cfg.checkpoint:
         raise ConfigError(f"--protocol={cfg.protocol} needs --checkpoint=<train.py workdir> (it reads more than "
                           "the exported embedder).")
@@ -87,39 +86,16 @@ def evaluate(cfg: EvaluateConfig) -> dict:
         protocol.check(cfg)
     if protocol.needs == "model" and not cfg.model:
         cfg = cfg.replace(model=checkpoint_to_saved_model(cfg.checkpoint))
-    return protocol.run(cfg)
+    score = score_of(cfg, *load_embedder(cfg.model)) if protocol.scores and cfg.score != "cosine" else COSINE
+    return protocol.run(cfg, score)
 
 
-def protocol_named(name: str) -> Protocol:
-    """The registered protocol ``name``; a labelled-list protocol is run by :func:`run_list_protocol`."""
-    if name in PROTOCOLS:
-        return PROTOCOLS.get(name)
-    if name in LIST_PROTOCOLS:
-        return Protocol(name, functools.partial(run_list_protocol, name), check=requires("eval_list"),
-                        scores=LIST_PROTOCOLS.get(name).scores)
-    raise ConfigError(f"--protocol={name}: no such protocol; choose "
-                      f"{', '.join(sorted({*PROTOCOLS.names(), *LIST_PROTOCOLS.names()}))}, or register your own "
-                      "and load it with --imports=<module or file.py>.")
-
-
-def verification(cfg: EvaluateConfig) -> dict:
-    """Verification on --eval_pairs: eval.json and its ROC plot; scored by cosine or, with --score, IDA."""
-    if cfg.score != "cosine":
-        return ida_verification(cfg)
-    rep = verify_saved_model(cfg.model, cfg.eval.pairs, cfg.eval.root, cfg.out_dir(), cfg.eval.flip, cfg.eval.batch)
-    return {"accuracy": rep["accuracy"], "tar_at_far": rep["tar_at_far"], "auc": rep["auc"]}
-
-
-def run_list_protocol(name: str, cfg: EvaluateConfig) -> dict:
-    """A labelled-list protocol on the --eval_list images (its report file holds the curves)."""
-    lists, (embed, size) = cfg.lists, load_embedder(cfg.model)
-    options = {"gallery_per_id": lists.gallery_per_id, "open_set_fraction": lists.open_set_fraction,
-               "attribute": lists.easy_hard_attribute, "ranges": lists.easy_hard_ranges, "use_abs": lists.easy_hard_abs,
-               "bootstrap": lists.bootstrap, "score": cfg.score, "density": score_density(cfg, embed, size),
-               "tau": cfg.ida.tau}
-    report = run_protocol(name, embed, size, cfg.eval_list, cfg.eval.root, cfg.out_dir(), cfg.eval.flip,
-                          cfg.eval.batch, options)
-    return {k: v for k, v in report.items() if not isinstance(v, list) and k != "histograms"}
+def verification(cfg: EvaluateConfig, score: Score) -> dict:
+    """Verification on --eval_pairs: eval.json (eval_<score>.json) and its ROC plot, scored by ``score``."""
+    rep = verify_saved_model(cfg.model, cfg.eval.pairs, cfg.eval.root, cfg.out_dir(), cfg.eval.flip, cfg.eval.batch,
+                             score=score)
+    summary = {"accuracy": rep["accuracy"], "tar_at_far": rep["tar_at_far"], "auc": rep["auc"]}
+    return summary if score.is_cosine else {"score": score.name, **summary}
 
 
 def _template_features(cfg: EvaluateConfig, embed, size: int, metadata: str):
@@ -140,43 +116,41 @@ def _template_features(cfg: EvaluateConfig, embed, size: int, metadata: str):
     return tids, feats, np.array([subject_of[t] for t in tids])
 
 
-def _write(cfg: EvaluateConfig, name: str, report: dict) -> dict:
+def _write(cfg: EvaluateConfig, name: str, report: dict, score: Score) -> dict:
     os.makedirs(cfg.out_dir(), exist_ok=True)
-    report = {"protocol": name, "score": cfg.score, **report}
+    report = {"protocol": name, "score": score.name, **report}
     with open(os.path.join(cfg.out_dir(), f"{name}.json"), "w") as fh:
         json.dump(report, fh, indent=1)
     return {k: v for k, v in report.items() if not isinstance(v, list)}
 
 
-def ijb_1to1(cfg: EvaluateConfig) -> dict:
+def ijb_1to1(cfg: EvaluateConfig, score: Score) -> dict:
     """1:1 verification of IJB-style templates (pooled image features) over --template_pairs, with intervals
     from a bootstrap over subjects (--bootstrap) and the ROC / DET plot; scored by --score."""
     embed, size = load_embedder(cfg.model)
-    density = score_density(cfg, embed, size)
     tids, feats, subjects = _template_features(cfg, embed, size, cfg.templates.templates)
     t1, t2, same = templates.read_template_pairs(cfg.templates.template_pairs, dict(zip(tids, subjects)))
     report = templates.verification_report(tids, feats, t1, t2, same, subjects, cfg.lists.bootstrap,
-                                           density(feats) if density else None, cfg.ida.tau)
-    summary = _write(cfg, "ijb_1to1", {"template_weights": cfg.templates.template_weights, **report})
-    all_pairs.plot_all_pairs(report, os.path.join(cfg.out_dir(), "ijb_1to1.png"), cfg.score)
+                                           score.log_density(feats), score.tau)
+    summary = _write(cfg, "ijb_1to1", {"template_weights": cfg.templates.template_weights, **report}, score)
+    all_pairs.plot_all_pairs(report, os.path.join(cfg.out_dir(), "ijb_1to1.png"), score.name)
     return summary
 
 
-def ijb_1ton(cfg: EvaluateConfig) -> dict:
+def ijb_1ton(cfg: EvaluateConfig, score: Score) -> dict:
     """1:N identification of probe templates against gallery templates: rank-k, CMC, TPIR@FPIR; scored by
     --score."""
     embed, size = load_embedder(cfg.model)
-    density = score_density(cfg, embed, size)
     _, g_feats, g_subjects = _template_features(cfg, embed, size, cfg.templates.gallery_templates)
     _, p_feats, p_subjects = _template_features(cfg, embed, size, cfg.templates.probe_templates)
-    log_density = (density(g_feats), density(p_feats)) if density else None
-    report = templates.identification_report(g_feats, g_subjects, p_feats, p_subjects, log_density, cfg.ida.tau)
-    summary = _write(cfg, "ijb_1toN", {"template_weights": cfg.templates.template_weights, **report})
+    log_density = None if score.is_cosine else (score.log_density(g_feats), score.log_density(p_feats))
+    report = templates.identification_report(g_feats, g_subjects, p_feats, p_subjects, log_density, score.tau)
+    summary = _write(cfg, "ijb_1toN", {"template_weights": cfg.templates.template_weights, **report}, score)
     identification.plot_cmc(np.array(report["cmc"]), os.path.join(cfg.out_dir(), "ijb_1toN_cmc.png"))
     return summary
 
 
-def distractors(cfg: EvaluateConfig) -> dict:
+def distractors(cfg: EvaluateConfig, score: Score) -> dict:
     """MegaFace-style 1:N: the first image of each --eval_list identity is its gallery image, the rest are
     probes; rank-1 as the first D of the shuffled --distractors join the gallery; scored by --score."""
     embed, size = load_embedder(cfg.model)
@@ -187,29 +161,28 @@ def distractors(cfg: EvaluateConfig) -> dict:
                         f"(e.g. {sorted(shared)[0]!r}); distractors must be other people.")
     for s in (src, dis):
         s.check_files_exist()
-    density = score_density(cfg, embed, size)
     emb = embed_paths(embed, src.paths, size, cfg.eval.batch, cfg.eval.flip)
     d_emb = embed_paths(embed, dis.paths, size, cfg.eval.batch, cfg.eval.flip)
     _, first = np.unique(src.labels, return_index=True)
     gallery = np.zeros(len(src.labels), bool)
     gallery[first] = True
     log_density = None
-    if density:
-        lf = density(emb)
-        log_density = (lf[gallery], lf[~gallery], density(d_emb))
+    if not score.is_cosine:
+        lf = score.log_density(emb)
+        log_density = (lf[gallery], lf[~gallery], score.log_density(d_emb))
     sizes = cfg.lists.distractor_sizes or tuple(distractor_search.decades(len(d_emb)))
     curve = distractor_search.rank1_with_distractors(emb[gallery], src.labels[gallery], emb[~gallery],
                                                      src.labels[~gallery], d_emb, sizes, log_density=log_density,
-                                                     tau=cfg.ida.tau)
+                                                     tau=score.tau)
     summary = _write(cfg, "distractors", {"gallery": int(gallery.sum()), "probes": int((~gallery).sum()),
                                           "distractors": int(len(d_emb)),
-                                          "rank1": {str(k): v for k, v in curve.items()}})
+                                          "rank1": {str(k): v for k, v in curve.items()}}, score)
     distractor_search.plot_rank1(curve, os.path.join(cfg.out_dir(), "distractors.png"), f"1:N with distractors "
-                                 f"({cfg.score})")
+                                 f"({score.name})")
     return summary
 
 
-def tflite(cfg: EvaluateConfig) -> dict:
+def tflite(cfg: EvaluateConfig, score: Score) -> dict:
     """LiteRT variants of the model with their size and, given --eval_pairs, agreement and accuracy."""
     report = tflite_report(load_keras_backbone(cfg.model), cfg.model, cfg.out_dir("tflite"), cfg.tflite_quantize,
                            cfg.eval.pairs, cfg.eval.root, cfg.eval.flip)

@@ -11,9 +11,10 @@ import time
 import numpy as np
 
 from tfface.evaluation.pairs import read_pairs
-from tfface.evaluation.verification import embed_paths, evaluate_pairs
+from tfface.evaluation.verification import evaluate_pairs
 from tfface.export.lite import export_tflite
 from tfface.export.saved_model import load_embedder
+from tfface.models.embed import embed_paths
 from tfface.runtime.verify import PRINT
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
+import numpy as np
 import tensorflow as tf
 
-from tfface.errors import ConfigError
+from tfface.data.build import training_data
+from tfface.errors import ConfigError, DataError
 from tfface.heads.classifier import MarginHead, refuse_mlreg_on_normalised_head
 from tfface.heads.sharded import ShardedMarginHead
 from tfface.models.backbones import build_backbone
@@ -68,3 +71,39 @@ def build_optimizer(cfg: RunConfig):
     o = cfg.optim
     schedule = WarmupSchedule(o.lr, cfg.loop.steps, o.lr_schedule, o.warmup_steps, o.lr_boundaries, o.lr_factor)
     return make_optimizer(o.optimizer, schedule, o.momentum, o.weight_decay, cfg.mixed_precision)
+
+
+def restore_model(workdir: str, extra_parts: Callable[[RunConfig], dict] | None = None):
+    """(cfg, backbone, head, extra parts, checkpoint path) of the latest checkpoint of a workdir that trained a
+    backbone and a margin head (``method=standard``, ``ddl``, or any method checkpointing ``backbone`` and
+    ``head``); ``extra_parts(cfg)`` names more parts the checkpoint holds (e.g. DiscFace's bases). A clear error
+    when the checkpoint does not hold them (e.g. an FTL run)."""
+    cfg, num_classes, latest = read_workdir(workdir)
+    backbone, head = build_model(cfg, num_classes)
+    extras = extra_parts(cfg) if extra_parts else {}
+    parts = {"backbone": backbone, "head": head, **{k: v for k, v in extras.items() if v is not None}}
+    try:
+        tf.train.Checkpoint(**parts).restore(latest).assert_existing_objects_matched().expect_partial()
+    except (AssertionError, ValueError) as err:  # missing objects, or shapes that differ
+        raise ConfigError(f"{workdir} (`method={cfg.method}`) holds no backbone + margin head matching its "
+                          f"config.json: {str(err).splitlines()[0][:200]}") from None
+    return cfg, backbone, head, extras, latest
+
+
+def restore_backbone(workdir: str):
+    """(backbone, export info) of a backbone + head workdir's latest checkpoint."""
+    cfg, backbone, _, _, latest = restore_model(workdir)
+    return backbone, {"backbone": cfg.model.backbone, "checkpoint": latest}
+
+
+def head_anchors(workdir: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """IDA anchors from a trained margin head: its class-weight vectors (one per training class), with the
+    training classes' names when the training data can be listed (None for TFRecord input)."""
+    cfg, _, head, _, _ = restore_model(workdir)
+    w = head.kernel.numpy().T
+    source = training_data(cfg, log=lambda s: None).source
+    names = None if source is None else np.asarray(source.class_names, dtype=str)
+    if names is not None and len(names) != len(w):
+        raise DataError(f"`ida_anchors=head`: {workdir} has {len(w)} classes but its training data now lists "
+                        f"{len(names)} identities; the class names cannot be matched.")
+    return w.astype(np.float32), names

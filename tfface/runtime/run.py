@@ -68,15 +68,10 @@ def random_access_source(data, who: str):
     return data.source
 
 
-FULL_HEAD_ONLY = "trains a full head"  # start_run's default: the program does not shard its margin head
-
-
-def start_run(cfg: RunConfig, printer=PRINT, head_obstacle: str | None = FULL_HEAD_ONLY) -> Run:
+def start_run(cfg: RunConfig, printer=PRINT, head_obstacle: str | None = None) -> Run:
     """Strategy, workdir (with config.json), precision policy, data, seed and head sharding for a training
-    program. ``head_obstacle``: why the program cannot shard its margin head (None: it can, see
-    :func:`tfface.runtime.sharding.head_sharding`); by default it cannot."""
-    if head_obstacle == FULL_HEAD_ONLY:
-        head_obstacle = f"`method={cfg.method}` {FULL_HEAD_ONLY}"
+    program (:class:`tfface.runtime.program.Program` calls it). ``head_obstacle``: why the program cannot shard
+    its margin head (None: it can, see :func:`tfface.runtime.sharding.head_sharding`)."""
     strategy = make_strategy(cfg.cpu_replicas)
     chief = is_chief(strategy)
     cfg = cfg.replace(workdir=cfg.workdir or default_workdir())

@@ -42,7 +42,7 @@ def anchors_from_images(embed, list_file: str, root: str | None, image_size: int
                         batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Embed ``per_identity`` images of each identity of a list file (0 = all); identities = their names."""
     from tfface.data.sources import from_list_file
-    from tfface.evaluation.verification import embed_paths
+    from tfface.models.embed import embed_paths
 
     src = from_list_file(list_file, root)
     keep = np.ones(len(src), bool)

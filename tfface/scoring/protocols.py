@@ -14,6 +14,7 @@ from tfface import messages
 from tfface.errors import ConfigError
 from tfface.scoring.anchors import anchors_from_images, load_anchor_file
 from tfface.scoring.ida import ida_r_log_density, log_density, topk_similarities
+from tfface.scoring.score import Score
 
 
 def anchor_set(spec: str, embed, image_size: int, root: str | None = None, per_identity: int = 1,
@@ -39,10 +40,16 @@ def load_ssr(path: str):
     return keras.models.load_model(path)
 
 
+def build_score(name: str, anchors: np.ndarray | None = None, k: int = 10, tau: float = 1.0, ssr=None,
+                log=messages.info) -> Score:
+    """The :class:`Score` ``--score`` names: cosine; IDA-R from ``anchors`` and ``k``; IDA-L from the ``ssr``
+    model; DAO's ``tau`` for both. IDA-R warns (through ``log``) when scored images are themselves anchors:
+    their support sets start at similarity 1, which lowers their density and every score with them."""
+    return Score(name, density_fn(name, anchors, k, tau, ssr, log), tau)
+
+
 def density_fn(score: str, anchors: np.ndarray | None, k: int, tau: float, ssr=None, log=messages.info):
-    """Embeddings → log density for ``--score`` (None for cosine). IDA-R warns (through ``log``) when scored
-    images are themselves anchors: their support sets start at similarity 1, which lowers their density and
-    every score with them."""
+    """Embeddings → log density for ``--score`` (None for cosine), see :func:`build_score`."""
     if score == "cosine":
         return None
     if score == "ida_r":
@@ -90,7 +97,7 @@ def train_ssr_protocol(embed, image_size: int, list_file: str, root: str | None,
     (:func:`inter_class_target`); writes ``ssr.keras`` and ``ida_ssr.json`` (held-out MSE before/after,
     correlation of the densities)."""
     from tfface.data.sources import from_list_file
-    from tfface.evaluation.verification import embed_paths
+    from tfface.models.embed import embed_paths
     from tfface.scoring import ssr
 
     src = from_list_file(list_file, root)
@@ -116,7 +123,7 @@ def sweep(embed, image_size: int, pairs_file: str, root: str | None, anchors, ou
     ``ida_sweep.json`` and ``ida_sweep.png``."""
     from tfface.evaluation.metrics import verification_report
     from tfface.evaluation.pairs import read_pairs
-    from tfface.evaluation.verification import embed_paths
+    from tfface.models.embed import embed_paths
     from tfface.scoring.ida import pair_scores
 
     pairs = read_pairs(pairs_file, root)
