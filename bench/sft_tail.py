@@ -100,11 +100,12 @@ def faces(celeba: pathlib.Path, tmp: pathlib.Path, save) -> list[dict]:
         for name in FLAGS.methods:
             kind, scheme = METHODS[name]
             work = tmp / f"s{seed}" / name
+            sft = {} if kind == "none" else {"feature_transform": kind, "sft_scheme": scheme, "sft_tail_threshold": 6,
+                                             "sft_lambda": 0.2, "sft_warmup_steps": 100}
             cfg = RunConfig.of(data="list", list_file=split["train"], data_root=str(celeba), image_size=64,
-                            head="cosface", margin=0.35, steps=FLAGS.steps, batch_size=64, lr=0.1,
-                            warmup_steps=100, seed=seed, log_every=200, checkpoint_every=10**9, workdir=str(work),
-                            feature_transform=kind, sft_scheme=scheme, sft_tail_threshold=6, sft_lambda=0.2,
-                            sft_warmup_steps=100)
+                               head="cosface", margin=0.35, steps=FLAGS.steps, batch_size=64, lr=0.1,
+                               warmup_steps=100, seed=seed, log_every=200, checkpoint_every=10**9, workdir=str(work),
+                               **sft)
             t0 = time.time()
             train(cfg)
             open_set = verify_saved_model(str(work / "export"), split["pairs"], None, str(work / "open"))

@@ -59,6 +59,19 @@ def test_a_config_json_of_the_flat_era_still_reads():
     assert cfg.sft.transform == "sft"
 
 
+def test_a_config_json_of_the_previous_sections_still_reads():
+    """Runs written before the settings moved to their components' sections (the head in `model`, the steps in
+    `optim`, the in-training evaluation in `eval`) read back into the new sections; a recipe may not do that."""
+    older = {"method": "standard", "model": {"backbone": "small_cnn", "head": "cosface", "scale": 30.0,
+                                             "head_shards": "off", "init_checkpoint": None},
+             "optim": {"steps": 7, "batch_size": 32, "lr": 0.5}, "eval": {"every": 3, "flip": False}}
+    cfg = RunConfig.from_dict(older)
+    assert (cfg.head.kind, cfg.head.scale, cfg.sharding.head_shards) == ("cosface", 30.0, "off")
+    assert (cfg.loop.steps, cfg.loop.batch_size, cfg.optim.lr, cfg.eval_every, cfg.eval.flip) == (7, 32, 0.5, 3, False)
+    with pytest.raises(ConfigError, match=r"model.head \(`head` is a setting of section 'head'\)"):
+        RunConfig.from_dict(older, source="recipe.json")
+
+
 def test_a_recipe_sets_what_it_names_and_command_line_flags_override_it(tmp_path):
     recipe = tmp_path / "r.json"
     recipe.write_text(json.dumps({"description": "a comment", "head": "cosface", "margin": 0.35, "steps": 7, "lr": 1,

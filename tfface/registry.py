@@ -176,6 +176,8 @@ class Protocol:
             refused by evaluate.py, not ignored.
         uses_ida: whether it reads the ``--ida_*`` settings whatever ``--score`` is (IDA's own protocols);
             otherwise they apply only with a non-cosine score and are refused without one.
+        reads: the evaluate.py settings it reads besides those every protocol reads (:data:`EVERY_PROTOCOL`)
+            and those its ``check`` requires (:func:`requires`); another one given to it is refused.
         report: for a protocol over the images of a labelled list (``--eval_list``):
             ``report(emb, labels, source, out_dir, options) -> dict`` on their embeddings
             (:func:`tfface.evaluation.protocols.list_protocol` makes such a protocol).
@@ -188,6 +190,16 @@ class Protocol:
     scores: bool = False
     uses_ida: bool = False
     report: Callable[..., dict] | None = None
+    reads: tuple[str, ...] = ()
+
+    def settings_read(self, cfg: Config) -> set[str]:
+        """The evaluate.py settings a run of this protocol with ``cfg`` reads."""
+        ida = cfg.section_flags("ida") if self.uses_ida or (self.scores and cfg.score != "cosine") else []
+        return {*EVERY_PROTOCOL, *self.reads, *getattr(self.check, "flags", ()), *ida}
+
+
+# what every protocol reads: which model, where its files go, how images are embedded, the score
+EVERY_PROTOCOL = ("protocol", "model", "checkpoint", "out", "imports", "eval_root", "eval_flip", "eval_batch", "score")
 
 
 PROTOCOLS = Registry("protocol", "protocol")
@@ -198,11 +210,28 @@ def register_protocol(protocol: Protocol) -> Protocol:
 
 
 def requires(*flags: str) -> Callable[[Any], None]:
-    """A :attr:`Protocol.check` refusing a run where any of ``flags`` is unset (naming the first such flag)."""
+    """A :attr:`Protocol.check` refusing a run where any of ``flags`` is unset (naming the first such flag); the
+    protocol reads them."""
 
     def check(cfg) -> None:
         for flag in flags:
             if not cfg.setting(flag):
                 raise ConfigError(f"`protocol={cfg.protocol}` needs `{flag}`.")
 
+    check.flags = flags
     return check
+
+
+def refuse_unread_by_protocol(cfg: Config, protocol: Protocol) -> None:
+    """Raise :class:`ConfigError` naming the evaluate.py settings given that ``protocol`` would not read, and
+    the protocols that read them."""
+    reads = protocol.settings_read(cfg)
+    refused = [flag for flag in cfg.given() if flag not in reads]
+    if not refused:
+        return
+    parts = []
+    for flag in refused:
+        readers = [n for n in PROTOCOLS.names() if flag in PROTOCOLS.get(n).settings_read(cfg) and n != protocol.name]
+        parts.append(f"`{flag}={shown(cfg.setting(flag))}` is not read by `protocol={protocol.name}`"
+                     + (f" (read by `protocol={'|'.join(readers)}`)" if readers else ""))
+    raise ConfigError("; ".join(parts) + f". Remove {'it' if len(refused) == 1 else 'them'}.")

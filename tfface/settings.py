@@ -425,7 +425,8 @@ class Config:
         """Settings by flag name (a recipe; the config.json of runs before sections existed) and/or sections as
         objects of their field or flag names (``"ddl": {"bins": 51}``, as config.json is written). A key that is
         not a setting, or a setting under another section's name, is an error naming ``source`` and the key
-        when ``source`` is given (else it is left out: a run's config.json of an older version)."""
+        when ``source`` is given; without ``source`` (a run's own config.json, read back) a setting found under
+        the section it had in an older version is taken, and a key that is no setting is left out."""
         flags, sections = cls.declarations(), sections_of(cls.PROGRAM)
         changes, unknown = {}, []
         for key, value in raw.items():
@@ -434,10 +435,13 @@ class Config:
                 by_flag = {d.flag: d for d in fields.values()}
                 for name, v in value.items():
                     d = fields.get(name) or by_flag.get(name)
+                    moved = flags.get(name) or flags.get(sections[key].PREFIX + name)
                     if d is not None:
                         changes[d.flag] = d.coerce(v, source)
-                    elif name in flags:
-                        unknown.append(f"{key}.{name} (`{name}` is a setting of section {flags[name].section!r})")
+                    elif moved is not None and source is None:  # a run's config.json from before the setting moved
+                        changes[moved.flag] = moved.coerce(v)
+                    elif moved is not None:
+                        unknown.append(f"{key}.{name} (`{moved.flag}` is a setting of section {moved.section!r})")
                     else:
                         unknown.append(f"{key}.{name}")
             elif key in flags:

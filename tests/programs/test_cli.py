@@ -208,11 +208,12 @@ def test_ida_scores_ssr_sweep_and_export(tiny_synth, tmp_path):
 
     model = export_saved_model(build_backbone("small_cnn", 32, 16), tmp_path / "model", 32)
     meta, pairs = str(tiny_synth / "meta.csv"), str(tiny_synth / "pairs.csv")
-    ev = [str(REPO / "evaluate.py"), f"--model={model}", f"--eval_pairs={pairs}", f"--ida_anchors={meta}",
-          "--ida_k=5", f"--out={tmp_path / 'ida'}"]
-    out = _run([*ev, "--score=ida_r"], tmp_path)
+    ev = [str(REPO / "evaluate.py"), f"--model={model}", f"--ida_anchors={meta}", "--ida_k=5",
+          f"--out={tmp_path / 'ida'}"]
+    on_pairs = [*ev, f"--eval_pairs={pairs}"]
+    out = _run([*on_pairs, "--score=ida_r"], tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
-    out = _run([*ev, "--score=cosine"], tmp_path)  # the --ida_* settings would be ignored: refused
+    out = _run([*on_pairs, "--score=cosine"], tmp_path)  # the --ida_* settings would be ignored: refused
     assert out.returncode == 1 and "error: --ida_anchors=" in out.stderr and "would ignore it" in out.stderr
     assert json.loads((tmp_path / "ida" / "eval_ida_r.json").read_text())["score"] == "ida_r"
     out = _run([*ev, "--protocol=ida_ssr", f"--eval_list={meta}", "--ida_ssr_steps=200", "--ida_ssr_lr=0.01"],
@@ -220,9 +221,9 @@ def test_ida_scores_ssr_sweep_and_export(tiny_synth, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     ssr = json.loads((tmp_path / "ida" / "ida_ssr.json").read_text())
     assert ssr["held_out_mse_after"] < ssr["held_out_mse_before"]
-    out = _run([*ev, "--score=ida_l", f"--ida_ssr={tmp_path / 'ida' / 'ssr.keras'}"], tmp_path)
+    out = _run([*on_pairs, "--score=ida_l", f"--ida_ssr={tmp_path / 'ida' / 'ssr.keras'}"], tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
-    out = _run([*ev, "--protocol=ida_sweep"], tmp_path)
+    out = _run([*on_pairs, "--protocol=ida_sweep"], tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     sweep = json.loads((tmp_path / "ida" / "ida_sweep.json").read_text())
     assert len(sweep["over_tau"]) == 8 and (tmp_path / "ida" / "ida_sweep.png").exists()
@@ -230,7 +231,7 @@ def test_ida_scores_ssr_sweep_and_export(tiny_synth, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     meta_out = json.loads((tmp_path / "ida" / "export_ida" / "tfface.json").read_text())
     assert meta_out["ida"]["learned_density"] and meta_out["ida"]["k"] == 5
-    bad = _run([*ev[:3], "--score=ida_r"], tmp_path)
+    bad = _run([*on_pairs[:2], on_pairs[-1], "--score=ida_r"], tmp_path)
     assert bad.returncode != 0 and "--ida_anchors" in bad.stderr
 
 

@@ -25,7 +25,7 @@ def test_a_rerun_with_another_model_is_refused_and_a_harmless_change_is_said(tin
     train(base.replace(steps=3, lr=0.05), said.append)
     assert any("resuming" in s and "`steps` 2 → 3" in s and "`lr` 0.1 → 0.05" in s for s in said)
     assert any("resumed from" in s and "step 2" in s for s in said)
-    assert json.loads((work / "config.json").read_text())["optim"]["steps"] == 3
+    assert json.loads((work / "config.json").read_text())["loop"]["steps"] == 3
 
 
 def test_other_identities_are_refused(tiny_synth, tmp_path):

@@ -141,11 +141,11 @@ class ListReport:
 
 
 def list_protocol(name: str, report: Callable[..., dict], check: Callable[..., None] | None = None,
-                  scores: bool = False) -> Protocol:
+                  scores: bool = False, reads: tuple[str, ...] = ()) -> Protocol:
     """Register protocol ``name`` over the images of ``--eval_list``: embedded by the model, reported by
-    ``report``, scored by ``--score`` when ``scores``."""
+    ``report`` (reading the settings ``reads`` of the lists section), scored by ``--score`` when ``scores``."""
     return register_protocol(Protocol(name, functools.partial(_run_list_protocol, name), check=requires("eval_list"),
-                                      scores=scores, report=ListReport(report, check)))
+                                      scores=scores, report=ListReport(report, check), reads=reads))
 
 
 def _run_list_protocol(name: str, cfg, score: Score) -> dict:
@@ -162,9 +162,9 @@ def _run_list_protocol(name: str, cfg, score: Score) -> dict:
 
 
 list_protocol("scenario", scenario_report, check=check_scenario_list, scores=True)
-list_protocol("all_pairs", all_pairs_protocol_report, scores=True)
+list_protocol("all_pairs", all_pairs_protocol_report, scores=True, reads=("bootstrap",))
 list_protocol("retrieval", lambda emb, labels, *_: retrieval.retrieval_report(emb, labels))
-list_protocol("identification", identification_report, scores=True)
+list_protocol("identification", identification_report, scores=True, reads=("gallery_per_id", "open_set_fraction"))
 list_protocol("distribution", distribution_report)
 
 

@@ -103,4 +103,5 @@ def easy_hard_protocol_report(emb: np.ndarray, labels: np.ndarray, source, out_d
     return report
 
 
-list_protocol("easy_hard", easy_hard_protocol_report, check_easy_hard)
+list_protocol("easy_hard", easy_hard_protocol_report, check_easy_hard,
+              reads=("easy_hard_attribute", "easy_hard_ranges", "easy_hard_abs"))

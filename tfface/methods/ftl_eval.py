@@ -170,8 +170,8 @@ def run_ftl_protocol(protocol: str, workdir: str, out_dir: str, eval_list: str |
     return report
 
 
-for _name in ("ftl_nn", "ftl_visualize"):
+for _name, _reads in (("ftl_nn", ("eval_list",)), ("ftl_visualize", ())):
     register_protocol(Protocol(
         _name, lambda cfg, score: run_ftl_protocol(cfg.protocol, cfg.checkpoint, cfg.out_dir(), cfg.eval_list,
                                                    cfg.eval.root),
-        needs="checkpoint"))
+        needs="checkpoint", reads=_reads))

@@ -4,14 +4,12 @@
     python evaluate.py --checkpoint=runs/X --eval_pairs=lfw/pairs.txt --eval_root=lfw/images
 """
 
-from tfface.env import configure_tf_env, start_program
+from tfface.env import configure_tf_env, require_tensorflow, start_program
 
 configure_tf_env()
 
 from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
-
-import tfface.flags.evaluation  # noqa: E402,F401
 
 FLAGS = absl_flags.FLAGS
 
@@ -38,6 +36,9 @@ def run():
     from tfface.errors import TfFaceError
     from tfface.flags import prepare
     from tfface.messages import program_error
+
+    require_tensorflow()  # the flags' declarations live in modules that load TensorFlow
+    import tfface.flags.evaluation  # noqa: F401  (the program's flags)
 
     try:
         prepare("evaluate", sys.argv)  # modules named by --imports add their methods, protocols and flags

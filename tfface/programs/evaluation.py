@@ -18,7 +18,7 @@ from tfface.methods.ida import score_of
 from tfface.models.embed import embed_paths
 from tfface.programs.tflite import tflite_report
 from tfface.programs.training import checkpoint_to_saved_model
-from tfface.registry import PROTOCOLS, Protocol, import_modules, register_protocol, requires
+from tfface.registry import PROTOCOLS, Protocol, import_modules, refuse_unread_by_protocol, register_protocol, requires
 from tfface.runtime.verify import verify_saved_model
 from tfface.scoring.score import COSINE, Score
 from tfface.settings import EvaluateConfig, Section, section, setting
@@ -73,15 +73,16 @@ def evaluate(cfg: EvaluateConfig) -> dict:
     cfg.validate()
     import_modules(cfg.imports)
     protocol = PROTOCOLS.get(cfg.protocol)
-    if protocol.needs == "checkpoint" and not cfg.checkpoint:
-        raise ConfigError(f"--protocol={cfg.protocol} needs --checkpoint=<train.py workdir> (it reads more than "
-                          "the exported embedder).")
     if cfg.score != "cosine" and not protocol.scores:
         raise ConfigError(f"`score={cfg.score}` does not apply to `protocol={cfg.protocol}` (it scores by cosine).")
     unused = [] if cfg.score != "cosine" or protocol.uses_ida else cfg.changed(cfg.section_flags("ida"))
     if unused:
         raise ConfigError(f"`{unused[0]}={cfg.setting(unused[0])}` applies with `score=ida_r|ida_l` or an ida_* "
                           f"protocol; `protocol={cfg.protocol}` with `score=cosine` would ignore it.")
+    refuse_unread_by_protocol(cfg, protocol)
+    if protocol.needs == "checkpoint" and not cfg.checkpoint:
+        raise ConfigError(f"--protocol={cfg.protocol} needs --checkpoint=<train.py workdir> (it reads more than "
+                          "the exported embedder).")
     if protocol.check is not None:
         protocol.check(cfg)
     if protocol.needs == "model" and not cfg.model:
@@ -191,8 +192,10 @@ def tflite(cfg: EvaluateConfig, score: Score) -> dict:
 
 
 register_protocol(Protocol("verification", verification, check=requires("eval_pairs"), scores=True))
-register_protocol(Protocol("tflite", tflite))
-register_protocol(Protocol("distractors", distractors, check=requires("eval_list", "distractors"), scores=True))
-register_protocol(Protocol("ijb_1to1", ijb_1to1, check=requires("templates", "template_pairs"), scores=True))
+register_protocol(Protocol("tflite", tflite, reads=("tflite_quantize", "eval_pairs")))
+register_protocol(Protocol("distractors", distractors, check=requires("eval_list", "distractors"), scores=True,
+                           reads=("distractor_sizes",)))
+register_protocol(Protocol("ijb_1to1", ijb_1to1, check=requires("templates", "template_pairs"), scores=True,
+                           reads=("template_weights", "bootstrap")))
 register_protocol(Protocol("ijb_1toN", ijb_1ton, check=requires("gallery_templates", "probe_templates"),
-                           scores=True))
+                           scores=True, reads=("template_weights",)))

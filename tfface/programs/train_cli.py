@@ -1,17 +1,15 @@
 """train.py / tfface-train: train a face-recognition model, export a SavedModel and evaluate verification.
 
     python train.py                      # small CNN + ArcFace on SynthFaces, no download
-    python train.py --backbone=iresnet50 --image_size=112 --data=list --list_file=train.csv
+    python train.py --backbone=iresnet50 --image_size=112 --list_file=train.csv
 """
 
-from tfface.env import configure_tf_env, start_program
+from tfface.env import configure_tf_env, require_tensorflow, start_program
 
 configure_tf_env()
 
 from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
-
-import tfface.flags.training  # noqa: E402,F401
 
 FLAGS = absl_flags.FLAGS
 
@@ -36,6 +34,9 @@ def run():
     from tfface.errors import TfFaceError
     from tfface.flags import prepare
     from tfface.messages import program_error
+
+    require_tensorflow()  # the flags' declarations live in modules that load TensorFlow
+    import tfface.flags.training  # noqa: F401  (the program's flags)
 
     try:
         prepare("train", sys.argv)  # modules named by --imports add their methods, protocols and flags

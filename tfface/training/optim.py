@@ -32,7 +32,7 @@ class OptimSettings(Section):
         out = {}
         if self.optimizer != "sgd":
             out["momentum"] = f"`optimizer={self.optimizer}` has no momentum setting (it is SGD's)"
-        if self.optimizer == "adam":
+        if self.optimizer == "adam" and self.weight_decay:  # 0 is what Adam does: saying so is not refused
             out["weight_decay"] = "`optimizer=adam` has no weight decay; use `optimizer=adamw` or sgd"
         if self.lr_schedule != "piecewise":
             for flag in ("lr_boundaries", "lr_factor"):
