@@ -1,4 +1,5 @@
-"""The backbone + margin head most programs train, and starting it from an earlier run (--init_checkpoint)."""
+"""The backbone + margin head most programs train: building it, starting it from an earlier run (--init_checkpoint)
+and restoring it from a workdir (for export, diagnostics and IDA anchors)."""
 
 from __future__ import annotations
 
