@@ -45,6 +45,8 @@ def imports_given(argv: list[str], flag_values: absl_flags.FlagValues = FLAGS) -
     import json
     import pathlib
 
+    from tfface.registry import imports_named
+
     try:
         flag_values(argv, known_only=True)
     except absl_flags.Error:
@@ -59,10 +61,7 @@ def imports_given(argv: list[str], flag_values: absl_flags.FlagValues = FLAGS) -
             raw = json.loads(pathlib.Path(recipe).read_text())
         except json.JSONDecodeError:
             raw = {}  # the recipe's own error comes when it is read
-        given = raw.get("imports") if isinstance(raw, dict) else None
-        if given is None and isinstance(raw, dict) and isinstance(raw.get("user_modules"), dict):
-            given = raw["user_modules"].get("imports")  # a run's config.json: the section as an object
-        modules += [m for m in (given if isinstance(given, list) else []) if m not in modules]
+        modules += [m for m in imports_named(raw) if m not in modules]
     return modules
 
 

@@ -19,7 +19,7 @@ from tfface.models.backbones import build_backbone
 from tfface.models.embed import embed_paths
 from tfface.registry import Method, Protocol, register_method, register_protocol, requires
 from tfface.runtime.model import build_optimizer
-from tfface.runtime.program import Built, Program
+from tfface.runtime.program import TEMPLATE_SECTIONS, Built, Program
 from tfface.runtime.run import PRINT
 from tfface.runtime.workdir import read_workdir
 from tfface.settings import FRACTION, NON_NEGATIVE, Section, section, setting
@@ -83,8 +83,7 @@ def restore_toy(workdir: str):
 
 
 register_method(Method("toy_label_smoothing", ToyProgram().train, restore_toy,
-                       reads=("user_modules", "run", "distribute", "data", "augment", "model", "head", "loop", "optim",
-                              "eval", "toy"),
+                       reads=(*TEMPLATE_SECTIONS, "model", "head", "optim", "toy"),
                        unread=lambda cfg: {"scale_warmup_steps": "the toy's head keeps its scale from the start"}))
 
 

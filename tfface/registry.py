@@ -120,7 +120,12 @@ def unread_settings(cfg: Config, method: Method) -> dict[str, str]:
 
 def refuse_unread(cfg: Config, method: Method) -> None:
     """Raise :class:`ConfigError` naming every given setting a run of ``method`` would not read, and why."""
-    refused = unread_settings(cfg, method)
+    refuse(cfg, unread_settings(cfg, method))
+
+
+def refuse(cfg: Config, refused: dict[str, str]) -> None:
+    """Raise :class:`ConfigError` for the settings of ``cfg`` in ``refused`` (flag → why it is not read), the
+    flags that share a reason named together; nothing when it is empty."""
     if not refused:
         return
     by_reason: dict[str, list[str]] = {}
@@ -135,6 +140,15 @@ def _listed(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def imports_named(raw: Any) -> list[str]:
+    """The modules a recipe or a run's config.json names: ``imports`` by flag name, or inside the
+    ``user_modules`` section as config.json writes it (none for anything else)."""
+    if not isinstance(raw, dict):
+        return []
+    named = raw.get("imports")
+    if named is None and isinstance(raw.get("user_modules"), dict):
+        named = raw["user_modules"].get("imports")
+    return list(named) if isinstance(named, list) else []
 
 
 def import_modules(specs) -> None:
@@ -225,13 +239,9 @@ def requires(*flags: str) -> Callable[[Any], None]:
 def refuse_unread_by_protocol(cfg: Config, protocol: Protocol) -> None:
     """Raise :class:`ConfigError` naming the evaluate.py settings given that ``protocol`` would not read, and
     the protocols that read them."""
-    reads = protocol.settings_read(cfg)
-    refused = [flag for flag in cfg.given() if flag not in reads]
-    if not refused:
-        return
-    parts = []
-    for flag in refused:
+    reads, refused = protocol.settings_read(cfg), {}
+    for flag in (f for f in cfg.given() if f not in reads):
         readers = [n for n in PROTOCOLS.names() if flag in PROTOCOLS.get(n).settings_read(cfg) and n != protocol.name]
-        parts.append(f"`{flag}={shown(cfg.setting(flag))}` is not read by `protocol={protocol.name}`"
-                     + (f" (read by `protocol={'|'.join(readers)}`)" if readers else ""))
-    raise ConfigError("; ".join(parts) + f". Remove {'it' if len(refused) == 1 else 'them'}.")
+        refused[flag] = f"not read by `protocol={protocol.name}`" + (
+            f" (read by `protocol={'|'.join(readers)}`)" if readers else "")
+    refuse(cfg, refused)

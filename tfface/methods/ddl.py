@@ -27,7 +27,7 @@ from tfface.errors import ConfigError
 from tfface.losses.ddl import DDLParams, ddl_loss
 from tfface.registry import Method, register_method
 from tfface.runtime.model import build_model, build_optimizer, init_from, restore_backbone
-from tfface.runtime.program import Built, Program
+from tfface.runtime.program import TEMPLATE_SECTIONS, Built, Program
 from tfface.runtime.run import PRINT, Run, random_access_source
 from tfface.settings import NON_NEGATIVE, POSITIVE, Limit, RunConfig, Section, at_least, section, setting
 from tfface.training.tasks import Task
@@ -162,6 +162,5 @@ class DDLProgram(Program):
 
 register_method(Method(
     "ddl", DDLProgram().train, restore_backbone,
-    reads=("user_modules", "run", "distribute", "data", "augment", "model", "head", "init", "loop", "optim", "eval",
-           "ddl"),
+    reads=(*TEMPLATE_SECTIONS, "model", "head", "init", "optim", "ddl"),
     note="DDL trains its margin head with the DDL term; use `method=standard` for metric losses, DiscFace and SFT"))

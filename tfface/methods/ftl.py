@@ -28,7 +28,7 @@ from tfface.heads.classifier import MARGIN_SETTINGS, MarginHead, margin_unread, 
 from tfface.heads.margins import MARGINS
 from tfface.models.ftl import build_decoder, build_encoder, build_filter
 from tfface.registry import Method, register_method
-from tfface.runtime.program import Built, Program
+from tfface.runtime.program import TEMPLATE_SECTIONS, Built, Program
 from tfface.runtime.run import PRINT, Run, make_trainer, random_access_source, verification_hook
 from tfface.runtime.workdir import read_workdir
 from tfface.settings import ANY, NON_NEGATIVE, POSITIVE, Limit, RunConfig, Section, at_least, section, setting
@@ -363,7 +363,7 @@ def restore_embedder(workdir: str):
 
 register_method(Method(
     "ftl", FTLProgram().train, restore_embedder,
-    reads=("user_modules", "run", "distribute", "data", "augment", "model", "loop", "eval", "ftl"),
+    reads=(*TEMPLATE_SECTIONS, "model", "ftl"),
     note="FTL is its own program: its classifier is `ftl_head` (m-L2 weighted by `ftl_alpha_reg`), its loss Eq. 4 "
          "(`ftl_alpha_*`), its optimiser Adam at `ftl_lr_pretrain` / `ftl_lr_alternate`",
     also_reads=ftl_also_reads, unread=ftl_unread))

@@ -11,7 +11,7 @@ from tfface.methods.discface import DiscFaceLoss, discface_term
 from tfface.methods.sft import FeatureAugmenter, GeneratedLoss
 from tfface.registry import Method, register_method
 from tfface.runtime.model import build_model, build_optimizer, init_from, restore_backbone, restore_model
-from tfface.runtime.program import Built, Program
+from tfface.runtime.program import TEMPLATE_SECTIONS, Built, Program
 from tfface.runtime.run import PRINT, Run
 from tfface.settings import RunConfig
 from tfface.training.sharded_head_term import ShardedHeadTerm
@@ -129,5 +129,4 @@ def restore_workdir(workdir: str):
 
 register_method(Method(
     "standard", StandardProgram().train, restore_backbone,
-    reads=("user_modules", "run", "distribute", "data", "augment", "model", "head", "sharding", "init", "loop", "optim",
-           "eval", "losses", "metric", "discface", "sft")))
+    reads=(*TEMPLATE_SECTIONS, "model", "head", "sharding", "init", "optim", "losses", "metric", "discface", "sft")))

@@ -19,6 +19,10 @@ from tfface.runtime.run import PRINT, Run, finish_run, make_trainer, start_run
 from tfface.settings import RunConfig
 from tfface.training.tasks import Task
 
+# the settings sections the template reads for every program (the user's modules, the run, devices, the
+# training data and its augmentation, steps and batch, the final verification): a method's ``reads`` adds its own
+TEMPLATE_SECTIONS = ("user_modules", "run", "distribute", "data", "augment", "loop", "eval")
+
 
 @dataclasses.dataclass
 class Built:

@@ -6,7 +6,7 @@ import json
 import pathlib
 
 from tfface import messages
-from tfface.registry import import_modules
+from tfface.registry import import_modules, imports_named
 from tfface.settings import RunConfig
 from tfface.training.checkpoints import newest_readable
 
@@ -14,8 +14,7 @@ from tfface.training.checkpoints import newest_readable
 def config_of(raw: dict) -> RunConfig:
     """The settings a run's config.json holds, after importing the modules it names (``imports``), whose
     sections it may hold."""
-    imports = raw.get("imports", raw.get("user_modules", {}).get("imports"))
-    import_modules(imports or [])
+    import_modules(imports_named(raw))
     return RunConfig.from_dict({k: v for k, v in raw.items() if k not in RunConfig.RUN_RECORD})
 
 
