@@ -170,8 +170,9 @@ def test_reproduce_real_quick_runs_the_real_benches_into_the_report(tmp_path, sh
     sft_runs = json.loads((real / "sft_seed-0.json").read_text())["runs"]
     assert summary["verdicts"][0]["method_values"] == [next(r["tail_acc"] for r in sft_runs if r["method"] == "sft")]
     assert set(summary["seconds"]) == {"sft_seed-0.json", "ida.json"}
+    rounding = 0.05 * (len(summary["seconds"]) + 1)  # each figure is written to 0.1 s
     assert json.loads((tmp_path / "res" / "budget.json").read_text())["wall_seconds"]["real"] >= sum(
-        summary["seconds"].values())  # every bench call, and what the stage did around them
+        summary["seconds"].values()) - rounding  # every bench call, and what the stage did around them
     again = reproduce_real(300)
     assert again.returncode == 0 and "[real]" not in again.stdout  # the seeds done are not run again
     shutil.copy(REPO / "bench" / "results" / "reproduction.json", tmp_path / "r.json")  # the committed scenarios
