@@ -53,3 +53,11 @@ def show_on_stdout(flag_names: Container[str]) -> None:
 def program_error(err: BaseException, flag_names: Container[str]) -> SystemExit:
     """The exit of a program on a library error: ``error: <message with its flags>``, status 1."""
     return SystemExit(f"error: {as_flags(str(err), flag_names)}")
+
+
+def format_eta(seconds: float) -> str:
+    """Seconds as ``m:ss`` or ``h:mm:ss``."""
+    seconds = max(0, int(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

@@ -16,14 +16,21 @@ def test_saved_model_round_trip(tmp_path):
     backbone = build_backbone("small_cnn", 32, 16)
     images = np.random.default_rng(0).integers(0, 256, (5, 32, 32, 3)).astype(np.uint8)
     want = tf.math.l2_normalize(backbone(images, training=False), axis=1).numpy()
+    mirrored = tf.math.l2_normalize(backbone(images[:, :, ::-1], training=False), axis=1).numpy()
+    both = (want + mirrored) / np.linalg.norm(want + mirrored, axis=1, keepdims=True)  # evaluate.py's flip
     path = export_saved_model(backbone, tmp_path / "export", 32)
     loaded = tf.saved_model.load(path)
     got = loaded.signatures["serving_default"](images=tf.constant(images))["embeddings"].numpy()
-    np.testing.assert_allclose(got, want, atol=1e-5)
+    np.testing.assert_allclose(got, both, atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    one_view = loaded.signatures["embed_one_view"](images=tf.constant(images))["embeddings"].numpy()
+    np.testing.assert_allclose(one_view, want, atol=1e-5)
     score = loaded.signatures["score"](images1=tf.constant(images), images2=tf.constant(images[::-1]))
-    np.testing.assert_allclose(score["score"].numpy(), np.sum(want * want[::-1], axis=1), atol=1e-5)
-    embed, size = load_embedder(path)
+    np.testing.assert_allclose(score["score"].numpy(), np.sum(both * both[::-1], axis=1), atol=1e-5)
+    unflipped = tf.saved_model.load(export_saved_model(backbone, tmp_path / "one_view", 32, flip=False))
+    got = unflipped.signatures["serving_default"](images=tf.constant(images))["embeddings"].numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    embed, size = load_embedder(path)  # one view: evaluate.py adds the mirror image itself
     assert size == 32
     np.testing.assert_allclose(embed(images).numpy(), want, atol=1e-5)
     # the Keras model beside the SavedModel loads without tfface-specific code and gives the same embeddings
@@ -94,13 +101,13 @@ def test_serving_takes_one_image_grey_images_and_other_sizes_and_names_the_shape
 
     keras.utils.set_random_seed(0)
     backbone = build_backbone("small_cnn", 32, 16)
-    path = export_saved_model(backbone, tmp_path / "export", 32)
+    path = export_saved_model(backbone, tmp_path / "export", 32, flip=False)
     serve = tf.saved_model.load(path).signatures["serving_default"]
 
     def embed(x):
         return serve(images=tf.constant(x))["embeddings"].numpy()
 
-    def want(x):  # the backbone on [N, 32, 32, 3]
+    def want(x):  # the backbone on [N, 32, 32, 3] (exported without the mirror image)
         return tf.math.l2_normalize(backbone(x, training=False), axis=1).numpy()
 
     rng = np.random.default_rng(2)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from tfface import messages
+import tfface.messages as messages
 from tfface.data import pipeline, sources
 from tfface.data.augment import augment_from
 from tfface.data.synth_scenarios import SCENARIOS

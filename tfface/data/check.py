@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tfface import messages
+import tfface.messages as messages
 from tfface.data.decode import decode_image
 from tfface.errors import DataError
 

@@ -21,7 +21,7 @@ import struct
 import numpy as np
 import tensorflow as tf
 
-from tfface import messages
+import tfface.messages as messages
 from tfface.errors import DataError
 
 FRAME_HEADER = 12  # a TFRecord frame: uint64 length, uint32 CRC of the length, the data, uint32 CRC of the data

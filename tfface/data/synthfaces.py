@@ -24,7 +24,7 @@ import tempfile
 
 import numpy as np
 
-from tfface import messages
+import tfface.messages as messages
 from tfface.data.synth_render import SynthFacesConfig, render, resolution
 from tfface.data.synth_scenarios import layout, params_key
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tfface import messages
+import tfface.messages as messages
 from tfface.data.sources import from_list_file
 from tfface.errors import ConfigError
 from tfface.evaluation import all_pairs, distribution, identification, retrieval, scenario_gaps

@@ -1,5 +1,10 @@
-"""SavedModel export: ``serving_default`` (uint8 images -> L2-normalised embeddings) and ``score``
-(two image batches -> cosine similarity), loadable with ``tf.saved_model.load`` and TF Serving."""
+"""SavedModel export, loadable with ``tf.saved_model.load`` and TF Serving:
+
+- ``serving_default``: uint8 images -> the L2-normalised embeddings evaluate.py scores (with the run's
+  ``flip``, the normalised sum of the image's and its mirror image's embeddings);
+- ``score``: two image batches -> the cosine of those embeddings, so served scores equal evaluate.py's and
+  the thresholds calibrated on them (``tfface.json``) apply;
+- ``embed_one_view``: one view per image, no mirror image (what evaluate.py flips itself)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ from tfface.finite import check_finite
 from tfface.scoring.ida import log_dao, log_density
 
 KERAS_FILE = "backbone.keras"
+METADATA = "tfface.json"
+ONE_VIEW = "embed_one_view"  # the signature with no mirror image: what evaluate.py flips itself
 
 
 class FaceEmbedder(tf.Module):
@@ -24,22 +31,27 @@ class FaceEmbedder(tf.Module):
     or one image [H, W, C], grey (C = 1) or colour (C = 3), any H × W (resized to the model's size as the
     training pipeline resizes); anything else fails with a message naming the expected shape."""
 
-    def __init__(self, backbone: keras.Model, image_size: int):
+    def __init__(self, backbone: keras.Model, image_size: int, flip: bool = True):
         super().__init__()
         self.backbone = backbone
-        self.image_size = int(image_size)
+        self.image_size, self.flip = int(image_size), bool(flip)
         # the tf.Variables under the Keras 3 variables, tracked by the module itself: without them the TF1
         # session loader (saved_model_cli, TF Serving) cannot find the weights the signatures read
         self.backbone_variables = [v.value for v in backbone.variables]
         self._signatures(image_size)
 
     def _signatures(self, image_size: int) -> tuple[tf.TensorSpec, list[tf.TensorSpec]]:
-        """Define ``serve`` and ``score`` on ``_embed``; return the (image, pair) input specs."""
+        """Define ``serve``, ``score`` and ``serve_one_view``; return the (image, pair) input specs."""
         spec = tf.TensorSpec(None, tf.uint8, name="images")
         pair = [tf.TensorSpec(None, tf.uint8, name=n) for n in ("images1", "images2")]
         self.serve = tf.function(self._serve, input_signature=[spec])
         self.score = tf.function(self._score, input_signature=pair)
+        self.serve_one_view = tf.function(self._serve_one_view, input_signature=[spec])
         return spec, pair
+
+    def signatures(self) -> dict:
+        """The signatures to save, by name."""
+        return {"serving_default": self.serve, "score": self.score, ONE_VIEW: self.serve_one_view}
 
     def _prepare(self, images):
         """Any accepted input form → uint8 [N, size, size, 3]."""
@@ -59,31 +71,59 @@ class FaceEmbedder(tf.Module):
         images.set_shape([None, self.image_size, self.image_size, 3])
         return images
 
-    def _embed(self, images):
-        emb = tf.cast(self.backbone(self._prepare(images), training=False), tf.float32)
+    def _one_view(self, prepared):
+        """uint8 [N, size, size, 3] → normalised embeddings of those images as they are."""
+        emb = tf.cast(self.backbone(prepared, training=False), tf.float32)
         return tf.math.l2_normalize(emb, axis=1, epsilon=1e-12)
+
+    def _embed(self, images):
+        """The embedding evaluate.py scores: one view, or with ``flip`` the normalised sum of the normalised
+        embeddings of the image and its mirror image (as :func:`tfface.models.embed.embed_paths`)."""
+        images = self._prepare(images)
+        emb = self._one_view(images)
+        if self.flip:
+            emb = tf.math.l2_normalize(emb + self._one_view(tf.image.flip_left_right(images)), axis=1,
+                                       epsilon=1e-12)
+        return emb
 
     def _serve(self, images):
         return {"embeddings": self._embed(images)}
+
+    def _serve_one_view(self, images):
+        return {"embeddings": self._one_view(self._prepare(images))}
 
     def _score(self, images1, images2):
         return {"score": tf.reduce_sum(self._embed(images1) * self._embed(images2), axis=1)}
 
 
 def export_saved_model(backbone: keras.Model, path: str | os.PathLike, image_size: int,
-                       info: dict | None = None) -> str:
-    """Write the SavedModel (plus ``tfface.json`` with the image size and ``info``) to ``path``, and the Keras
-    model itself beside it as ``backbone.keras`` (``keras.models.load_model``; outputs unnormalised)."""
+                       info: dict | None = None, flip: bool = True) -> str:
+    """Write the SavedModel (plus ``tfface.json`` with the image size, the flip choice and ``info``) to ``path``,
+    and the Keras model itself beside it as ``backbone.keras`` (``keras.models.load_model``; outputs
+    unnormalised, one view)."""
     path = str(path)
     advice = "Train with a lower `lr` or export an earlier checkpoint."
     check_finite(backbone.variables, f"export to {path}", advice)
     check_embeddings(backbone, image_size, f"export to {path}", advice)
-    module = FaceEmbedder(backbone, image_size)
-    tf.saved_model.save(module, path, signatures={"serving_default": module.serve, "score": module.score})
+    module = FaceEmbedder(backbone, image_size, flip)
+    tf.saved_model.save(module, path, signatures=module.signatures())
     backbone.save(os.path.join(path, KERAS_FILE))
-    with open(os.path.join(path, "tfface.json"), "w") as fh:
-        json.dump({"image_size": image_size, **(info or {})}, fh, indent=1)
+    write_metadata(path, {"image_size": image_size, "flip": bool(flip), **(info or {})})
     return path
+
+
+def read_metadata(path: str | os.PathLike) -> dict:
+    """An export's ``tfface.json`` ({} for exports of old versions that have none)."""
+    file = os.path.join(str(path), METADATA)
+    return json.load(open(file)) if os.path.isfile(file) else {}
+
+
+def write_metadata(path: str | os.PathLike, meta: dict) -> None:
+    """Write an export's ``tfface.json`` whole (to a temporary file first, so a crash leaves the old one)."""
+    file = os.path.join(str(path), METADATA)
+    with open(file + ".tmp", "w") as fh:
+        json.dump(meta, fh, indent=1)
+    os.replace(file + ".tmp", file)
 
 
 def check_embeddings(backbone: keras.Model, image_size: int, what: str, advice: str = "") -> None:
@@ -110,23 +150,28 @@ def load_keras_backbone(path: str | os.PathLike) -> keras.Model:
 
 def saved_image_size(path: str, serve) -> int:
     """The model's input size: from its ``tfface.json``, else (exports of old versions) the signature's shape."""
-    meta_file = os.path.join(str(path), "tfface.json")
-    if os.path.isfile(meta_file):
-        return int(json.load(open(meta_file))["image_size"])
+    meta = read_metadata(path)
+    if "image_size" in meta:
+        return int(meta["image_size"])
     return int(serve.structured_input_signature[1]["images"].shape[1])
+
+
+def one_view_signature(loaded):
+    """The signature giving one view per image: ``embed_one_view``, or ``serving_default`` in exports of
+    old versions (which had no mirror image in it)."""
+    return loaded.signatures.get(ONE_VIEW, loaded.signatures["serving_default"])
 
 
 def load_embedder(path: str | os.PathLike):
     """Load an exported model — a SavedModel folder or a ``.tflite`` file — as (embed_fn uint8 -> normalised
-    float32, image_size)."""
+    float32 of one view, image_size); evaluate.py adds the mirror image itself (--eval_flip)."""
     path = str(path)
     if path.endswith(".tflite"):
         return load_tflite_embedder(path)
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
         raise FileNotFoundError(f"`model={path}`: no saved_model.pb there; point it at a folder written "
                                 "by train.py (<workdir>/export).")
-    loaded = tf.saved_model.load(path)
-    serve = loaded.signatures["serving_default"]
+    serve = one_view_signature(tf.saved_model.load(path))
     size = saved_image_size(path, serve)
     return (lambda images: serve(images=tf.convert_to_tensor(images, tf.uint8))["embeddings"]), size
 
@@ -136,7 +181,7 @@ def load_raw_embedder(path: str | os.PathLike):
     its ``backbone.keras`` (the SavedModel's signatures normalise, and a feature's norm is what some pooling
     weighs by)."""
     backbone = load_keras_backbone(path)
-    size = int(json.load(open(os.path.join(str(path), "tfface.json")))["image_size"])
+    size = int(read_metadata(path)["image_size"])
     return (lambda images: tf.cast(backbone(tf.convert_to_tensor(images, tf.uint8), training=False), tf.float32)), size
 
 
@@ -153,7 +198,7 @@ class IDAScorer(FaceEmbedder):
                  flip: bool = True):
         tf.Module.__init__(self)  # the embedding comes from the loaded SavedModel, not a Keras backbone
         self.base = tf.saved_model.load(base_path)
-        self.embed_fn = self.base.signatures["serving_default"]
+        self.embed_fn = one_view_signature(self.base)
         size = saved_image_size(base_path, self.embed_fn)
         self.image_size = size
         anchors = np.asarray(anchors, np.float32)
@@ -167,13 +212,8 @@ class IDAScorer(FaceEmbedder):
             self.density = tf.function(self._density, input_signature=[spec])
             self.score_ida_l = tf.function(self._score_ida_l, input_signature=pair)
 
-    def _embed(self, images):
-        images = self._prepare(images)
-        emb = self.embed_fn(images=images)["embeddings"]
-        if self.flip:
-            mirrored = self.embed_fn(images=tf.image.flip_left_right(images))["embeddings"]
-            emb = tf.math.l2_normalize(emb + mirrored, axis=1, epsilon=1e-12)
-        return emb
+    def _one_view(self, prepared):
+        return self.embed_fn(images=prepared)["embeddings"]
 
     def _log_density_r(self, emb):
         sims = tf.math.top_k(tf.matmul(emb, self.anchors, transpose_b=True), self.k).values
@@ -197,15 +237,14 @@ def export_ida(base_path: str, out: str, anchors, k: int = 10, tau: float = 1.0,
     """Re-export the SavedModel at ``base_path`` with IDA signatures (see :class:`IDAScorer`); ``tfface.json``
     records k, τ, the anchor count, whether a learned density is included and the flip choice."""
     module = IDAScorer(base_path, anchors, k, tau, ssr, flip)
-    sigs = {"serving_default": module.serve, "score": module.score, "score_ida": module.score_ida}
+    sigs = {**module.signatures(), "score_ida": module.score_ida}
     if ssr is not None:
         sigs.update(density=module.density, score_ida_l=module.score_ida_l)
     tf.saved_model.save(module, out, signatures=sigs)
-    meta = {"image_size": module.image_size, "ida": {"k": module.k, "tau": module.tau, "anchors": int(len(anchors)),
-                                                     "learned_density": ssr is not None, "flip": module.flip}}
-    base_meta = os.path.join(base_path, "tfface.json")
-    if os.path.isfile(base_meta):
-        meta = {**json.load(open(base_meta)), **meta}
-    with open(os.path.join(out, "tfface.json"), "w") as fh:
-        json.dump(meta, fh, indent=1)
+    meta = {**read_metadata(base_path), "image_size": module.image_size, "flip": module.flip,
+            "ida": {"k": module.k, "tau": module.tau, "anchors": int(len(anchors)),
+                    "learned_density": ssr is not None, "flip": module.flip}}
+    if meta.get("calibration") and meta["calibration"].get("flip") != module.flip:
+        del meta["calibration"]  # the base model's cosine thresholds hold for its own flip choice only
+    write_metadata(out, meta)
     return out

@@ -60,6 +60,9 @@ class EvaluateSettings(Section):
                          "protocols: cosine, IDA with reference-based support sets (--ida_anchors) or with the "
                          "learned density (--ida_ssr); a template's density is that of its pooled feature.",
                          choices=("cosine", "ida_r", "ida_l"))
+    calibrate: bool = setting(False, "verification protocol: write the score thresholds calibrated on --eval_pairs "
+                              "(FAR 1e-1 … 1e-4 and the EER) into the --model's tfface.json, where tfface.load() "
+                              "and verify() read them; use pairs like the ones the model will meet.")
     tflite_quantize: tuple[str, ...] = setting(("none", "float16", "int8"), "tflite protocol: variants to write — none "
                                                "(float32), float16 (float16 weights), int8 (dynamic range: int8 "
                                                "weights, float activations).")
@@ -94,8 +97,9 @@ def evaluate(cfg: EvaluateConfig) -> dict:
 def verification(cfg: EvaluateConfig, score: Score) -> dict:
     """Verification on --eval_pairs: eval.json (eval_<score>.json) and its ROC plot, scored by ``score``."""
     rep = verify_saved_model(cfg.model, cfg.eval.pairs, cfg.eval.root, cfg.out_dir(), cfg.eval.flip, cfg.eval.batch,
-                             score=score)
-    summary = {"accuracy": rep["accuracy"], "tar_at_far": rep["tar_at_far"], "auc": rep["auc"]}
+                             score=score, write_calibration=cfg.calibrate)
+    summary = {"accuracy": rep["accuracy"], "tar_at_far": rep["tar_at_far"], "auc": rep["auc"],
+               "thresholds": {far: entry["threshold"] for far, entry in rep["calibration"]["far"].items()}}
     return summary if score.is_cosine else {"score": score.name, **summary}
 
 
@@ -191,7 +195,8 @@ def tflite(cfg: EvaluateConfig, score: Score) -> dict:
     return {name: {k: v for k, v in row.items() if k in keep} for name, row in report["variants"].items()}
 
 
-register_protocol(Protocol("verification", verification, check=requires("eval_pairs"), scores=True))
+register_protocol(Protocol("verification", verification, check=requires("eval_pairs"), scores=True,
+                           reads=("calibrate",)))
 register_protocol(Protocol("tflite", tflite, reads=("tflite_quantize", "eval_pairs")))
 register_protocol(Protocol("distractors", distractors, check=requires("eval_list", "distractors"), scores=True,
                            reads=("distractor_sizes",)))

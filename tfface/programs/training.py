@@ -30,4 +30,4 @@ def checkpoint_to_saved_model(workdir: str, out: str | None = None) -> str:
     import_modules(cfg.imports)
     embedder, info = METHODS.get(cfg.method).restore_embedder(workdir)
     out = out or str(pathlib.Path(workdir) / "export_from_checkpoint")
-    return export_saved_model(embedder, out, cfg.data.image_size, info)
+    return export_saved_model(embedder, out, cfg.data.image_size, info, flip=cfg.eval.flip)

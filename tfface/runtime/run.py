@@ -101,7 +101,7 @@ def finish_run(run: Run, embedder: keras.Model, info: dict, printer=PRINT) -> di
     """Export the embedding model (chief only) and evaluate verification on the run's pairs file."""
     cfg = run.cfg
     export_dir = worker_path(cfg.workdir, "export", run.strategy)
-    export_saved_model(embedder, export_dir, cfg.data.image_size, info)
+    export_saved_model(embedder, export_dir, cfg.data.image_size, info, flip=cfg.eval.flip)
     if not run.chief:
         shutil.rmtree(export_dir, ignore_errors=True)
         return {}
@@ -109,7 +109,7 @@ def finish_run(run: Run, embedder: keras.Model, info: dict, printer=PRINT) -> di
     if not run.pairs_file:
         return {}
     return verify_saved_model(export_dir, run.pairs_file, cfg.eval.root, cfg.workdir, cfg.eval.flip, cfg.eval.batch,
-                              printer)
+                              printer, write_calibration=True)
 
 
 def verification_hook(run: Run, embed, printer=PRINT) -> list:

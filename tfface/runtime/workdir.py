@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import pathlib
 
-from tfface import messages
+import tfface.messages as messages
 from tfface.registry import import_modules, imports_named
 from tfface.settings import RunConfig
 from tfface.training.checkpoints import newest_readable

@@ -10,7 +10,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfface import messages
+import tfface.messages as messages
 from tfface.errors import ConfigError
 from tfface.scoring.anchors import anchors_from_images, load_anchor_file
 from tfface.scoring.ida import ida_r_log_density, log_density, topk_similarities

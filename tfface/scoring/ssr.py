@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfface import messages
+import tfface.messages as messages
 
 
 def build_ssr(dim: int, hidden: int = 512, mean: float = 0.0, std: float = 1.0) -> keras.Model:

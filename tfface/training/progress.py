@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import time
 
-
-def format_eta(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+from tfface.messages import format_eta
 
 
 class Progress:

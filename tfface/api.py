@@ -1,0 +1,240 @@
+"""Using a trained model from Python: ``tfface.load(path)`` → a :class:`Recognizer` that embeds, verifies,
+enrolls and identifies faces exactly as evaluate.py scores them (its decoding, resizing, mirror image and
+cosine), with the decision thresholds calibrated when the model was trained or recalibrated.
+
+>>> import tfface
+>>> model = tfface.load(export_dir)            # an export folder, a train.py workdir or a backbone.keras
+>>> result = model.verify(face_a, face_b, far=1e-2)
+>>> result.same == (result.score > result.threshold)
+True
+>>> model.enroll({"ada": [face_a], "bob": [face_b]})
+>>> [match.identity for match in model.identify(face_a, k=1)[0]]
+['ada']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from tfface.errors import ConfigError, DataError
+
+Images = "str | os.PathLike | np.ndarray | Sequence[str | os.PathLike | np.ndarray]"
+
+
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    """The outcome of one pair: its score, the decision ``score > threshold`` and the threshold used for the
+    false accept rate asked for."""
+
+    score: float
+    same: bool
+    threshold: float
+    far: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Match:
+    """A gallery identity and the probe's score against its template."""
+
+    identity: str
+    score: float
+
+
+class Recognizer:
+    """A trained face model with evaluate.py's preprocessing and score; made by :func:`load`.
+
+    Attributes:
+        image_size: the side of the square images the model takes (inputs are resized to it, as evaluate.py
+            resizes them).
+        flip: whether an image is embedded with its mirror image (the normalised sum of both embeddings).
+        calibration: the thresholds calibrated on verification pairs (``None`` if the model has none).
+    """
+
+    def __init__(self, embed_fn, image_size: int, flip: bool, calibration: dict | None, source: str,
+                 aligner=None):
+        self._embed_fn, self.image_size, self.flip = embed_fn, int(image_size), bool(flip)
+        self.calibration, self.source, self.aligner = calibration, source, aligner
+        self._gallery_names: list[str] = []
+        self._gallery: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        fars = ", ".join(self.calibration["far"]) if self.calibration else "none"
+        return (f"Recognizer({self.source!r}, image_size={self.image_size}, flip={self.flip}, calibrated FARs: "
+                f"{fars}{', aligns photos' if self.aligner else ''})")
+
+    def embed(self, images: Images) -> np.ndarray:
+        """L2-normalised embeddings [N, D] of image files or uint8 arrays ([H, W, C] or [N, H, W, C], grey or
+        RGB, any size); one image gives [1, D]. With ``align=True`` each image is a photo whose largest face is
+        aligned first (no face found is an error naming the image)."""
+        from tfface.models.embed import embed_paths
+
+        items = _as_items(images)
+        missing = [p for p in items if isinstance(p, str) and not os.path.isfile(p)]
+        if missing:
+            raise DataError(f"{missing[0]}: no such image file" + (f" (and {len(missing) - 1} more)"
+                                                                   if len(missing) > 1 else "") + ".")
+        if self.aligner is not None:
+            return self._embed_arrays([self._align(item) for item in items])
+        if all(isinstance(item, str) for item in items):  # evaluate.py's own path: decoded in the tf.data graph
+            return embed_paths(self._embed_fn, items, self.image_size, 256, self.flip)
+        return self._embed_arrays([_decoded(item) if isinstance(item, str) else item for item in items])
+
+    def score(self, a: Images, b: Images) -> np.ndarray:
+        """Cosine scores of the pairs (a[i], b[i]) (one image against many is broadcast)."""
+        ea, eb = self.embed(a), self.embed(b)
+        if len(ea) != len(eb) and 1 not in (len(ea), len(eb)):
+            raise ConfigError(f"score(a, b): {len(ea)} images against {len(eb)}; give as many of each, or one.")
+        return np.sum(ea * eb, axis=1)
+
+    def threshold(self, far: float = 1e-3) -> float:
+        """The score threshold calibrated for a false accept rate of ``far``."""
+        from tfface.evaluation.calibration import threshold_at
+
+        return threshold_at(self.calibration, far, self.source)
+
+    def verify(self, a: Images, b: Images, far: float = 1e-3) -> Verification | list[Verification]:
+        """Whether a and b show the same person, at the calibrated threshold for ``far``: one
+        :class:`Verification` for one pair, a list for many."""
+        threshold = self.threshold(far)  # refused before any image is read
+        scores = self.score(a, b)
+        out = [Verification(float(s), bool(s > threshold), threshold, far) for s in scores]
+        return out[0] if len(out) == 1 and _is_one(a) and _is_one(b) else out
+
+    def enroll(self, gallery: Mapping[str, Images]) -> None:
+        """Add identities to the gallery: ``{identity: images}``; an identity's template is the normalised mean of
+        its images' embeddings (enrolling a name again replaces its template)."""
+        if not isinstance(gallery, Mapping) or not gallery:
+            raise ConfigError("enroll(gallery): give a non-empty {identity: image or images} mapping.")
+        names, templates = [], []
+        for name, images in gallery.items():
+            emb = self.embed(images).mean(axis=0)
+            names.append(str(name))
+            templates.append(emb / max(float(np.linalg.norm(emb)), 1e-12))
+        keep = [i for i, n in enumerate(self._gallery_names) if n not in set(names)]
+        old = self._gallery[keep] if self._gallery is not None else np.zeros((0, len(templates[0])), np.float32)
+        self._gallery_names = [self._gallery_names[i] for i in keep] + names
+        self._gallery = np.concatenate([old, np.stack(templates).astype(np.float32)])
+
+    def identify(self, probes: Images, k: int = 1, far: float | None = None) -> list[list[Match]]:
+        """The ``k`` best gallery identities for each probe, best first; with ``far`` only those whose score
+        passes the calibrated threshold for it (an empty list: nobody known)."""
+        if self._gallery is None:
+            raise ConfigError("identify(): the gallery is empty; enroll({identity: images}) first.")
+        if k < 1:
+            raise ConfigError(f"identify(k={k}): k must be at least 1.")
+        threshold = -np.inf if far is None else self.threshold(far)
+        sims = self.embed(probes) @ self._gallery.T
+        order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        return [[Match(self._gallery_names[j], float(row[j])) for j in idx if row[j] > threshold]
+                for row, idx in zip(sims, order)]
+
+    def _embed_arrays(self, arrays: list[np.ndarray]) -> np.ndarray:
+        from tfface.data.decode import resize_uint8
+        from tfface.models.embed import embed_images
+
+        batch = np.stack([resize_uint8(_as_rgb_uint8(a), self.image_size).numpy() for a in arrays])
+        return np.concatenate([embed_images(self._embed_fn, batch[i:i + 256], self.flip)
+                               for i in range(0, len(batch), 256)])
+
+    def _align(self, item) -> np.ndarray:
+        from tfface.align.aligner import read_photo
+
+        photo = read_photo(item) if isinstance(item, str) else item
+        face = self.aligner.largest(photo)
+        if face is None:
+            raise DataError(f"{item if isinstance(item, str) else 'an image given as an array'}: no face found to "
+                            "align; crop the photo around the face, or load the model without align=True for "
+                            "images that are already aligned chips.")
+        return face.chip
+
+
+def load(path: str | os.PathLike, align: bool | str = False) -> Recognizer:
+    """A :class:`Recognizer` from an export folder (``<workdir>/export``), a train.py workdir, or a
+    ``backbone.keras`` file. ``align=True`` (or a layout name, ``"dlib"`` / ``"arcface"``) aligns each image as
+    a photo first, with the layout the model's training chips had (``pip install 'tfface[align]'``)."""
+    from tfface.export.saved_model import KERAS_FILE, read_metadata
+
+    path = pathlib.Path(path)
+    if (path / "export" / "saved_model.pb").is_file():
+        path = path / "export"
+    elif path.is_dir() and (path / "config.json").is_file() and not (path / "saved_model.pb").is_file():
+        raise ConfigError(f"{path}: this workdir has no export yet (training has not finished); finish it with "
+                          "train.py, or export its last checkpoint with evaluate.py --checkpoint=<workdir>.")
+    if path.is_dir() and (path / "saved_model.pb").is_file():
+        embed_fn, size, meta = _saved_model(path)
+    elif path.suffix == ".keras" and path.is_file():
+        embed_fn, size = _keras_model(path)
+        meta = read_metadata(path.parent) if path.name == KERAS_FILE else {}
+        size = int(meta.get("image_size", size))
+    else:
+        raise ConfigError(f"{path}: not a tfface model; give an export folder (<workdir>/export, with "
+                          "saved_model.pb), a train.py workdir or a .keras file.")
+    aligner = None
+    if align:
+        from tfface.align.aligner import Aligner
+
+        aligner = Aligner("dlib" if align is True else str(align), size=_chip_size(meta, size))
+    return Recognizer(embed_fn, size, meta.get("flip", True), meta.get("calibration"), str(path), aligner)
+
+
+def _saved_model(path: pathlib.Path):
+    from tfface.export.saved_model import load_embedder, read_metadata
+
+    embed_fn, size = load_embedder(path)
+    return embed_fn, size, read_metadata(path)
+
+
+def _keras_model(path: pathlib.Path):
+    import keras
+    import tensorflow as tf
+
+    model = keras.models.load_model(path)
+    size = model.input_shape[1]
+    if size is None:
+        raise ConfigError(f"{path}: the model's input size is not fixed and no tfface.json is beside it; load its "
+                          "export folder instead.")
+    return (lambda images: tf.math.l2_normalize(tf.cast(model(images, training=False), tf.float32), axis=1)), size
+
+
+def _chip_size(meta: dict, size: int) -> int:
+    """Chips are aligned at 112 px (the aligned test set's size) and resized to the model's size, as its
+    training chips were; a model trained at more than 112 px gets chips of its own size."""
+    return max(112, int(meta.get("image_size", size)))
+
+
+def _is_one(images) -> bool:
+    return isinstance(images, (str, os.PathLike)) or (isinstance(images, np.ndarray) and images.ndim <= 3)
+
+
+def _as_items(images) -> list:
+    """Images as a list of paths (str) and arrays."""
+    if isinstance(images, (str, os.PathLike)):
+        return [os.fspath(images)]
+    if isinstance(images, np.ndarray):
+        return [images] if images.ndim <= 3 else list(images)
+    if isinstance(images, Sequence) and images:
+        return [os.fspath(i) if isinstance(i, (str, os.PathLike)) else np.asarray(i) for i in images]
+    raise ConfigError(f"images: give a path, an array, or a non-empty list of them; got {type(images).__name__}.")
+
+
+def _as_rgb_uint8(image: np.ndarray) -> np.ndarray:
+    from tfface.align.aligner import as_rgb
+
+    return as_rgb(image)
+
+
+def _decoded(path: str) -> np.ndarray:
+    """An image file decoded as evaluate.py decodes it (TensorFlow's decoders, 3 channels)."""
+    import tensorflow as tf
+
+    from tfface.data.decode import load_image
+
+    try:
+        return load_image(tf.constant(path), 0).numpy()
+    except tf.errors.InvalidArgumentError:
+        raise DataError(f"{path}: not a readable image (JPEG, PNG, BMP or GIF).") from None
