@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from absl import flags as absl_flags
 
+from tfface.cli import exit_on_help, list_in_help
 from tfface.settings import Declared, declarations
 
 FLAGS = absl_flags.FLAGS
@@ -73,3 +74,5 @@ def prepare(program: str, argv: list[str], flag_values: absl_flags.FlagValues = 
     define(program, flag_values)
     import_modules(imports_given(argv, flag_values))
     define(program, flag_values)
+    list_in_help(declarations(program), argv, flag_values)  # --help lists the program's own flags
+    exit_on_help(argv)

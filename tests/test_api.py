@@ -3,6 +3,7 @@ pairs, the docstring's examples run, bad input is refused clearly."""
 
 import csv
 import doctest
+import json
 
 import keras
 import numpy as np
@@ -150,3 +151,28 @@ def test_bad_input_is_refused_clearly(calibrated, tmp_path):
         tfface.load(tmp_path)
     with pytest.raises(ConfigError, match="gallery is empty"):
         recognizer.identify(paths[0])
+
+
+def test_an_ida_export_serves_its_scores_with_their_own_thresholds(calibrated, tmp_path):
+    from tfface.config import EvaluateConfig
+    from tfface.methods.ida import score_of
+    from tfface.programs.evaluation import evaluate
+
+    model, pairs_file, (held_paths, _) = calibrated
+    embed, size = load_embedder(model)
+    np.save(tmp_path / "anchors.npy", tfface.load(model).embed(held_paths))  # other people's faces as anchors
+    cfg = EvaluateConfig.of(model=model, protocol="ida_export", ida_anchors=str(tmp_path / "anchors.npy"),
+                            ida_k=5, eval_pairs=pairs_file, out=str(tmp_path / "out"))
+    assert evaluate(cfg)["calibrated_scores"] == ["ida_r"]
+    recognizer = tfface.load(tmp_path / "out" / "export_ida")
+    assert recognizer.scores == ("cosine", "ida_r")
+    pairs = read_pairs(pairs_file)
+    _, want = evaluate_pairs(embed, pairs, size, flip=True, score=score_of(cfg.replace(score="ida_r"), embed, size))
+    a, b = list(pairs.path1[:40]), list(pairs.path2[:40])
+    np.testing.assert_allclose(recognizer.score(a, b, score="ida_r"), want[:40], rtol=1e-5, atol=1e-5)
+    result = recognizer.verify(a[0], b[0], far=1e-2, score="ida_r")
+    meta = json.loads((tmp_path / "out" / "export_ida" / "tfface.json").read_text())
+    assert result.threshold == meta["calibration_by_score"]["ida_r"]["far"]["0.01"]["threshold"]
+    assert result.threshold != recognizer.threshold(1e-2)  # not the cosine's
+    with pytest.raises(ConfigError, match="score='ida_l': .* serves cosine, ida_r"):
+        recognizer.verify(a[0], b[0], score="ida_l")

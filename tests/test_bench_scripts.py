@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO
 
 
@@ -182,3 +183,17 @@ def test_reproduce_real_quick_runs_the_real_benches_into_the_report(tmp_path, sh
     assert report.returncode == 0, report.stderr[-2000:]
     md = (tmp_path / "reproduction.md").read_text()
     assert md.count("| real faces |") == 4 and "paired bootstrap over the pairs" in md
+
+
+@pytest.mark.slow  # trains for 30 steps; the committed numbers come from its full run
+def test_align_celeba_raw_quick_compares_chips_and_raw_photos(tmp_path, shared_data):
+    pytest.importorskip("dlib", reason="alignment needs dlib: pip install 'tfface[align]'")
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "align_celeba_raw.py"), "--quick",
+                          f"--out={tmp_path / 'a.json'}"], capture_output=True, text=True, timeout=900,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads((tmp_path / "a.json").read_text())
+    assert report["fidelity"]["faces_found_as_reference"] == 146 and report["fidelity"]["compared"] == 143
+    assert report["verification"]["pairs"] == 143 * 142 // 2
+    assert report["verification"]["score_correlation"] > 0.99  # aligning the raw photos ≈ the reference chips
+    assert (tmp_path / "a.png").stat().st_size > 0

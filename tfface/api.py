@@ -56,9 +56,11 @@ class Recognizer:
     """
 
     def __init__(self, embed_fn, image_size: int, flip: bool, calibration: dict | None, source: str,
-                 aligner=None):
+                 aligner=None, served_scores: dict | None = None, score_calibration: dict | None = None):
         self._embed_fn, self.image_size, self.flip = embed_fn, int(image_size), bool(flip)
         self.calibration, self.source, self.aligner = calibration, source, aligner
+        self._served = served_scores or {}  # IDA exports: score name → the signature that serves it
+        self._score_calibration = score_calibration or {}
         self._gallery_names: list[str] = []
         self._gallery: np.ndarray | None = None
 
@@ -84,24 +86,35 @@ class Recognizer:
             return embed_paths(self._embed_fn, items, self.image_size, 256, self.flip)
         return self._embed_arrays([_decoded(item) if isinstance(item, str) else item for item in items])
 
-    def score(self, a: Images, b: Images) -> np.ndarray:
-        """Cosine scores of the pairs (a[i], b[i]) (one image against many is broadcast)."""
+    @property
+    def scores(self) -> tuple[str, ...]:
+        """The scores this model serves: ``cosine``, and ``ida_r`` / ``ida_l`` for an IDA export."""
+        return ("cosine", *self._served)
+
+    def score(self, a: Images, b: Images, score: str = "cosine") -> np.ndarray:
+        """Scores of the pairs (a[i], b[i]) (one image against many is broadcast): the cosine, or an IDA export's
+        ``ida_r`` / ``ida_l`` as its signatures serve them."""
+        self._check_score(score)
+        if score != "cosine":
+            return self._served_score(score, a, b)
         ea, eb = self.embed(a), self.embed(b)
-        if len(ea) != len(eb) and 1 not in (len(ea), len(eb)):
-            raise ConfigError(f"score(a, b): {len(ea)} images against {len(eb)}; give as many of each, or one.")
+        _check_pairing(len(ea), len(eb))
         return np.sum(ea * eb, axis=1)
 
-    def threshold(self, far: float = 1e-3) -> float:
-        """The score threshold calibrated for a false accept rate of ``far``."""
+    def threshold(self, far: float = 1e-3, score: str = "cosine") -> float:
+        """The threshold of ``score`` calibrated for a false accept rate of ``far``."""
         from tfface.evaluation.calibration import threshold_at
 
-        return threshold_at(self.calibration, far, self.source)
+        self._check_score(score)
+        calibration = self.calibration if score == "cosine" else self._score_calibration.get(score)
+        return threshold_at(calibration, far, self.source if score == "cosine" else f"{self.source} ({score})")
 
-    def verify(self, a: Images, b: Images, far: float = 1e-3) -> Verification | list[Verification]:
-        """Whether a and b show the same person, at the calibrated threshold for ``far``: one
+    def verify(self, a: Images, b: Images, far: float = 1e-3, score: str = "cosine"
+               ) -> Verification | list[Verification]:
+        """Whether a and b show the same person, at the calibrated threshold of ``score`` for ``far``: one
         :class:`Verification` for one pair, a list for many."""
-        threshold = self.threshold(far)  # refused before any image is read
-        scores = self.score(a, b)
+        threshold = self.threshold(far, score)  # refused before any image is read
+        scores = self.score(a, b, score)
         out = [Verification(float(s), bool(s > threshold), threshold, far) for s in scores]
         return out[0] if len(out) == 1 and _is_one(a) and _is_one(b) else out
 
@@ -133,6 +146,22 @@ class Recognizer:
         return [[Match(self._gallery_names[j], float(row[j])) for j in idx if row[j] > threshold]
                 for row, idx in zip(sims, order)]
 
+    def _check_score(self, score: str) -> None:
+        if score not in self.scores:
+            raise ConfigError(f"score={score!r}: {self.source} serves {', '.join(self.scores)} (IDA scores come "
+                              "with an export of evaluate.py --protocol=ida_export).")
+
+    def _images(self, images: Images) -> np.ndarray:
+        """uint8 [N, size, size, 3]: decoded (or aligned) and resized as evaluate.py does."""
+        from tfface.data.decode import resize_uint8
+
+        items = _as_items(images)
+        if self.aligner is not None:
+            arrays = [self._align(item) for item in items]
+        else:
+            arrays = [_decoded(item) if isinstance(item, str) else item for item in items]
+        return np.stack([resize_uint8(_as_rgb_uint8(a), self.image_size).numpy() for a in arrays])
+
     def _embed_arrays(self, arrays: list[np.ndarray]) -> np.ndarray:
         from tfface.data.decode import resize_uint8
         from tfface.models.embed import embed_images
@@ -140,6 +169,18 @@ class Recognizer:
         batch = np.stack([resize_uint8(_as_rgb_uint8(a), self.image_size).numpy() for a in arrays])
         return np.concatenate([embed_images(self._embed_fn, batch[i:i + 256], self.flip)
                                for i in range(0, len(batch), 256)])
+
+    def _served_score(self, score: str, a: Images, b: Images) -> np.ndarray:
+        import tensorflow as tf
+
+        first, second = self._images(a), self._images(b)
+        _check_pairing(len(first), len(second))
+        if len(first) != len(second):
+            first, second = np.broadcast_to(first, second.shape), np.broadcast_to(second, first.shape)
+        signature = self._served[score]
+        return np.concatenate([signature(images1=tf.constant(first[i:i + 256]),
+                                         images2=tf.constant(second[i:i + 256]))["score"].numpy()
+                               for i in range(0, len(first), 256)])
 
     def _align(self, item) -> np.ndarray:
         from tfface.align.aligner import read_photo
@@ -156,7 +197,13 @@ class Recognizer:
 def load(path: str | os.PathLike, align: bool | str = False) -> Recognizer:
     """A :class:`Recognizer` from an export folder (``<workdir>/export``), a train.py workdir, or a
     ``backbone.keras`` file. ``align=True`` (or a layout name, ``"dlib"`` / ``"arcface"``) aligns each image as
-    a photo first, with the layout the model's training chips had (``pip install 'tfface[align]'``)."""
+    a photo first, with the layout the model's training chips had (``pip install 'tfface[align]'``).
+
+    If TensorFlow is not loaded yet, it is loaded as the programs load it (oneDNN on unless
+    ``TF_ENABLE_ONEDNN_OPTS`` says otherwise, without its start-up notes)."""
+    from tfface.env import require_tensorflow
+
+    require_tensorflow()
     from tfface.export.saved_model import KERAS_FILE, read_metadata
 
     path = pathlib.Path(path)
@@ -165,8 +212,9 @@ def load(path: str | os.PathLike, align: bool | str = False) -> Recognizer:
     elif path.is_dir() and (path / "config.json").is_file() and not (path / "saved_model.pb").is_file():
         raise ConfigError(f"{path}: this workdir has no export yet (training has not finished); finish it with "
                           "train.py, or export its last checkpoint with evaluate.py --checkpoint=<workdir>.")
+    served = {}
     if path.is_dir() and (path / "saved_model.pb").is_file():
-        embed_fn, size, meta = _saved_model(path)
+        embed_fn, size, meta, served = _saved_model(path)
     elif path.suffix == ".keras" and path.is_file():
         embed_fn, size = _keras_model(path)
         meta = read_metadata(path.parent) if path.name == KERAS_FILE else {}
@@ -179,14 +227,27 @@ def load(path: str | os.PathLike, align: bool | str = False) -> Recognizer:
         from tfface.align.aligner import Aligner
 
         aligner = Aligner("dlib" if align is True else str(align), size=_chip_size(meta, size))
-    return Recognizer(embed_fn, size, meta.get("flip", True), meta.get("calibration"), str(path), aligner)
+    return Recognizer(embed_fn, size, meta.get("flip", True), meta.get("calibration"), str(path), aligner,
+                      served, meta.get("calibration_by_score"))
+
+
+IDA_SIGNATURES = {"ida_r": "score_ida", "ida_l": "score_ida_l"}
 
 
 def _saved_model(path: pathlib.Path):
-    from tfface.export.saved_model import load_embedder, read_metadata
+    """(one-view embed function, image size, tfface.json, {IDA score: its signature})."""
+    import tensorflow as tf
 
-    embed_fn, size = load_embedder(path)
-    return embed_fn, size, read_metadata(path)
+    from tfface.export.saved_model import read_metadata, saved_model_embedder
+
+    loaded = tf.saved_model.load(str(path))
+    served = {name: loaded.signatures[sig] for name, sig in IDA_SIGNATURES.items() if sig in loaded.signatures}
+    return (*saved_model_embedder(loaded, path), read_metadata(path), served)
+
+
+def _check_pairing(n_a: int, n_b: int) -> None:
+    if n_a != n_b and 1 not in (n_a, n_b):
+        raise ConfigError(f"score(a, b): {n_a} images against {n_b}; give as many of each, or one.")
 
 
 def _keras_model(path: pathlib.Path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 
 def configure_tf_env() -> None:
@@ -15,11 +16,46 @@ def configure_tf_env() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+# what TensorFlow's C++ side prints on stderr while it loads, whatever TF_CPP_MIN_LOG_LEVEL says (once per shared
+# library that links its logging, so twice): start-up notes, not messages for our users
+START_UP_NOISE = re.compile(r"WARNING: All log messages before absl::InitializeLog\(\) is called|"
+                            r"^I0000 .*(port\.cc|cpu_feature_guard\.cc)|^To enable the following instructions|"
+                            r"^oneDNN custom operations are on")
+
+
+def _import_tensorflow_quietly():
+    """``import tensorflow`` with its start-up notes held back: what it prints on stderr meanwhile is kept and
+    written back, all of it if the import fails, else all but :data:`START_UP_NOISE`."""
+    import sys
+    import tempfile
+
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as held:
+        os.dup2(held.fileno(), 2)
+        failed = True
+        try:
+            import tensorflow as tf
+
+            failed = False
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            lines = held.read().decode(errors="replace").splitlines(keepends=True)
+            kept = lines if failed else [ln for ln in lines if not START_UP_NOISE.search(ln)]
+            sys.stderr.write("".join(kept))
+            sys.stderr.flush()
+    return tf
+
+
 def require_tensorflow():
-    """Import TensorFlow or fail with the install command that fixes it."""
+    """Import TensorFlow (without its start-up notes) or fail with the install command that fixes it."""
     configure_tf_env()
     try:
-        import tensorflow as tf
+        tf = _import_tensorflow_quietly()
     except ImportError as err:  # pragma: no cover - exercised only without TF installed
         raise ImportError(
             "tfface needs TensorFlow 2.21, which comes from an extra: "

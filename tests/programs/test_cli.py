@@ -235,12 +235,20 @@ def test_ida_scores_ssr_sweep_and_export(tiny_synth, tmp_path):
     assert bad.returncode != 0 and "--ida_anchors" in bad.stderr
 
 
-def test_installed_programs_list_their_flags(tmp_path):
+def test_installed_programs_list_their_own_flags_on_help_and_exit_0(tmp_path):
     import shutil
 
-    for script, flag in (("tfface-train", "--method"), ("tfface-evaluate", "--protocol"),
+    def installed(script):
+        return shutil.which(script) or str(pathlib.Path(sys.executable).parent / script)
+
+    for script, flag in (("tfface-train", "--ddl_gamma"), ("tfface-evaluate", "--protocol"),
                          ("tfface-make-tfrecords", "--shards"), ("tfface-check-data", "--list_file"),
-                         ("tfface-make-templates", "--images_per_template"), ("tfface-augment-preview", "--aug_blur")):
-        path = shutil.which(script) or str(pathlib.Path(sys.executable).parent / script)
-        out = subprocess.run([path, "--helpfull"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-        assert flag in out.stdout, (script, out.stderr[-1000:])  # absl exits 1 after --helpfull
+                         ("tfface-make-templates", "--images_per_template"), ("tfface-augment-preview", "--out"),
+                         ("tfface-align", "--layout")):
+        out = subprocess.run([installed(script), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0 and flag in out.stdout, (script, out.stderr[-1000:])
+        assert "--helpfull" in out.stdout and "--log_dir" not in out.stdout  # its own flags, not absl's
+        assert "oneDNN custom operations" not in out.stderr and "InitializeLog" not in out.stderr, script
+    out = subprocess.run([installed("tfface-train"), "--helpfull"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "--log_dir" in out.stdout and "--ddl_gamma" in out.stdout

@@ -121,3 +121,12 @@ def read_pairs(path: str | os.PathLike, root: str | os.PathLike | None = None) -
         pairs = read_lfw_pairs(path, root or path.parent)
     pairs.check_files_exist()
     return pairs
+
+
+def training_overlap(pairs: Pairs, train_paths, train_identities) -> dict[str, list[str]]:
+    """What a pairs file shares with the training data: ``images`` (the same files) and ``identities`` (the
+    names of the pair images' folders that are training identities, the usual <identity>/<image> layout)."""
+    mine = {os.path.realpath(p) for p in (*pairs.path1, *pairs.path2)}
+    shared_images = sorted(mine & {os.path.realpath(p) for p in train_paths})
+    folders = {pathlib.Path(p).parent.name for p in mine}
+    return {"images": shared_images, "identities": sorted(folders & {str(i) for i in train_identities})}

@@ -171,8 +171,13 @@ def load_embedder(path: str | os.PathLike):
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
         raise FileNotFoundError(f"`model={path}`: no saved_model.pb there; point it at a folder written "
                                 "by train.py (<workdir>/export).")
-    serve = one_view_signature(tf.saved_model.load(path))
-    size = saved_image_size(path, serve)
+    return saved_model_embedder(tf.saved_model.load(path), path)
+
+
+def saved_model_embedder(loaded, path: str | os.PathLike):
+    """(embed_fn uint8 -> normalised float32 of one view, image_size) of a loaded SavedModel."""
+    serve = one_view_signature(loaded)
+    size = saved_image_size(str(path), serve)
     return (lambda images: serve(images=tf.convert_to_tensor(images, tf.uint8))["embeddings"]), size
 
 

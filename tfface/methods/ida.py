@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from tfface.export.saved_model import export_ida, load_embedder
+from tfface.evaluation.calibration import calibrate, people
+from tfface.evaluation.pairs import read_pairs
+from tfface.evaluation.verification import evaluate_pairs
+from tfface.export.saved_model import export_ida, load_embedder, read_metadata, write_metadata
 from tfface.registry import Protocol, register_protocol, requires
 from tfface.runtime.model import head_anchors
 from tfface.scoring import protocols as scoring
@@ -59,14 +62,25 @@ def sweep(cfg: EvaluateConfig, score: Score) -> dict:
 
 
 def export(cfg: EvaluateConfig, score: Score) -> dict:
-    """The SavedModel with the score_ida (and density) signatures."""
+    """The SavedModel with the score_ida (and density) signatures; with --eval_pairs, the thresholds of its IDA
+    scores calibrated on them (``calibration_by_score`` in its tfface.json, read by :func:`tfface.load`)."""
     embed, size = load_embedder(cfg.model)
     anchors = _anchors(cfg, embed, size)[0]
     ssr = scoring.load_ssr(cfg.ida.ssr) if cfg.ida.ssr else None
     path = export_ida(cfg.model, f"{cfg.out_dir()}/export_ida", anchors, cfg.ida.k, cfg.ida.tau, ssr, cfg.eval.flip)
-    return {"protocol": "ida_export", "export": path, "anchors": int(len(anchors))}
+    calibrated = {}
+    if cfg.eval.pairs:
+        pairs = read_pairs(cfg.eval.pairs, cfg.eval.root)
+        persons = people(pairs.path1, pairs.path2, pairs.same)
+        for name in ("ida_r", "ida_l") if ssr is not None else ("ida_r",):
+            ida_score = scoring.build_score(name, anchors, cfg.ida.k, cfg.ida.tau, ssr)
+            _, scores = evaluate_pairs(embed, pairs, size, cfg.eval.batch, cfg.eval.flip, ida_score)
+            calibrated[name] = calibrate(scores, pairs.same, name, cfg.eval.flip, cfg.eval.pairs, persons=persons)
+        write_metadata(path, {**read_metadata(path), "calibration_by_score": calibrated})
+    return {"protocol": "ida_export", "export": path, "anchors": int(len(anchors)),
+            "calibrated_scores": sorted(calibrated)}
 
 
 register_protocol(Protocol("ida_ssr", train_ssr, check=requires("eval_list"), uses_ida=True))
 register_protocol(Protocol("ida_sweep", sweep, check=requires("eval_pairs"), uses_ida=True))
-register_protocol(Protocol("ida_export", export, uses_ida=True))
+register_protocol(Protocol("ida_export", export, uses_ida=True, reads=("eval_pairs",)))

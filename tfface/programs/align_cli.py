@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 
-from absl import app, flags
+from absl import flags
 
+from tfface.cli import run_tool
 from tfface.errors import TfFaceError
 from tfface.messages import program_error
 
@@ -59,7 +60,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    run_tool(main, __name__)
 
 
 if __name__ == "__main__":

@@ -8,18 +8,19 @@ Rows: ``--preview_images`` images of different identities, each as loaded (first
 ``--preview_draws`` augmented draws; below them, one row per active family applied alone to the first image.
 """
 
-from tfface.env import configure_tf_env
+from tfface.env import require_tensorflow
 
-configure_tf_env()
+require_tensorflow()  # TensorFlow without its start-up notes, before the imports below load it
 
 import dataclasses  # noqa: E402
 import pathlib  # noqa: E402
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 import tfface.flags.training  # noqa: E402,F401  (train.py's flags: data, image size, --augment, --aug_*)
+from tfface.cli import run_tool  # noqa: E402
 from tfface.config import RunConfig  # noqa: E402
 from tfface.data.augment import FAMILIES, Augment, augment_image  # noqa: E402
 from tfface.data.build import train_input, training_source  # noqa: E402
@@ -84,7 +85,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    run_tool(main, __name__)
 
 
 if __name__ == "__main__":

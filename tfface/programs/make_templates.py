@@ -13,12 +13,13 @@ from __future__ import annotations
 import csv
 import pathlib
 
-from tfface.env import configure_tf_env
+from tfface.env import require_tensorflow
 
-configure_tf_env()
+require_tensorflow()  # TensorFlow without its start-up notes, before the imports below load it
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
+from tfface.cli import run_tool  # noqa: E402
 from tfface.data import sources  # noqa: E402
 from tfface.errors import DataError  # noqa: E402
 from tfface.evaluation.templates import make_template_set  # noqa: E402
@@ -57,7 +58,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    run_tool(main, __name__)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ import tensorflow as tf
 
 from tfface.data import pipeline
 from tfface.data.build import default_workdir, training_data
-from tfface.data.check import explain_decode_failure
-from tfface.errors import ConfigError
-from tfface.evaluation.pairs import read_pairs
+from tfface.data.check import explain_decode_failure, undecodable
+from tfface.errors import ConfigError, DataError
+from tfface.evaluation.pairs import read_pairs, training_overlap
 from tfface.evaluation.verification import evaluate_pairs
 from tfface.export.saved_model import export_saved_model
 from tfface.runtime.resume import check_resume, previous_head_sharded
@@ -78,6 +78,9 @@ def start_run(cfg: RunConfig, printer=PRINT, head_obstacle: str | None = None) -
     os.makedirs(cfg.workdir, exist_ok=True)
     keras.mixed_precision.set_global_policy(_POLICIES[cfg.mixed_precision])
     data = training_data(cfg, log=printer)
+    pairs_file = cfg.eval.pairs or data.default_pairs
+    if pairs_file and chief:
+        check_pairs_file(pairs_file, cfg.eval.root, getattr(data, "source", None), printer)
     pipeline.check_batch_split(cfg.loop.batch_size, strategy.num_replicas_in_sync)
     with untracked():
         check_resume(cfg, data.num_classes, printer)
@@ -89,7 +92,30 @@ def start_run(cfg: RunConfig, printer=PRINT, head_obstacle: str | None = None) -
     printer(f"{data.num_images} images of {data.num_classes} identities; {strategy.num_replicas_in_sync} "
             f"replica(s); global batch {cfg.loop.batch_size}; workdir {cfg.workdir}")
     keras.utils.set_random_seed(cfg.seed)
-    return Run(cfg, strategy, chief, data, cfg.eval.pairs or data.default_pairs, shard)
+    return Run(cfg, strategy, chief, data, pairs_file, shard)
+
+
+def check_pairs_file(pairs_file: str, root: str | None, source, printer=PRINT) -> None:
+    """Before the first step: the verification pairs file reads, every image of it exists and decodes (else
+    an error naming the files), and what it shares with the training data is said (a warning: verification
+    on training images or people measures memory, not recognition)."""
+    pairs = read_pairs(pairs_file, root)
+    images = sorted({*pairs.path1, *pairs.path2})
+    bad = undecodable(images)
+    if bad:
+        raise DataError(f"`eval_pairs={pairs_file}`: {len(bad)} of its {len(images)} images do not decode, e.g. "
+                        f"{bad[0][0]} ({bad[0][1]}). Fix or remove them before training (`tfface-check-data` "
+                        "lists them all).")
+    if source is None:
+        return
+    shared = training_overlap(pairs, source.paths, source.class_names)
+    if shared["images"]:
+        printer(f"warning: {len(shared['images'])} of the {len(images)} images of {pairs_file} are training "
+                f"images (e.g. {shared['images'][0]}): its verification will look better than on new faces.")
+    if shared["identities"]:
+        printer(f"warning: {len(shared['identities'])} of the people in {pairs_file} (by their folder names, e.g. "
+                f"{shared['identities'][0]}) are training identities: its verification will look better than on "
+                "new people. `tfface-split` makes identity-disjoint lists and pairs.")
 
 
 def chief_printer(run: Run, printer=PRINT):
