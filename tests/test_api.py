@@ -176,3 +176,29 @@ def test_an_ida_export_serves_its_scores_with_their_own_thresholds(calibrated, t
     assert result.threshold != recognizer.threshold(1e-2)  # not the cosine's
     with pytest.raises(ConfigError, match="score='ida_l': .* serves cosine, ida_r"):
         recognizer.verify(a[0], b[0], score="ida_l")
+
+
+def test_images_of_a_size_the_model_was_not_trained_on_are_refused(calibrated, tmp_path):
+    from PIL import Image
+
+    model, _, (paths, _) = calibrated
+    recognizer = tfface.load(model)
+    recognizer.chip_sizes = {(112, 112)}  # what train.py records of its training images
+    chip = np.zeros((112, 112, 3), np.uint8)
+    assert recognizer.embed([chip, np.zeros((64, 64, 3), np.uint8), paths[0]]).shape[0] == 3  # chips, input size
+    with pytest.raises(DataError, match=r"an image given as an array: 150×150 px, but .* was trained on 112×112 px "
+                                        r"chips \(resized to 64\).*tfface-align --size=112"):
+        recognizer.verify(chip, np.zeros((150, 150, 3), np.uint8), far=1e-2)
+    Image.fromarray(np.zeros((80, 100, 3), np.uint8)).save(tmp_path / "wide.png")
+    with pytest.raises(DataError, match=r"wide.png: 100×80 px"):
+        recognizer.embed(str(tmp_path / "wide.png"))
+
+
+def test_a_photo_without_a_face_is_refused_when_aligning(calibrated, tmp_path):
+    pytest.importorskip("dlib", reason="alignment needs dlib: pip install 'tfface[align]'")
+    from PIL import Image
+
+    model, _, _ = calibrated
+    Image.fromarray(np.full((200, 200, 3), 128, np.uint8)).save(tmp_path / "wall.jpg")
+    with pytest.raises(DataError, match=r"wall.jpg: no face found to align"):
+        tfface.load(model, align=True).embed(str(tmp_path / "wall.jpg"))

@@ -65,7 +65,9 @@ def test_the_quick_start_runs_as_written(tmp_path, shared_data):
         os.chdir(cwd)
     import json
 
-    calibration = json.loads((tmp_path / "runs/mine/export/tfface.json").read_text())["calibration"]
+    meta = json.loads((tmp_path / "runs/mine/export/tfface.json").read_text())
+    assert meta["training_chip_sizes"] == [[112, 112]]  # tfface-align's chips; load(align=True) makes the same
+    calibration = meta["calibration"]
     threshold = calibration["far"]["0.01"]["threshold"]
     assert re.fullmatch(rf"Verification\(score=[-0-9.e]+, same=(True|False), threshold={threshold!r}, far=0.01\)\n",
                         printed.getvalue()), printed.getvalue()

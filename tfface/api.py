@@ -61,6 +61,7 @@ class Recognizer:
         self.calibration, self.source, self.aligner = calibration, source, aligner
         self._served = served_scores or {}  # IDA exports: score name → the signature that serves it
         self._score_calibration = score_calibration or {}
+        self.chip_sizes: set[tuple[int, int]] = set()  # (width, height) of the training chips, when recorded
         self._gallery_names: list[str] = []
         self._gallery: np.ndarray | None = None
 
@@ -82,6 +83,7 @@ class Recognizer:
                                                                    if len(missing) > 1 else "") + ".")
         if self.aligner is not None:
             return self._embed_arrays([self._align(item) for item in items])
+        self._check_chip_sizes(items)
         if all(isinstance(item, str) for item in items):  # evaluate.py's own path: decoded in the tf.data graph
             return embed_paths(self._embed_fn, items, self.image_size, 256, self.flip)
         return self._embed_arrays([_decoded(item) if isinstance(item, str) else item for item in items])
@@ -146,6 +148,21 @@ class Recognizer:
         return [[Match(self._gallery_names[j], float(row[j])) for j in idx if row[j] > threshold]
                 for row, idx in zip(sims, order)]
 
+    def _check_chip_sizes(self, items: list) -> None:
+        """Refuse an image of a size the model was not trained on (neither its training chips' nor its input
+        size): it is not a chip of the kind the model knows, and resizing it would hide that."""
+        if not self.chip_sizes:
+            return
+        known = self.chip_sizes | {(self.image_size, self.image_size)}
+        for item in items:
+            size = _image_size(item)
+            if size not in known:
+                shown = " or ".join(f"{w}×{h}" for w, h in sorted(self.chip_sizes))
+                raise DataError(f"{item if isinstance(item, str) else 'an image given as an array'}: {size[0]}×"
+                                f"{size[1]} px, but {self.source} was trained on {shown} px chips (resized to "
+                                f"{self.image_size}). Give chips aligned as its training chips were (tfface-align "
+                                f"--size={sorted(self.chip_sizes)[0][0]}), or load with align=True for photos.")
+
     def _check_score(self, score: str) -> None:
         if score not in self.scores:
             raise ConfigError(f"score={score!r}: {self.source} serves {', '.join(self.scores)} (IDA scores come "
@@ -153,20 +170,26 @@ class Recognizer:
 
     def _images(self, images: Images) -> np.ndarray:
         """uint8 [N, size, size, 3]: decoded (or aligned) and resized as evaluate.py does."""
-        from tfface.data.decode import resize_uint8
-
         items = _as_items(images)
         if self.aligner is not None:
             arrays = [self._align(item) for item in items]
         else:
+            self._check_chip_sizes(items)
             arrays = [_decoded(item) if isinstance(item, str) else item for item in items]
-        return np.stack([resize_uint8(_as_rgb_uint8(a), self.image_size).numpy() for a in arrays])
+        return np.stack([self._at_size(a) for a in arrays])
+
+    def _at_size(self, image: np.ndarray) -> np.ndarray:
+        """An image as RGB uint8 at the model's size, resized as evaluate.py resizes."""
+        import tensorflow as tf
+
+        from tfface.data.decode import resize_uint8
+
+        return np.asarray(resize_uint8(tf.constant(_as_rgb_uint8(image)), self.image_size))
 
     def _embed_arrays(self, arrays: list[np.ndarray]) -> np.ndarray:
-        from tfface.data.decode import resize_uint8
         from tfface.models.embed import embed_images
 
-        batch = np.stack([resize_uint8(_as_rgb_uint8(a), self.image_size).numpy() for a in arrays])
+        batch = np.stack([self._at_size(a) for a in arrays])
         return np.concatenate([embed_images(self._embed_fn, batch[i:i + 256], self.flip)
                                for i in range(0, len(batch), 256)])
 
@@ -222,13 +245,16 @@ def load(path: str | os.PathLike, align: bool | str = False) -> Recognizer:
     else:
         raise ConfigError(f"{path}: not a tfface model; give an export folder (<workdir>/export, with "
                           "saved_model.pb), a train.py workdir or a .keras file.")
+    chips = {tuple(c) for c in meta.get("training_chip_sizes", [])}
     aligner = None
     if align:
         from tfface.align.aligner import Aligner
 
-        aligner = Aligner("dlib" if align is True else str(align), size=_chip_size(meta, size))
-    return Recognizer(embed_fn, size, meta.get("flip", True), meta.get("calibration"), str(path), aligner,
-                      served, meta.get("calibration_by_score"))
+        aligner = Aligner("dlib" if align is True else str(align), size=_chip_size(chips, size))
+    recognizer = Recognizer(embed_fn, size, meta.get("flip", True), meta.get("calibration"), str(path), aligner,
+                            served, meta.get("calibration_by_score"))
+    recognizer.chip_sizes = chips
+    return recognizer
 
 
 IDA_SIGNATURES = {"ida_r": "score_ida", "ida_l": "score_ida_l"}
@@ -262,10 +288,26 @@ def _keras_model(path: pathlib.Path):
     return (lambda images: tf.math.l2_normalize(tf.cast(model(images, training=False), tf.float32), axis=1)), size
 
 
-def _chip_size(meta: dict, size: int) -> int:
-    """Chips are aligned at 112 px (the aligned test set's size) and resized to the model's size, as its
-    training chips were; a model trained at more than 112 px gets chips of its own size."""
-    return max(112, int(meta.get("image_size", size)))
+def _chip_size(chips: set[tuple[int, int]], size: int) -> int:
+    """The side photos are aligned to: the model's training chips' (when square and of one size), else 112 px
+    (tfface-align's default) or the model's input size if larger; then resized to the input size, as its
+    training chips were."""
+    square = {w for w, h in chips if w == h}
+    return square.pop() if len(chips) == 1 and square else max(112, size)
+
+
+def _image_size(item) -> tuple[int, int]:
+    """(width, height) of an image file (from its header) or array."""
+    if isinstance(item, str):
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(item) as img:
+                return tuple(img.size)
+        except (UnidentifiedImageError, OSError):
+            raise DataError(f"{item}: not a readable image (JPEG, PNG, BMP or GIF).") from None
+    shape = np.asarray(item).shape
+    return (shape[1], shape[0]) if len(shape) >= 2 else (0, 0)
 
 
 def _is_one(images) -> bool:

@@ -9,6 +9,7 @@ import os
 import shutil
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfface.data import pipeline
@@ -127,7 +128,9 @@ def finish_run(run: Run, embedder: keras.Model, info: dict, printer=PRINT) -> di
     """Export the embedding model (chief only) and evaluate verification on the run's pairs file."""
     cfg = run.cfg
     export_dir = worker_path(cfg.workdir, "export", run.strategy)
-    export_saved_model(embedder, export_dir, cfg.data.image_size, info, flip=cfg.eval.flip)
+    chips = chip_sizes(run.data.source.paths) if getattr(run.data, "source", None) is not None else None
+    export_saved_model(embedder, export_dir, cfg.data.image_size,
+                       {**info, **({"training_chip_sizes": chips} if chips else {})}, flip=cfg.eval.flip)
     if not run.chief:
         shutil.rmtree(export_dir, ignore_errors=True)
         return {}
@@ -136,6 +139,20 @@ def finish_run(run: Run, embedder: keras.Model, info: dict, printer=PRINT) -> di
         return {}
     return verify_saved_model(export_dir, run.pairs_file, cfg.eval.root, cfg.workdir, cfg.eval.flip, cfg.eval.batch,
                               printer, write_calibration=True)
+
+
+def chip_sizes(paths, sample: int = 64, seed: int = 0) -> list[list[int]]:
+    """The distinct [width, height] of a seeded sample of the training images (read from their headers): what
+    :func:`tfface.load` takes as the chips the model was trained on."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(len(paths), min(sample, len(paths)), replace=False)
+    sizes = set()
+    for i in picked:
+        with Image.open(paths[i]) as img:
+            sizes.add(tuple(img.size))
+    return [list(size) for size in sorted(sizes)]
 
 
 def verification_hook(run: Run, embed, printer=PRINT) -> list:
