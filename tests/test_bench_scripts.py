@@ -36,11 +36,10 @@ def test_partial_fc_bench_runs_small(tmp_path):
     assert (tmp_path / "p.png").stat().st_size > 10_000
 
 
-def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
+def real_recipe(tmp_path):
+    """(run, stage): the real-face recipe bench in --quick mode, and a stage of it that must succeed."""
     data = REPO.parent / "shared" / "data"
     if not (data / "celeba" / "meta.csv").exists():
-        import pytest
-
         pytest.skip(f"the shared research data is not beside the clone ({data})")
 
     def run(*flags):
@@ -54,12 +53,22 @@ def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
         assert out.returncode == 0, out.stderr[-2000:]
         return json.loads((tmp_path / "r.json").read_text())
 
+    return run, stage
+
+
+def head_aug_stage(stage) -> list[dict]:
     runs = stage("--stage=head_aug")["runs"]
     assert [r["settings"]["augment"] for r in runs] == ["none", "light"]
     assert all(0.3 < r["scores"]["celeba"]["accuracy"] < 1 and r["train_seconds"] > 0 for r in runs)
     assert all(r["train_end"]["step"] == 20 and 0 <= r["train_end"]["top1"] <= 1 and r["train_end"]["loss"] > 0
                for r in runs)
-    assert (tmp_path / "r.png").stat().st_size > 10_000
+    return runs
+
+
+@pytest.mark.slow  # five more runs of the bench; the first stage and the final comparison run in CI (below)
+def test_real_recipe_quick_runs_the_middle_stages(tmp_path):
+    _, stage = real_recipe(tmp_path)
+    head_aug_stage(stage)
     backbone = [r for r in stage("--stage=backbone")["runs"] if r["stage"] == "backbone"]
     assert [(r["settings"]["backbone"], r["settings"]["augment"]) for r in backbone] == [("small_cnn", "none"),
                                                                                           ("small_cnn", "light")]
@@ -72,6 +81,12 @@ def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
     escape = [r for r in stage("--stage=escape")["runs"] if r["stage"] == "escape"]
     assert [(r["settings"].get("scale_warmup_steps", 0), r["settings"]["augment"]) for r in escape] == [
         (0, "none"), (0, "light"), (500, "none"), (500, "light")]
+
+
+def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
+    run, stage = real_recipe(tmp_path)
+    runs = head_aug_stage(stage)
+    assert (tmp_path / "r.png").stat().st_size > 10_000
     recipe = {**runs[1]["settings"]}
     result = stage("--stage=final", "--seeds=2", f"--recipe={json.dumps(recipe)}",
                    f"--write_config={tmp_path / 'recipe.json'}")

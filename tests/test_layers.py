@@ -11,10 +11,11 @@ from conftest import REPO
 
 # Layer of each package or module, lowest first; the longest matching prefix decides.
 LAYERS = {
-    "tfface": 0, "tfface.settings": 0, "tfface.errors": 0, "tfface.env": 0, "tfface.registry": 0, "tfface.messages": 0,
-    "tfface.finite": 0, "tfface.config": 6,
+    # the package itself is its front door (tfface.load); nothing inside it imports it
+    "tfface": 6, "tfface.settings": 0, "tfface.errors": 0, "tfface.env": 0, "tfface.registry": 0, "tfface.messages": 0,
+    "tfface.finite": 0, "tfface.cli": 0, "tfface.config": 6, "tfface.api": 6,
     "tfface.data": 1, "tfface.models": 1, "tfface.heads": 1, "tfface.losses": 1, "tfface.transforms": 1,
-    "tfface.scoring": 2, "tfface.evaluation": 2, "tfface.export": 2,
+    "tfface.scoring": 2, "tfface.evaluation": 2, "tfface.export": 2, "tfface.align": 2,
     "tfface.training": 3,
     "tfface.runtime": 4,
     "tfface.methods": 5,
