@@ -65,7 +65,7 @@ def head_aug_stage(stage) -> list[dict]:
     return runs
 
 
-@pytest.mark.slow  # five more runs of the bench; the first stage and the final comparison run in CI (below)
+@pytest.mark.slow  # five more runs of the bench, beside the first stage and the final comparison below
 def test_real_recipe_quick_runs_the_middle_stages(tmp_path):
     _, stage = real_recipe(tmp_path)
     head_aug_stage(stage)
@@ -83,6 +83,7 @@ def test_real_recipe_quick_runs_the_middle_stages(tmp_path):
         (0, "none"), (0, "light"), (500, "none"), (500, "light")]
 
 
+@pytest.mark.slow  # the reproduction benches' own check: 1–2 min each, run with -m slow
 def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
     run, stage = real_recipe(tmp_path)
     runs = head_aug_stage(stage)
@@ -114,6 +115,7 @@ def test_real_recipe_quick_runs_a_stage_and_the_final_comparison(tmp_path):
     assert other.returncode != 0 and "already holds final runs of another recipe" in other.stderr, other.stderr[-2000:]
 
 
+@pytest.mark.slow  # the reproduction benches' own check: 1–2 min each, run with -m slow
 def test_reproduce_quick_runs_methods_with_paired_verdicts(tmp_path):
     def reproduce(*flags, timeout=900, stage="methods"):
         return subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), f"--stage={stage}", "--quick",
@@ -169,6 +171,7 @@ def test_reproduce_quick_runs_methods_with_paired_verdicts(tmp_path):
     assert (tmp_path / "runs" / "quick" / "density_baseline_seed-0" / "export" / "saved_model.pb").exists()
 
 
+@pytest.mark.slow  # the reproduction benches' own check: 1–2 min each, run with -m slow
 def test_reproduce_real_quick_runs_the_real_benches_into_the_report(tmp_path, shared_data):
     def reproduce_real(timeout: int) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, str(REPO / "bench" / "reproduce.py"), "--stage=real", "--quick",

@@ -65,6 +65,13 @@ def test_the_quick_start_runs_as_written(tmp_path, shared_data):
         os.chdir(cwd)
     import json
 
+    # `tensorboard --logdir runs/` shows the run's curves: TensorBoard's own reader finds them as scalars
+    from tensorboard.backend.event_processing.plugin_event_accumulator import EventAccumulator
+
+    logs = EventAccumulator(str(tmp_path / "runs/mine/logs"))
+    logs.Reload()
+    assert {"loss", "lr", "images_per_sec"} <= set(logs.PluginTagToContent("scalars"))
+    assert [e.step for e in logs.Tensors("loss")][-1] == 40
     meta = json.loads((tmp_path / "runs/mine/export/tfface.json").read_text())
     assert meta["training_chip_sizes"] == [[112, 112]]  # tfface-align's chips; load(align=True) makes the same
     calibration = meta["calibration"]

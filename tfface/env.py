@@ -29,7 +29,7 @@ def _import_tensorflow_quietly():
     import sys
     import tempfile
 
-    if "tensorflow" in sys.modules:
+    if sys.modules.get("tensorflow") is not None:  # loaded already (None there means: import fails)
         return sys.modules["tensorflow"]
     sys.stderr.flush()
     saved = os.dup(2)
