@@ -23,7 +23,8 @@ import numpy as np
 
 from tfface.errors import ConfigError, DataError
 
-Images = "str | os.PathLike | np.ndarray | Sequence[str | os.PathLike | np.ndarray]"
+# one image (a path, or a uint8 array [H, W, C]), a batch [N, H, W, C], or a list of paths and arrays
+Images = str | os.PathLike | np.ndarray | Sequence[str | os.PathLike | np.ndarray]
 
 
 @dataclasses.dataclass(frozen=True)

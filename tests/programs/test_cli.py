@@ -244,7 +244,7 @@ def test_installed_programs_list_their_own_flags_on_help_and_exit_0(tmp_path):
     for script, flag in (("tfface-train", "--ddl_gamma"), ("tfface-evaluate", "--protocol"),
                          ("tfface-make-tfrecords", "--shards"), ("tfface-check-data", "--list_file"),
                          ("tfface-make-templates", "--images_per_template"), ("tfface-augment-preview", "--out"),
-                         ("tfface-align", "--layout")):
+                         ("tfface-align", "--layout"), ("tfface-split", "--pairs")):
         out = subprocess.run([installed(script), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert out.returncode == 0 and flag in out.stdout, (script, out.stderr[-1000:])
         assert "--helpfull" in out.stdout and "--log_dir" not in out.stdout  # its own flags, not absl's
