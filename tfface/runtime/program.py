@@ -70,8 +70,11 @@ class Program:
         """Start the run, build, fit, export the embedder and evaluate it; return the evaluation report."""
         self.check(cfg, printer)
         run = start_run(cfg, printer, head_obstacle=self.head_obstacle(cfg))
-        built = self.build(run, printer)
-        t0 = time.time()
-        self.fit(run, built, printer)
-        printer(f"training took {time.time() - t0:.0f} s")
-        return finish_run(run, built.embedder, built.info, printer)
+        try:
+            built = self.build(run, printer)
+            t0 = time.time()
+            self.fit(run, built, printer)
+            printer(f"training took {time.time() - t0:.0f} s")
+            return finish_run(run, built.embedder, built.info, printer)
+        finally:
+            run.end()

@@ -19,6 +19,7 @@ from tfface.errors import ConfigError, DataError
 from tfface.evaluation.pairs import read_pairs, training_overlap
 from tfface.evaluation.verification import evaluate_pairs
 from tfface.export.saved_model import export_saved_model
+from tfface.runtime.lock import WorkdirLock
 from tfface.runtime.resume import check_resume, previous_head_sharded
 from tfface.runtime.sharding import head_sharding
 from tfface.runtime.verify import PRINT, verify_saved_model
@@ -59,6 +60,12 @@ class Run:
     data: object
     pairs_file: str | None
     shard_head: bool = False  # the margin head's class weights are sharded over the replicas (Partial FC)
+    lock: WorkdirLock | None = None  # the chief's hold on the workdir, released when the run ends
+
+    def end(self) -> None:
+        """Release the workdir (the process's end releases it too, however it ends)."""
+        if self.lock is not None:
+            self.lock.release()
 
 
 def random_access_source(data, who: str):
@@ -77,6 +84,17 @@ def start_run(cfg: RunConfig, printer=PRINT, head_obstacle: str | None = None) -
     chief = is_chief(strategy)
     cfg = cfg.replace(workdir=cfg.workdir or default_workdir())
     os.makedirs(cfg.workdir, exist_ok=True)
+    lock = WorkdirLock(cfg.workdir).acquire() if chief else None  # one run per workdir
+    try:
+        return _start_locked(cfg, strategy, chief, lock, printer, head_obstacle)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+
+
+def _start_locked(cfg: RunConfig, strategy, chief: bool, lock, printer, head_obstacle: str | None) -> Run:
+    """:func:`start_run` once the workdir is this run's."""
     keras.mixed_precision.set_global_policy(_POLICIES[cfg.mixed_precision])
     data = training_data(cfg, log=printer)
     pairs_file = cfg.eval.pairs or data.default_pairs
@@ -93,7 +111,7 @@ def start_run(cfg: RunConfig, printer=PRINT, head_obstacle: str | None = None) -
     printer(f"{data.num_images} images of {data.num_classes} identities; {strategy.num_replicas_in_sync} "
             f"replica(s); global batch {cfg.loop.batch_size}; workdir {cfg.workdir}")
     keras.utils.set_random_seed(cfg.seed)
-    return Run(cfg, strategy, chief, data, pairs_file, shard)
+    return Run(cfg, strategy, chief, data, pairs_file, shard, lock)
 
 
 def check_pairs_file(pairs_file: str, root: str | None, source, printer=PRINT) -> None:
