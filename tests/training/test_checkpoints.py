@@ -1,5 +1,5 @@
 """A damaged newest checkpoint (truncated or missing data, empty index) falls back to the newest intact one
-with a warning naming it, in train.py's resume and evaluate.py --checkpoint; ``ckpt-N_temp`` folders an
+with a warning naming it, in train.py's resume and evaluate.py --checkpoint; the ``ckpt-N_temp`` folders an
 interrupted save leaves are removed (issue 16.4)."""
 
 import os
@@ -32,9 +32,12 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint(tiny_synth, tmp_path,
     work = tmp_path / "w"
     _run(tiny_synth, work, 4)
     _damage(work / "checkpoints" / "ckpt-4", how)
-    os.makedirs(work / "checkpoints" / "ckpt-6_temp" / "part-00000-of-00001")  # an interrupted save
+    os.makedirs(work / "checkpoints" / "ckpt-6_temp" / "part-00000-of-00001")  # an interrupted save …
+    (work / "checkpoints" / ".saving").write_text("ckpt-6")  # … as its marker says
+    os.makedirs(work / "checkpoints" / "ckpt-5_temp")  # not tfface's: no marker names it
     said = []
     _run(tiny_synth, work, 6, said)
+    assert (work / "checkpoints" / "ckpt-5_temp").exists() and not (work / "checkpoints" / ".saving").exists()
     assert any("warning: checkpoint" in s and "ckpt-4 is damaged" in s for s in said), said
     assert any("resumed from" in s and "ckpt-2" in s for s in said)
     assert any("ckpt-6_temp" in s and "removed" in s for s in said)
@@ -72,3 +75,13 @@ def test_a_full_disk_stops_with_a_message_and_the_rerun_resumes(tiny_synth, tmp_
     _run(tiny_synth, work, 4, said)
     assert any("resumed from" in s and "ckpt-2" in s for s in said)
     assert not (work / "checkpoints" / "ckpt-4_temp").exists() and (work / "checkpoints" / "ckpt-4.index").exists()
+
+
+def test_folders_that_only_look_like_an_interrupted_save_are_kept(tiny_synth, tmp_path):
+    work = tmp_path / "w"
+    for name in ("ckpt-9_temp", "mine_temp", "ckpt-2_temp_abc123"):  # a user's, or another tool's
+        os.makedirs(work / "checkpoints" / name)
+        (work / "checkpoints" / name / "keep.txt").write_text("mine")
+    _run(tiny_synth, work, 2)
+    assert all((work / "checkpoints" / name / "keep.txt").exists()
+               for name in ("ckpt-9_temp", "mine_temp", "ckpt-2_temp_abc123"))

@@ -1,6 +1,8 @@
 """Finding a checkpoint that restores: the newest whose index and data read back in full, with a warning for
 every newer one that does not (truncated or missing data, empty index); and the ``ckpt-N_temp`` folders an
-interrupted or disk-full save leaves behind, removed before a run writes new ones."""
+interrupted or disk-full save leaves behind, removed before a run writes new ones — only those of the save a
+marker says tfface started (``.saving``, written before each save and removed after it), never a folder
+matched by its name alone."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import shutil
 
 import tensorflow as tf
 
-_TEMP = re.compile(r".*_temp(_[0-9a-f]+)?$")
+SAVING = ".saving"  # the marker of a save in progress: the prefix being written
 
 
 def candidates(directory: str) -> list[str]:
@@ -51,11 +53,30 @@ def newest_readable(directory: str, log) -> str | None:
     return None
 
 
+def mark_saving(directory: str, prefix: str) -> None:
+    """Record that the save of ``prefix`` (e.g. ``ckpt-30``) into ``directory`` starts now."""
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, SAVING), "w") as fh:
+        fh.write(prefix)
+
+
+def saved(directory: str) -> None:
+    """The save recorded by :func:`mark_saving` completed."""
+    marker = os.path.join(directory, SAVING)
+    if os.path.exists(marker):
+        os.remove(marker)
+
+
 def remove_temp_folders(directory: str, log) -> None:
-    """Remove the ``*_temp`` folders an interrupted save leaves in ``directory``."""
-    if not os.path.isdir(directory):
+    """Remove the ``<prefix>_temp`` folders of the save the marker says was interrupted in ``directory``; any
+    other folder is left as it is."""
+    marker = os.path.join(directory, SAVING)
+    if not os.path.isfile(marker):
         return
+    prefix = open(marker).read().strip()
+    temp = re.compile(rf"^{re.escape(prefix)}_temp(_[0-9a-f]+)?$")
     for name in os.listdir(directory):
-        if _TEMP.match(name) and os.path.isdir(os.path.join(directory, name)):
+        if prefix and temp.match(name) and os.path.isdir(os.path.join(directory, name)):
             shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
             log(f"removed {os.path.join(directory, name)} (left by an interrupted checkpoint save)")
+    os.remove(marker)

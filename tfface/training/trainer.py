@@ -12,7 +12,7 @@ import tensorflow as tf
 from tfface.errors import NonFiniteLossError, StorageError
 from tfface.finite import check_finite
 from tfface.settings import Section, at_least, section, setting
-from tfface.training.checkpoints import newest_readable, remove_temp_folders
+from tfface.training.checkpoints import mark_saving, newest_readable, remove_temp_folders, saved
 from tfface.training.progress import Progress
 from tfface.training.strategy import is_chief, worker_path
 from tfface.training.tasks import Task
@@ -180,7 +180,9 @@ class Trainer:
         check_finite(self.state_variables(), f"checkpoint at step {step}",
                      f"Lower `lr` or add `warmup_steps`; {self._last_finite()}.")
         try:
+            mark_saving(self.manager.directory, f"ckpt-{step}")
             path = self.manager.save(checkpoint_number=step)
+            saved(self.manager.directory)
         except (OSError, tf.errors.OpError) as err:
             raise StorageError(f"could not write the checkpoint of step {step} to {self.manager.directory}: "
                                f"{str(err).strip().splitlines()[0][:160]}. Free space and rerun: it resumes from "
