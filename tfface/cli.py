@@ -41,3 +41,12 @@ def run_tool(main: Callable[[list[str]], None], module_name: str) -> None:
     list_in_help([f.name for f in flag_values.get_flags_for_module(module_name)])
     exit_on_help()
     app.run(main)
+
+
+def refuse_arguments(argv: list[str]) -> None:
+    """A program that takes only flags: anything else on its command line, or a --flagfile line without its
+    leading dashes (absl passes those on as arguments), is an error rather than ignored."""
+    extra = argv[1:]
+    if extra:
+        raise SystemExit(f"error: {' '.join(repr(a) for a in extra)}: not a flag. Flags are written --name=value, on "
+                         "the command line and in a --flagfile alike.")

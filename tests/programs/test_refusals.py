@@ -100,3 +100,15 @@ def test_the_program_names_the_flags(tmp_path):
                           f"--workdir={tmp_path / 'w'}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 1 and "error: --loss=triplet+head is not read by --method=ddl" in out.stderr
     assert not (tmp_path / "w").exists()
+
+
+def test_a_flagfile_line_without_dashes_is_refused_not_dropped(tmp_path):
+    (tmp_path / "train.txt").write_text("--steps=2\nlr=0.5\n# a comment\n")
+    (tmp_path / "evaluate.txt").write_text("--eval_batch=8\nprotocol=all_pairs\n")
+    for program, stray in (("train.py", "'lr=0.5'"), ("evaluate.py", "'protocol=all_pairs'")):
+        flagfile = tmp_path / f"{program[:-3]}.txt"
+        out = subprocess.run([sys.executable, str(REPO / program), f"--flagfile={flagfile}", "--model=m"
+                              if program == "evaluate.py" else f"--workdir={tmp_path / 'w'}"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 1 and stray in out.stderr and "not a flag" in out.stderr, out.stderr[-1000:]
+    assert not (tmp_path / "w").exists()

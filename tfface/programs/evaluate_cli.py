@@ -4,6 +4,7 @@
     python evaluate.py --checkpoint=runs/X --eval_pairs=lfw/pairs.txt --eval_root=lfw/images
 """
 
+from tfface.cli import refuse_arguments
 from tfface.env import configure_tf_env, require_tensorflow, start_program
 
 configure_tf_env()
@@ -15,7 +16,7 @@ FLAGS = absl_flags.FLAGS
 
 
 def main(argv):
-    del argv
+    refuse_arguments(argv)
     start_program(FLAGS)
     import json
 

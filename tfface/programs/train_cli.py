@@ -4,6 +4,7 @@
     python train.py --backbone=iresnet50 --image_size=112 --list_file=train.csv
 """
 
+from tfface.cli import refuse_arguments
 from tfface.env import configure_tf_env, require_tensorflow, start_program
 
 configure_tf_env()
@@ -15,7 +16,7 @@ FLAGS = absl_flags.FLAGS
 
 
 def main(argv):
-    del argv
+    refuse_arguments(argv)
     start_program(FLAGS)
     from tfface.config import RunConfig
     from tfface.errors import NonFiniteLossError, TfFaceError
