@@ -57,12 +57,13 @@ class Recognizer:
     """
 
     def __init__(self, embed_fn, image_size: int, flip: bool, calibration: dict | None, source: str,
-                 aligner=None, served_scores: dict | None = None, score_calibration: dict | None = None):
+                 aligner=None, served_scores: dict | None = None, score_calibration: dict | None = None,
+                 chip_sizes: set[tuple[int, int]] | None = None):
         self._embed_fn, self.image_size, self.flip = embed_fn, int(image_size), bool(flip)
         self.calibration, self.source, self.aligner = calibration, source, aligner
         self._served = served_scores or {}  # IDA exports: score name → the signature that serves it
         self._score_calibration = score_calibration or {}
-        self.chip_sizes: set[tuple[int, int]] = set()  # (width, height) of the training chips, when recorded
+        self.chip_sizes = set(chip_sizes or ())  # (width, height) of the training chips, when recorded
         self._gallery_names: list[str] = []
         self._gallery: np.ndarray | None = None
 
@@ -75,19 +76,16 @@ class Recognizer:
         """L2-normalised embeddings [N, D] of image files or uint8 arrays ([H, W, C] or [N, H, W, C], grey or
         RGB, any size); one image gives [1, D]. With ``align=True`` each image is a photo whose largest face is
         aligned first (no face found is an error naming the image)."""
-        from tfface.models.embed import embed_paths
+        from tfface.models.embed import embed_images, embed_paths
 
         items = _as_items(images)
-        missing = [p for p in items if isinstance(p, str) and not os.path.isfile(p)]
-        if missing:
-            raise DataError(f"{missing[0]}: no such image file" + (f" (and {len(missing) - 1} more)"
-                                                                   if len(missing) > 1 else "") + ".")
-        if self.aligner is not None:
-            return self._embed_arrays([self._align(item) for item in items])
-        self._check_chip_sizes(items)
-        if all(isinstance(item, str) for item in items):  # evaluate.py's own path: decoded in the tf.data graph
+        if self.aligner is None and all(isinstance(item, str) for item in items):
+            _check_files(items)
+            self._check_chip_sizes(items)  # evaluate.py's own path: decoded in the tf.data graph
             return embed_paths(self._embed_fn, items, self.image_size, 256, self.flip)
-        return self._embed_arrays([_decoded(item) if isinstance(item, str) else item for item in items])
+        batch = self._images(items)
+        return np.concatenate([embed_images(self._embed_fn, batch[i:i + 256], self.flip)
+                               for i in range(0, len(batch), 256)])
 
     @property
     def scores(self) -> tuple[str, ...]:
@@ -172,6 +170,7 @@ class Recognizer:
     def _images(self, images: Images) -> np.ndarray:
         """uint8 [N, size, size, 3]: decoded (or aligned) and resized as evaluate.py does."""
         items = _as_items(images)
+        _check_files(items)
         if self.aligner is not None:
             arrays = [self._align(item) for item in items]
         else:
@@ -183,16 +182,10 @@ class Recognizer:
         """An image as RGB uint8 at the model's size, resized as evaluate.py resizes."""
         import tensorflow as tf
 
+        from tfface.align.aligner import as_rgb
         from tfface.data.decode import resize_uint8
 
-        return np.asarray(resize_uint8(tf.constant(_as_rgb_uint8(image)), self.image_size))
-
-    def _embed_arrays(self, arrays: list[np.ndarray]) -> np.ndarray:
-        from tfface.models.embed import embed_images
-
-        batch = np.stack([self._at_size(a) for a in arrays])
-        return np.concatenate([embed_images(self._embed_fn, batch[i:i + 256], self.flip)
-                               for i in range(0, len(batch), 256)])
+        return np.asarray(resize_uint8(tf.constant(as_rgb(image)), self.image_size))
 
     def _served_score(self, score: str, a: Images, b: Images) -> np.ndarray:
         import tensorflow as tf
@@ -252,10 +245,8 @@ def load(path: str | os.PathLike, align: bool | str = False) -> Recognizer:
         from tfface.align.aligner import Aligner
 
         aligner = Aligner("dlib" if align is True else str(align), size=_chip_size(chips, size))
-    recognizer = Recognizer(embed_fn, size, meta.get("flip", True), meta.get("calibration"), str(path), aligner,
-                            served, meta.get("calibration_by_score"))
-    recognizer.chip_sizes = chips
-    return recognizer
+    return Recognizer(embed_fn, size, meta.get("flip", True), meta.get("calibration"), str(path), aligner,
+                      served, meta.get("calibration_by_score"), chips)
 
 
 IDA_SIGNATURES = {"ida_r": "score_ida", "ida_l": "score_ida_l"}
@@ -326,10 +317,12 @@ def _as_items(images) -> list:
     raise ConfigError(f"images: give a path, an array, or a non-empty list of them; got {type(images).__name__}.")
 
 
-def _as_rgb_uint8(image: np.ndarray) -> np.ndarray:
-    from tfface.align.aligner import as_rgb
-
-    return as_rgb(image)
+def _check_files(items: list) -> None:
+    """Every path among ``items`` is a file, or an error naming the first missing one."""
+    missing = [p for p in items if isinstance(p, str) and not os.path.isfile(p)]
+    if missing:
+        raise DataError(f"{missing[0]}: no such image file" + (f" (and {len(missing) - 1} more)"
+                                                               if len(missing) > 1 else "") + ".")
 
 
 def _decoded(path: str) -> np.ndarray:
