@@ -40,9 +40,11 @@ def define(program: str, flag_values: absl_flags.FlagValues = FLAGS) -> list[str
     return [d.flag for d in new]
 
 
-def imports_given(argv: list[str], flag_values: absl_flags.FlagValues = FLAGS) -> list[str]:
-    """The modules ``--imports`` names on the command line (or in a ``--flagfile``) or in a ``--config``
-    recipe, read before the command line is parsed for real (their sections add flags)."""
+def imports_given(argv: list[str], flag_values: absl_flags.FlagValues = FLAGS) -> tuple[list[str], list[str],
+                                                                                         str | None, bool]:
+    """(the modules ``--imports`` names on the command line or in a ``--flagfile``, those a ``--config`` recipe
+    names, the recipe, ``--trust_imports``), read before the command line is parsed for real (the modules'
+    sections add flags)."""
     import json
     import pathlib
 
@@ -51,28 +53,35 @@ def imports_given(argv: list[str], flag_values: absl_flags.FlagValues = FLAGS) -
     try:
         flag_values(argv, known_only=True)
     except absl_flags.Error:
-        return []  # the program's own parse reports it
+        return [], [], None, False  # the program's own parse reports it
     try:
         modules = list(flag_values["imports"].value or [])
         recipe = flag_values["config"].value if "config" in flag_values else None
+        trust = bool(flag_values["trust_imports"].value)
     finally:
         flag_values.unparse_flags()
+    named = []
     if recipe and pathlib.Path(recipe).is_file():
         try:
             raw = json.loads(pathlib.Path(recipe).read_text())
         except json.JSONDecodeError:
             raw = {}  # the recipe's own error comes when it is read
-        modules += [m for m in imports_named(raw) if m not in modules]
-    return modules
+        named = [m for m in imports_named(raw) if m not in modules]
+    return modules, named, recipe, trust
 
 
 def prepare(program: str, argv: list[str], flag_values: absl_flags.FlagValues = FLAGS) -> None:
     """Before a program parses its command line: define its flags, import the modules ``--imports`` names (so
     their methods, protocols and settings sections register) and define the flags of their sections."""
-    from tfface.registry import import_modules
+    from tfface.messages import show_on_stdout
+    from tfface.registry import import_modules, trust_imports
 
+    show_on_stdout(flag_values)  # what is imported is said
     define(program, flag_values)
-    import_modules(imports_given(argv, flag_values))
+    modules, named, recipe, trust = imports_given(argv, flag_values)
+    trust_imports(modules, files=trust)
+    import_modules(modules)
+    import_modules(named, origin=f"`config={recipe}`")
     define(program, flag_values)
     list_in_help(declarations(program), argv, flag_values)  # --help lists the program's own flags
     exit_on_help(argv)

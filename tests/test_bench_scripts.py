@@ -151,14 +151,14 @@ def test_reproduce_quick_runs_methods_with_paired_verdicts(tmp_path):
     assert md.count("**inconclusive**") == 4 and "| longtail |" in md and "| density |" in md
     assert "| ida_tau_8 |" in md
     assert all((tmp_path / f"reproduction_{m}.png").stat().st_size > 10_000 for m in ("sft", "ida"))
-    rerun = reproduce("--methods=sft", "--image_size=40", timeout=300)
+    rerun = reproduce("--methods=sft", "--image_size=48", timeout=300)
     assert rerun.returncode != 0 and "run with other settings" in rerun.stderr  # not mixed into the comparison
     assert json.loads((tmp_path / "r.json").read_text())["runs"] == result["runs"]
     wall = json.loads((tmp_path / "runs" / "quick" / "budget.json").read_text())["wall_seconds"]
     assert set(wall) == {"methods", "checks"} and all(v > 0 for v in wall.values())  # the calls above, added up
     # a run's workdir left by other settings (an earlier version of an arm) is not reused as this arm's
-    stale = reproduce("--methods=sft", "--image_size=40", f"--out={tmp_path / 'other.json'}", timeout=300)
-    assert stale.returncode != 0 and "holds a run trained with other settings (image_size 32 → 40" in stale.stderr
+    stale = reproduce("--methods=sft", "--image_size=48", f"--out={tmp_path / 'other.json'}", timeout=300)
+    assert stale.returncode != 0 and "holds a run trained with other settings (image_size 32 → 48" in stale.stderr
     assert not (tmp_path / "other.json").exists()
     # a checkout without the runs' cache: a recorded baseline whose arm has not run is retrained for the arm
     shutil.rmtree(tmp_path / "runs")

@@ -69,11 +69,17 @@ def test_a_method_defined_outside_the_package_trains_exports_and_evaluates(tiny_
                                       "--method=toy_label_smoothing)") in other.stderr, other.stderr[-2000:]
     assert not (tmp_path / "b").exists() and not (tmp_path / "o").exists()
     report = json.loads((work / "eval.json").read_text())  # of the resumed run's 6 steps
-    # evaluate.py --checkpoint rebuilds the toy method's embedder from config.json's imports
-    ev = subprocess.run([sys.executable, str(REPO / "evaluate.py"), f"--checkpoint={work}",
-                         f"--eval_pairs={tiny_synth / 'pairs.csv'}", f"--out={tmp_path / 'ev'}"],
-                        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    # evaluate.py --checkpoint rebuilds the toy method's embedder from config.json's imports, once the user
+    # allows the code the workdir names to run (it used to import and run it without a word)
+    check = [sys.executable, str(REPO / "evaluate.py"), f"--checkpoint={work}",
+             f"--eval_pairs={tiny_synth / 'pairs.csv'}", f"--out={tmp_path / 'ev'}"]
+    ev = subprocess.run(check, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert ev.returncode == 1 and f"error: {work / 'config.json'} names Python code to import" in ev.stderr and \
+        "--trust_imports" in ev.stderr, ev.stderr[-3000:]
+    assert not (tmp_path / "ev").exists()
+    ev = subprocess.run([*check, "--trust_imports"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert ev.returncode == 0, ev.stderr[-3000:]
+    assert f"importing {REPO / 'tests' / 'toy_method.py'} (named by {work / 'config.json'})" in ev.stdout
     assert json.loads((tmp_path / "ev" / "eval.json").read_text())["auc"] == pytest.approx(report["auc"], abs=1e-3)
     # a protocol defined in the same outside file runs through evaluate.py by name
     evaluate = [sys.executable, str(REPO / "evaluate.py"), f"--imports={REPO / 'tests' / 'toy_method.py'}",

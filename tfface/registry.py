@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import tfface.messages as messages
 from tfface.errors import ConfigError
 from tfface.settings import Config, Section, section, sections_of, setting, shown, untracked
 
@@ -27,6 +28,9 @@ class ImportsSettings(Section):
                                        "methods and evaluation protocols register themselves there "
                                        "(tfface.registry.register_method / register_protocol) and are picked with "
                                        "--method / --protocol; settings sections they declare become flags.")
+    trust_imports: bool = setting(False, "Import the modules a --config recipe or a --checkpoint workdir's "
+                                  "config.json names without naming them again with --imports (importing a module "
+                                  "runs its code).")
 
 
 class Registry:
@@ -151,9 +155,27 @@ def imports_named(raw: Any) -> list[str]:
     return list(named) if isinstance(named, list) else []
 
 
-def import_modules(specs) -> None:
+_TRUSTED: set[str] = set()  # modules the user named themselves (the command line, or Python code)
+_TRUST_FILES = [False]  # --trust_imports: the modules a recipe or a workdir names may be imported too
+
+
+def trust_imports(specs=(), files: bool = False) -> None:
+    """Record the modules the user named themselves (``specs``), and whether the ones a file names may be
+    imported (``files``, ``--trust_imports``)."""
+    _TRUSTED.update(specs)
+    _TRUST_FILES[0] = _TRUST_FILES[0] or bool(files)
+
+
+def import_modules(specs, origin: str | None = None) -> None:
     """Import each of ``specs`` (a dotted module name, or the path of a ``.py`` file) so that the parts it
-    defines register themselves; a module that cannot be found gets an error naming it."""
+    defines register themselves, saying so; a module that cannot be found gets an error naming it. Modules that
+    a file names (``origin``: a recipe, a workdir's config.json) are refused unless the user named them too or
+    trusts the files' imports: importing runs a module's code."""
+    untrusted = [s for s in specs if origin and s not in _TRUSTED and not _TRUST_FILES[0]]
+    if untrusted:
+        raise ConfigError(f"{origin} names Python code to import ({', '.join(untrusted)}), which runs it. Name it "
+                          f"yourself (`imports={','.join(untrusted)}`) or allow the file's imports "
+                          "(`trust_imports`).")
     for spec in specs:
         path = pathlib.Path(spec)
         if spec.endswith(".py"):
@@ -162,11 +184,14 @@ def import_modules(specs) -> None:
             name = f"tfface_user_{path.stem}"
             if name in sys.modules:
                 continue
+            messages.info(f"importing {path.resolve()}" + (f" (named by {origin})" if origin else ""))
             loader = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(loader)
             sys.modules[name] = module
             loader.loader.exec_module(module)
         else:
+            if spec not in sys.modules:
+                messages.info(f"importing module {spec}" + (f" (named by {origin})" if origin else ""))
             try:
                 importlib.import_module(spec)
             except ModuleNotFoundError as err:
@@ -213,7 +238,8 @@ class Protocol:
 
 
 # what every protocol reads: which model, where its files go, how images are embedded, the score
-EVERY_PROTOCOL = ("protocol", "model", "checkpoint", "out", "imports", "eval_root", "eval_flip", "eval_batch", "score")
+EVERY_PROTOCOL = ("protocol", "model", "checkpoint", "out", "overwrite", "imports", "trust_imports", "eval_root", "eval_flip",
+                  "eval_batch", "score")
 
 
 PROTOCOLS = Registry("protocol", "protocol")
@@ -239,9 +265,15 @@ def requires(*flags: str) -> Callable[[Any], None]:
 def refuse_unread_by_protocol(cfg: Config, protocol: Protocol) -> None:
     """Raise :class:`ConfigError` naming the evaluate.py settings given that ``protocol`` would not read, and
     the protocols that read them."""
-    reads, refused = protocol.settings_read(cfg), {}
-    for flag in (f for f in cfg.given() if f not in reads):
-        readers = [n for n in PROTOCOLS.names() if flag in PROTOCOLS.get(n).settings_read(cfg) and n != protocol.name]
-        refused[flag] = f"not read by `protocol={protocol.name}`" + (
-            f" (read by `protocol={'|'.join(readers)}`)" if readers else "")
+    reads, refused, given, declared = protocol.settings_read(cfg), {}, cfg.given(), cfg.declarations()
+    with untracked():  # a section's own reasons (e.g. `overwrite` with `out` given)
+        why_unread = {f: why for name in {declared[g].section for g in given}
+                      for f, why in getattr(cfg, name).unread(cfg).items()}
+    for flag in given:
+        if flag in reads and flag in why_unread:
+            refused[flag] = f"not read: {why_unread[flag]}"
+        elif flag not in reads:
+            readers = [n for n in PROTOCOLS.names() if flag in PROTOCOLS.get(n).settings_read(cfg) and n != protocol.name]
+            refused[flag] = f"not read by `protocol={protocol.name}`" + (
+                f" (read by `protocol={'|'.join(readers)}`)" if readers else "")
     refuse(cfg, refused)

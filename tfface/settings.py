@@ -521,7 +521,7 @@ class RunConfig(Config):
     """Every setting of a training run (train.py): the sections of the components and methods."""
 
     PROGRAM = "train"
-    RUN_RECORD = ("num_classes", "head_sharded", "workdir")  # a run's config.json names its own workdir
+    RUN_RECORD = ("num_classes", "head_sharded", "identities", "workdir")  # a run's config.json names its own workdir
 
 
 class EvaluateConfig(Config):
@@ -530,7 +530,8 @@ class EvaluateConfig(Config):
     PROGRAM = "evaluate"
 
     def out_dir(self, subfolder: str = "") -> str:
-        """--out, else the checkpoint's workdir or the model's parent folder (+ ``subfolder``)."""
+        """Where the protocol writes: --out, which evaluate.py sets before a protocol runs (a new folder when the
+        user gave none), else the checkpoint's workdir or the model's parent folder (+ ``subfolder``)."""
         if self.out:
             return self.out
         base = self.checkpoint or str(pathlib.Path(self.model).parent)

@@ -112,3 +112,21 @@ def test_a_flagfile_line_without_dashes_is_refused_not_dropped(tmp_path):
                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert out.returncode == 1 and stray in out.stderr and "not a flag" in out.stderr, out.stderr[-1000:]
     assert not (tmp_path / "w").exists()
+
+
+def test_a_recipe_imports_its_modules_only_when_the_user_allows_it(tmp_path):
+    # a --config recipe naming a Python file used to import (run) it without a word
+    toy = REPO / "tests" / "toy_method.py"
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(f'{{"imports": ["{toy}"], "method": "toy_label_smoothing"}}')
+
+    def train_py(*args):
+        return subprocess.run([sys.executable, str(REPO / "train.py"), f"--config={recipe}", *args, "--helpfull"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    refused = train_py()
+    assert refused.returncode == 1 and f"error: --config={recipe} names Python code to import ({toy})" in \
+        refused.stderr and "--trust_imports" in refused.stderr, refused.stderr[-2000:]
+    for allowed in (train_py("--trust_imports"), train_py(f"--imports={toy}")):
+        assert allowed.returncode == 0 and "--toy_projection" in allowed.stdout, allowed.stderr[-2000:]
+    assert f"importing {toy} (named by --config={recipe})" in train_py("--trust_imports").stdout

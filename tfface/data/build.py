@@ -121,6 +121,7 @@ class TrainingData:
     default_pairs: str | None = None
     source: sources.Source | None = None
     class_counts: np.ndarray | None = None  # images per class (every source; TFRecords through their index)
+    class_names: tuple[str, ...] = ()  # the identity of each label (TFRecords: from their -meta.json)
 
 
 def train_input(cfg: RunConfig) -> pipeline.TrainInput:
@@ -140,7 +141,7 @@ def training_data(cfg: RunConfig, log=messages.info) -> TrainingData:
                              + (f" (`list_file={cfg.data.list_file}`)" if cfg.data.list_file else ""))
     return TrainingData(len(source), source.num_classes,
                         lambda start, ctx: pipeline.train_dataset(source, input_cfg, start, ctx), pairs, source,
-                        source.class_counts)
+                        source.class_counts, source.class_names)
 
 
 def tfrecord_data(cfg: RunConfig, input_cfg: pipeline.TrainInput, log=messages.info) -> TrainingData:
@@ -161,7 +162,8 @@ def tfrecord_data(cfg: RunConfig, input_cfg: pipeline.TrainInput, log=messages.i
         dataset_fn = lambda start, ctx: tfrecord_train_dataset(cfg.data.tfrecords, classes, input_cfg, start, ctx)  # noqa: E731
     else:
         dataset_fn = lambda start, ctx: indexed_record_dataset(index, classes, input_cfg, start, ctx)  # noqa: E731
-    return TrainingData(len(index), classes, dataset_fn, class_counts=index.class_counts(classes))
+    return TrainingData(len(index), classes, dataset_fn, class_counts=index.class_counts(classes),
+                        class_names=tuple(meta.get("class_names", ())))
 
 
 def _at_least_two_identities(count: int, what: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tfface.errors import DataError
 from tfface.scoring.ida import score_matrix
 
 # (gallery log densities, probe log densities) for IDA's log DAO; None scores by cosine
@@ -44,6 +45,9 @@ def cmc(gallery, gallery_labels, probes, probe_labels, max_rank: int = 20, log_d
     ids, scores = identity_scores(gallery, gallery_labels, probes, log_density, tau)
     probe_labels = np.asarray(probe_labels)
     mated = np.isin(probe_labels, ids)
+    if not mated.any():
+        raise DataError(f"none of the {len(probe_labels)} probes has its identity in the gallery, so there is no "
+                        "rank to measure; identification needs probes of the gallery's identities.")
     col = np.searchsorted(ids, probe_labels[mated])
     true = scores[mated, col]
     rank = (scores[mated] > true[:, None]).sum(axis=1)  # 0 = best

@@ -14,8 +14,9 @@ import numpy as np
 
 import tfface.messages as messages
 from tfface.data.sources import from_list_file
-from tfface.errors import ConfigError
+from tfface.errors import ConfigError, DataError
 from tfface.evaluation import all_pairs, distribution, identification, retrieval, scenario_gaps
+from tfface.evaluation.results import require_numbers
 from tfface.models.embed import EmbedFn, embed_paths
 from tfface.registry import PROTOCOLS, Protocol, register_protocol, requires
 from tfface.scoring.score import COSINE, Score
@@ -70,6 +71,26 @@ def identification_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: 
     return {"score": score.name, "rank1": float(curve[0]), "cmc": curve.tolist(),
             "tpir_at_fpir": identification.tpir_at_fpir(emb[g], labels[g], emb[p], labels[p], **scored),
             "gallery": int(g.sum()), "probes": int(p.sum())}
+
+
+def check_identification_list(source, options: dict) -> None:
+    """Before embedding: the gallery split leaves probes whose identity is in the gallery."""
+    per_id = options.get("gallery_per_id", 1)
+    g, p = split_gallery(source.labels, per_id, options.get("open_set_fraction", 0.1))
+    if not np.isin(source.labels[p], source.labels[g]).any():
+        raise DataError(f"`eval_list={options['list_file']}`: no identity has more than `gallery_per_id={per_id}` "
+                        f"image(s), so every image goes to the gallery and no probe has a mate there; identification "
+                        "needs identities with more images (or a lower `gallery_per_id`).")
+
+
+def check_all_pairs_list(source, options: dict) -> None:
+    """Before embedding: the list makes genuine and impostor pairs."""
+    counts = source.class_counts
+    if source.num_classes < 2 or counts.max() < 2:
+        raise DataError(f"`eval_list={options['list_file']}`: {source.num_classes} identit"
+                        f"{'y' if source.num_classes == 1 else 'ies'} with at most {counts.max()} image(s) each gives "
+                        f"{'no impostor' if source.num_classes < 2 else 'no genuine'} pairs; all-pairs verification "
+                        "needs two or more identities and some with two or more images.")
 
 
 def distribution_report(emb: np.ndarray, labels: np.ndarray, source, out_dir: str, options: dict) -> dict:
@@ -162,9 +183,10 @@ def _run_list_protocol(name: str, cfg, score: Score) -> dict:
 
 
 list_protocol("scenario", scenario_report, check=check_scenario_list, scores=True)
-list_protocol("all_pairs", all_pairs_protocol_report, scores=True, reads=("bootstrap",))
+list_protocol("all_pairs", all_pairs_protocol_report, check=check_all_pairs_list, scores=True, reads=("bootstrap",))
 list_protocol("retrieval", lambda emb, labels, *_: retrieval.retrieval_report(emb, labels))
-list_protocol("identification", identification_report, scores=True, reads=("gallery_per_id", "open_set_fraction"))
+list_protocol("identification", identification_report, check=check_identification_list, scores=True,
+              reads=("gallery_per_id", "open_set_fraction"))
 list_protocol("distribution", distribution_report)
 
 
@@ -184,6 +206,7 @@ def run_protocol(protocol: str, embed: EmbedFn, image_size: int, list_file: str,
     emb = embed_paths(embed, src.paths, image_size, batch, flip)
     os.makedirs(out_dir, exist_ok=True)
     report = {"protocol": protocol, "list_file": str(list_file), **spec.report(emb, src.labels, src, out_dir, options)}
+    require_numbers(report, f"`protocol={protocol}` on {list_file}")
     with open(os.path.join(out_dir, f"{protocol}.json"), "w") as fh:
         json.dump(report, fh, indent=1)
     return report

@@ -150,6 +150,9 @@ def read_template_pairs(path: str | os.PathLike, subject_of: dict[str, str]) -> 
     same = np.array([subject_of[a] == subject_of[b] for a, b in pairs])
     if labels is not None and not np.array_equal(labels, same):
         raise DataError(f"{path}: {int(np.sum(labels != same))} labels disagree with the templates' subjects.")
+    if same.all() or not same.any():
+        raise DataError(f"{path}: {int(same.sum())} genuine and {int((~same).sum())} impostor template pairs; "
+                        "verification needs both kinds.")
     return t1, t2, same
 
 

@@ -16,9 +16,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfface.data.decode import resize_uint8
-from tfface.errors import NonFiniteStateError
+from tfface.errors import DataError
 from tfface.export.lite import load_tflite_embedder
-from tfface.finite import check_finite
+from tfface.finite import check_embeddings, check_finite
 from tfface.scoring.ida import log_dao, log_density
 
 KERAS_FILE = "backbone.keras"
@@ -38,6 +38,8 @@ class FaceEmbedder(tf.Module):
         # the tf.Variables under the Keras 3 variables, tracked by the module itself: without them the TF1
         # session loader (saved_model_cli, TF Serving) cannot find the weights the signatures read
         self.backbone_variables = [v.value for v in backbone.variables]
+        # the size the signatures resize to, saved with them: what tfface.json's image_size is checked against
+        self.input_size = tf.Variable(int(image_size), trainable=False, dtype=tf.int32, name="input_size")
         self._signatures(image_size)
 
     def _signatures(self, image_size: int) -> tuple[tf.TensorSpec, list[tf.TensorSpec]]:
@@ -93,7 +95,14 @@ class FaceEmbedder(tf.Module):
         return {"embeddings": self._one_view(self._prepare(images))}
 
     def _score(self, images1, images2):
-        return {"score": tf.reduce_sum(self._embed(images1) * self._embed(images2), axis=1)}
+        emb1, emb2 = self._embed(images1), self._embed(images2)
+        counts = [tf.shape(emb1)[0], tf.shape(emb2)[0]]
+        pairable = tf.logical_or(counts[0] == counts[1], tf.reduce_min(counts) == 1)
+        same = tf.debugging.Assert(pairable, ["images1 and images2 must hold the same number of images (pairs, "
+                                              "scored row by row) or one of them a single image (scored against "
+                                              "each of the other); got", *counts], name="pair_counts")
+        with tf.control_dependencies([same]):
+            return {"score": tf.reduce_sum(emb1 * emb2, axis=1)}
 
 
 def export_saved_model(backbone: keras.Model, path: str | os.PathLike, image_size: int,
@@ -104,7 +113,7 @@ def export_saved_model(backbone: keras.Model, path: str | os.PathLike, image_siz
     path = str(path)
     advice = "Train with a lower `lr` or export an earlier checkpoint."
     check_finite(backbone.variables, f"export to {path}", advice)
-    check_embeddings(backbone, image_size, f"export to {path}", advice)
+    check_embeddings(lambda x: backbone(x, training=False), image_size, f"export to {path}", advice)
     module = FaceEmbedder(backbone, image_size, flip)
     tf.saved_model.save(module, path, signatures=module.signatures())
     backbone.save(os.path.join(path, KERAS_FILE))
@@ -126,19 +135,6 @@ def write_metadata(path: str | os.PathLike, meta: dict) -> None:
     os.replace(file + ".tmp", file)
 
 
-def check_embeddings(backbone: keras.Model, image_size: int, what: str, advice: str = "") -> None:
-    """Refuse a model whose embeddings of a fixed probe batch (seeded noise images) are NaN / Inf or overflow
-    float32 when squared for the normalisation (weights can stay finite while a diverged network's
-    features reach 1e25 and normalise to zeros)."""
-    probe = np.random.default_rng(0).integers(0, 256, (4, image_size, image_size, 3)).astype(np.uint8)
-    emb = tf.cast(backbone(probe, training=False), tf.float32)
-    squared = tf.reduce_sum(tf.square(emb), axis=1)
-    if not bool(tf.reduce_all(tf.math.is_finite(squared))) or not bool(tf.reduce_all(squared > 0)):
-        raise NonFiniteStateError(f"{what}: the model's embeddings of a probe batch are NaN, Inf, zero or too large "
-                                  f"to normalise (largest |f| {float(tf.reduce_max(tf.abs(emb))):.3g}); not "
-                                  f"written. {advice}".strip())
-
-
 def load_keras_backbone(path: str | os.PathLike) -> keras.Model:
     """The ``backbone.keras`` that :func:`export_saved_model` writes beside the SavedModel."""
     file = os.path.join(str(path), KERAS_FILE)
@@ -148,12 +144,18 @@ def load_keras_backbone(path: str | os.PathLike) -> keras.Model:
     return keras.models.load_model(file)
 
 
-def saved_image_size(path: str, serve) -> int:
-    """The model's input size: from its ``tfface.json``, else (exports of old versions) the signature's shape."""
+def saved_image_size(path: str, serve, loaded=None) -> int:
+    """The model's input size: from its ``tfface.json`` (checked against the size saved with the signatures,
+    when ``loaded`` has it), else (exports of old versions) the signature's shape."""
     meta = read_metadata(path)
+    saved = int(loaded.input_size.numpy()) if loaded is not None and hasattr(loaded, "input_size") else None
     if "image_size" in meta:
+        if saved is not None and int(meta["image_size"]) != saved:
+            raise DataError(f"{os.path.join(path, METADATA)}: image_size is {meta['image_size']}, but the model it "
+                            f"describes takes {saved} × {saved} images; the file was edited or comes from another "
+                            f"export. Set image_size to {saved}, or export the model again.")
         return int(meta["image_size"])
-    return int(serve.structured_input_signature[1]["images"].shape[1])
+    return saved or int(serve.structured_input_signature[1]["images"].shape[1])
 
 
 def one_view_signature(loaded):
@@ -177,7 +179,7 @@ def load_embedder(path: str | os.PathLike):
 def saved_model_embedder(loaded, path: str | os.PathLike):
     """(embed_fn uint8 -> normalised float32 of one view, image_size) of a loaded SavedModel."""
     serve = one_view_signature(loaded)
-    size = saved_image_size(str(path), serve)
+    size = saved_image_size(str(path), serve, loaded)
     return (lambda images: serve(images=tf.convert_to_tensor(images, tf.uint8))["embeddings"]), size
 
 
@@ -186,7 +188,7 @@ def load_raw_embedder(path: str | os.PathLike):
     its ``backbone.keras`` (the SavedModel's signatures normalise, and a feature's norm is what some pooling
     weighs by)."""
     backbone = load_keras_backbone(path)
-    size = int(read_metadata(path)["image_size"])
+    size = int(backbone.input_shape[1])
     return (lambda images: tf.cast(backbone(tf.convert_to_tensor(images, tf.uint8), training=False), tf.float32)), size
 
 
@@ -204,7 +206,7 @@ class IDAScorer(FaceEmbedder):
         tf.Module.__init__(self)  # the embedding comes from the loaded SavedModel, not a Keras backbone
         self.base = tf.saved_model.load(base_path)
         self.embed_fn = one_view_signature(self.base)
-        size = saved_image_size(base_path, self.embed_fn)
+        size = saved_image_size(base_path, self.embed_fn, self.base)
         self.image_size = size
         anchors = np.asarray(anchors, np.float32)
         unit = anchors / np.maximum(np.linalg.norm(anchors, axis=1, keepdims=True), 1e-12)

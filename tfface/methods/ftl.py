@@ -32,7 +32,7 @@ from tfface.runtime.program import TEMPLATE_SECTIONS, Built, Program
 from tfface.runtime.run import PRINT, Run, make_trainer, random_access_source, verification_hook
 from tfface.runtime.workdir import read_workdir
 from tfface.settings import ANY, NON_NEGATIVE, POSITIVE, Limit, RunConfig, Section, at_least, section, setting
-from tfface.training.checkpoints import newest_readable
+from tfface.training.checkpoints import latest_step
 from tfface.training.optim import make_optimizer
 from tfface.training.tasks import Task
 from tfface.training.terms import head_cross_entropy
@@ -277,11 +277,6 @@ def check_ftl_config(cfg: RunConfig, printer=print) -> None:
                 f"{', '.join(kinds) or 'none'}); raise `steps` or lower the other two for alternation cycles.")
 
 
-def latest_step(workdir: str) -> int:
-    latest = newest_readable(f"{workdir}/checkpoints", lambda s: None)  # the trainers warn when they restore
-    return int(tf.train.load_variable(latest, "step/.ATTRIBUTES/VARIABLE_VALUE")) if latest else 0
-
-
 class FTLProgram(Program):
     """Pre-train with Eq. 4, then alternate stage 1 (UpdateStats, transfer) and stage 2; export f = R(Enc(x))."""
 
@@ -317,8 +312,9 @@ class FTLProgram(Program):
         """Algorithm 1's schedule: one trainer per phase, sharing the checkpoint (a run resumes in any phase)."""
         cfg, p, net = run.cfg, built.parts, built.embedder
         optim, tasks = p["optim"], p["tasks"]
-        hooks = verification_hook(run, lambda x: net(x, training=False), printer)  # the pairs read once
-        trainers = {kind: make_trainer(run, tasks[kind], optim[key], None, printer, hooks, optimizer_key=key,
+        embed = lambda x: net(x, training=False)  # noqa: E731
+        hooks = verification_hook(run, embed, printer)  # the pairs read once
+        trainers = {kind: make_trainer(run, tasks[kind], optim[key], embed, printer, hooks, optimizer_key=key,
                                        extra_checkpoint={k: v for k, v in optim.items() if k != key})
                     for kind, key in (("pretrain", "opt_pretrain"), ("stage1", "opt_stage1"),
                                       ("stage2", "opt_stage2"))}

@@ -15,9 +15,12 @@ import functools
 import keras
 from keras import layers
 
+from tfface.errors import ConfigError
 from tfface.settings import Limit, Section, at_least, section, setting
 
 IRESNET_LAYERS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 14, 3), 100: (3, 13, 30, 3)}
+
+STRIDE = 16  # the backbones' total stride: four stride-2 stages
 
 
 def _bn(sync: bool, name=None):
@@ -121,14 +124,21 @@ class ModelSettings(Section):
     sync_bn: bool = setting(True, "Synchronise batch-norm statistics across replicas, so N replicas train like one "
                             "device on the global batch.")
 
+    def check(self, cfg) -> None:
+        size = cfg.setting("image_size")
+        if size % STRIDE:
+            nearest = max(STRIDE, round(size / STRIDE) * STRIDE)
+            raise ConfigError(f"`image_size={size}` must be a multiple of {STRIDE}, as the backbones halve it four "
+                              f"times; the nearest is {nearest}.")
+
 
 def build_backbone(name: str, input_size: int = 112, embedding_size: int = 512, dropout: float = 0.0,
                    sync_bn: bool = True) -> keras.Model:
     """uint8 images [N, input_size, input_size, 3] -> float32 embeddings [N, embedding_size]."""
     if name not in BACKBONES:
         raise ValueError(f"`backbone={name!r}` is unknown; choose one of {sorted(BACKBONES)}.")
-    if input_size % 16:
-        raise ValueError(f"`image_size={input_size}`: must be a multiple of 16 (four stride-2 stages).")
+    if input_size % STRIDE:
+        raise ConfigError(f"`image_size={input_size}` must be a multiple of {STRIDE} (four stride-2 stages).")
     inputs = keras.Input((input_size, input_size, 3), name="images")
     x = layers.Rescaling(1.0 / 128.0, offset=-127.5 / 128.0, name="normalize")(inputs)
     out = BACKBONES[name](x, embedding_size=embedding_size, dropout=dropout, sync=sync_bn)

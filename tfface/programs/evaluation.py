@@ -5,20 +5,32 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
+import time
 
 import numpy as np
 
+import tfface.messages as messages
 import tfface.methods  # noqa: F401  (registers the methods' protocols)
 from tfface.data.sources import from_list_file, require_files
 from tfface.errors import ConfigError, DataError
 from tfface.evaluation import all_pairs, identification, templates
 from tfface.evaluation import distractors as distractor_search
+from tfface.evaluation.results import require_numbers
 from tfface.export.saved_model import load_embedder, load_keras_backbone, load_raw_embedder
 from tfface.methods.ida import score_of
 from tfface.models.embed import embed_paths
 from tfface.programs.tflite import tflite_report
 from tfface.programs.training import checkpoint_to_saved_model
-from tfface.registry import PROTOCOLS, Protocol, import_modules, refuse_unread_by_protocol, register_protocol, requires
+from tfface.registry import (
+    PROTOCOLS,
+    Protocol,
+    import_modules,
+    refuse_unread_by_protocol,
+    register_protocol,
+    requires,
+    trust_imports,
+)
 from tfface.runtime.verify import verify_saved_model
 from tfface.scoring.score import COSINE, Score
 from tfface.settings import EvaluateConfig, Section, section, setting
@@ -52,8 +64,11 @@ class EvaluateSettings(Section):
     protocol: str = setting("verification", PROTOCOL_HELP)
     model: str | None = setting(None, "SavedModel folder written by train.py (<workdir>/export).")
     checkpoint: str | None = setting(None, "A train.py workdir: its latest checkpoint is exported first.")
-    out: str | None = setting(None, "Where the protocol's JSON and plots go (default: the --checkpoint workdir or the "
-                              "--model's parent folder).")
+    out: str | None = setting(None, "Where the protocol's JSON and plots go (default: a new folder "
+                              "eval-<protocol>-<time> in the --checkpoint workdir or the --model's parent folder).")
+    overwrite: bool = setting(False, "Without --out: write into the --checkpoint workdir or the --model's parent "
+                              "folder itself, replacing the files of an earlier evaluation there (e.g. the eval.json "
+                              "train.py wrote).")
     eval_list: str | None = setting(None, "CSV path,identity of test images (classes disjoint from training) for the "
                                     "retrieval, identification, distribution and sft protocols.")
     score: str = setting("cosine", "Score of the verification, all_pairs, identification, distractors and ijb "
@@ -67,6 +82,9 @@ class EvaluateSettings(Section):
                                                "(float32), float16 (float16 weights), int8 (dynamic range: int8 "
                                                "weights, float activations).")
 
+    def unread(self, cfg) -> dict[str, str]:
+        return {"overwrite": "`out` names the folder to write in"} if self.out else {}
+
 
 def evaluate(cfg: EvaluateConfig) -> dict:
     """Run ``cfg.protocol`` on ``cfg.model`` or ``cfg.checkpoint`` (exported first when the protocol needs a
@@ -74,6 +92,7 @@ def evaluate(cfg: EvaluateConfig) -> dict:
     if bool(cfg.model) == bool(cfg.checkpoint):
         raise ConfigError("give exactly one of --model=<SavedModel folder> or --checkpoint=<workdir>.")
     cfg.validate()
+    trust_imports(cfg.imports, files=cfg.trust_imports)
     import_modules(cfg.imports)
     protocol = PROTOCOLS.get(cfg.protocol)
     if cfg.score != "cosine" and not protocol.scores:
@@ -90,8 +109,25 @@ def evaluate(cfg: EvaluateConfig) -> dict:
         protocol.check(cfg)
     if protocol.needs == "model" and not cfg.model:
         cfg = cfg.replace(model=checkpoint_to_saved_model(cfg.checkpoint))
+    cfg = cfg.replace(out=output_folder(cfg))
+    messages.info(f"writing the {cfg.protocol} results to {cfg.out}")
     score = score_of(cfg, *load_embedder(cfg.model)) if protocol.scores and cfg.score != "cosine" else COSINE
     return protocol.run(cfg, score)
+
+
+def output_folder(cfg: EvaluateConfig) -> str:
+    """Where an evaluation writes: ``out``; else the workdir or the model's parent folder itself with
+    ``overwrite``; else a new folder ``eval-<protocol>-<time>`` in it, so no earlier result is replaced."""
+    if cfg.out:
+        return cfg.out
+    base = pathlib.Path(cfg.checkpoint or pathlib.Path(cfg.model).parent)
+    if cfg.overwrite:
+        return str(base)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path, n = base / f"eval-{cfg.protocol}-{stamp}", 1
+    while path.exists():
+        path, n = base / f"eval-{cfg.protocol}-{stamp}-{n}", n + 1
+    return str(path)
 
 
 def verification(cfg: EvaluateConfig, score: Score) -> dict:
@@ -122,8 +158,9 @@ def _template_features(cfg: EvaluateConfig, embed, size: int, metadata: str):
 
 
 def _write(cfg: EvaluateConfig, name: str, report: dict, score: Score) -> dict:
-    os.makedirs(cfg.out_dir(), exist_ok=True)
     report = {"protocol": name, "score": score.name, **report}
+    require_numbers(report, f"`protocol={name}`")
+    os.makedirs(cfg.out_dir(), exist_ok=True)
     with open(os.path.join(cfg.out_dir(), f"{name}.json"), "w") as fh:
         json.dump(report, fh, indent=1)
     return {k: v for k, v in report.items() if not isinstance(v, list)}
@@ -164,6 +201,10 @@ def distractors(cfg: EvaluateConfig, score: Score) -> dict:
     if shared:
         raise DataError(f"{cfg.lists.distractors}: {len(shared)} of its identities are also in {cfg.eval_list} "
                         f"(e.g. {sorted(shared)[0]!r}); distractors must be other people.")
+    too_many = [n for n in cfg.lists.distractor_sizes if n > len(dis)]
+    if too_many:
+        raise ConfigError(f"`distractor_sizes={','.join(map(str, cfg.lists.distractor_sizes))}`: {too_many[0]} is "
+                          f"more than the {len(dis)} images of `distractors={cfg.lists.distractors}`.")
     for s in (src, dis):
         s.check_files_exist()
     emb = embed_paths(embed, src.paths, size, cfg.eval.batch, cfg.eval.flip)

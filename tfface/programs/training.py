@@ -6,7 +6,7 @@ import pathlib
 
 import tfface.methods  # noqa: F401  (registers the built-in methods)
 from tfface.export.saved_model import export_saved_model
-from tfface.registry import METHODS, import_modules, refuse_unread
+from tfface.registry import METHODS, import_modules, refuse_unread, trust_imports
 from tfface.runtime.run import PRINT
 from tfface.runtime.workdir import read_workdir
 from tfface.settings import RunConfig
@@ -16,6 +16,7 @@ def train(cfg: RunConfig, printer=PRINT) -> dict:
     """Train, export a SavedModel and evaluate verification with ``cfg.method`` (after importing
     ``cfg.imports``, where user methods register); return the evaluation report. Settings outside their range,
     and settings given that the method would not read, stop it before anything is written."""
+    trust_imports(cfg.imports, files=cfg.trust_imports)
     import_modules(cfg.imports)
     cfg.validate()
     method = METHODS.get(cfg.method)

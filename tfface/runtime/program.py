@@ -15,7 +15,7 @@ from typing import Any
 
 import keras
 
-from tfface.runtime.run import PRINT, Run, finish_run, make_trainer, start_run
+from tfface.runtime.run import PRINT, Run, finish_run, finished_report, make_trainer, start_run
 from tfface.settings import RunConfig
 from tfface.training.tasks import Task
 
@@ -71,7 +71,10 @@ class Program:
         self.check(cfg, printer)
         run = start_run(cfg, printer, head_obstacle=self.head_obstacle(cfg))
         try:
+            if run.resume.finished:
+                return finished_report(run.cfg.workdir)
             built = self.build(run, printer)
+            run.record()  # the run is valid: its settings are written once, before the first step
             t0 = time.time()
             self.fit(run, built, printer)
             printer(f"training took {time.time() - t0:.0f} s")

@@ -19,8 +19,9 @@ from tfface.errors import ConfigError, DataError
 from tfface.evaluation.pairs import read_pairs, training_overlap
 from tfface.evaluation.verification import evaluate_pairs
 from tfface.export.saved_model import export_saved_model
-from tfface.runtime.lock import WorkdirLock
-from tfface.runtime.resume import check_resume, previous_head_sharded
+from tfface.finite import check_embeddings
+from tfface.runtime.lock import LOCK_FILE, WorkdirLock
+from tfface.runtime.resume import ResumePlan, identities_fingerprint, plan_resume, previous_head_sharded
 from tfface.runtime.sharding import head_sharding
 from tfface.runtime.verify import PRINT, verify_saved_model
 from tfface.settings import NON_NEGATIVE, RunConfig, Section, at_least, section, setting, untracked
@@ -45,6 +46,8 @@ class RunSettings(Section):
     checkpoint_every: int = setting(1000, "Checkpoint every N steps (and at the end).", limit=at_least(1))
     eval_every: int = setting(0, "In-training verification on --eval_pairs every N steps (0 = end only).",
                               limit=NON_NEGATIVE)
+    restart: bool = setting(False, "Train a workdir again from step 0 when its run left results but no checkpoint "
+                            "that reads back (its damaged checkpoints are moved aside, not deleted).")
 
 
 _POLICIES = {"none": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
@@ -61,11 +64,31 @@ class Run:
     pairs_file: str | None
     shard_head: bool = False  # the margin head's class weights are sharded over the replicas (Partial FC)
     lock: WorkdirLock | None = None  # the chief's hold on the workdir, released when the run ends
+    resume: ResumePlan = ResumePlan()  # the step it resumes from; whether the run is already finished
+    created_workdir: bool = False  # this run made the workdir (removed again if the run fails before recording)
+    recorded: bool = False  # config.json is written
+
+    def record(self) -> None:
+        """Write the run's config.json (chief only), once the run is known valid and about to train."""
+        if self.chief:
+            with open(os.path.join(self.cfg.workdir, "config.json"), "w") as fh:
+                json.dump({**self.cfg.to_dict(), "num_classes": self.data.num_classes, "head_sharded": self.shard_head,
+                           "identities": identities_fingerprint(self.data.class_names)}, fh, indent=1)
+        self.recorded = True
 
     def end(self) -> None:
-        """Release the workdir (the process's end releases it too, however it ends)."""
+        """Release the workdir (the process's end releases it too, however it ends); a workdir this run made and
+        never recorded in holds nothing but the lock, and is removed."""
         if self.lock is not None:
             self.lock.release()
+        if self.chief and self.created_workdir and not self.recorded:
+            remove_if_only_lock(self.cfg.workdir)
+
+
+def remove_if_only_lock(workdir: str) -> None:
+    """Remove a workdir that holds nothing but its lock file."""
+    if os.path.isdir(workdir) and set(os.listdir(workdir)) <= {LOCK_FILE}:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def random_access_source(data, who: str):
@@ -77,41 +100,37 @@ def random_access_source(data, who: str):
 
 
 def start_run(cfg: RunConfig, printer=PRINT, head_obstacle: str | None = None) -> Run:
-    """Strategy, workdir (with config.json), precision policy, data, seed and head sharding for a training
-    program (:class:`tfface.runtime.program.Program` calls it). ``head_obstacle``: why the program cannot shard
-    its margin head (None: it can, see :func:`tfface.runtime.sharding.head_sharding`)."""
+    """Strategy, data, workdir, resume plan, precision policy, seed and head sharding for a training program
+    (:class:`tfface.runtime.program.Program` calls it). Everything is checked before the workdir changes: the
+    data and pairs first, then (holding the workdir's lock) the run it holds; config.json is written later, by
+    :meth:`Run.record`. ``head_obstacle``: why the program cannot shard its margin head (None: it can, see
+    :func:`tfface.runtime.sharding.head_sharding`)."""
     strategy = make_strategy(cfg.cpu_replicas)
     chief = is_chief(strategy)
     cfg = cfg.replace(workdir=cfg.workdir or default_workdir())
-    os.makedirs(cfg.workdir, exist_ok=True)
-    lock = WorkdirLock(cfg.workdir).acquire() if chief else None  # one run per workdir
-    try:
-        return _start_locked(cfg, strategy, chief, lock, printer, head_obstacle)
-    except BaseException:
-        if lock is not None:
-            lock.release()
-        raise
-
-
-def _start_locked(cfg: RunConfig, strategy, chief: bool, lock, printer, head_obstacle: str | None) -> Run:
-    """:func:`start_run` once the workdir is this run's."""
     keras.mixed_precision.set_global_policy(_POLICIES[cfg.mixed_precision])
     data = training_data(cfg, log=printer)
     pairs_file = cfg.eval.pairs or data.default_pairs
     if pairs_file and chief:
         check_pairs_file(pairs_file, cfg.eval.root, getattr(data, "source", None), printer)
     pipeline.check_batch_split(cfg.loop.batch_size, strategy.num_replicas_in_sync)
-    with untracked():
-        check_resume(cfg, data.num_classes, printer)
-    shard = head_sharding(cfg, strategy.num_replicas_in_sync, head_obstacle, previous_head_sharded(cfg.workdir),
-                          printer)
-    if chief:
-        with open(os.path.join(cfg.workdir, "config.json"), "w") as fh:
-            json.dump({**cfg.to_dict(), "num_classes": data.num_classes, "head_sharded": shard}, fh, indent=1)
+    created = not os.path.exists(cfg.workdir)
+    os.makedirs(cfg.workdir, exist_ok=True)
+    lock = WorkdirLock(cfg.workdir).acquire() if chief else None  # one run per workdir
+    run = Run(cfg, strategy, chief, data, pairs_file, lock=lock, created_workdir=created)
+    try:
+        with untracked():
+            run.resume = plan_resume(cfg, data.num_classes, identities_fingerprint(data.class_names), pairs_file,
+                                     chief_printer(run, printer), chief)
+        run.shard_head = head_sharding(cfg, strategy.num_replicas_in_sync, head_obstacle,
+                                       previous_head_sharded(cfg.workdir), printer)
+    except BaseException:
+        run.end()
+        raise
     printer(f"{data.num_images} images of {data.num_classes} identities; {strategy.num_replicas_in_sync} "
             f"replica(s); global batch {cfg.loop.batch_size}; workdir {cfg.workdir}")
     keras.utils.set_random_seed(cfg.seed)
-    return Run(cfg, strategy, chief, data, pairs_file, shard, lock)
+    return run
 
 
 def check_pairs_file(pairs_file: str, root: str | None, source, printer=PRINT) -> None:
@@ -135,6 +154,12 @@ def check_pairs_file(pairs_file: str, root: str | None, source, printer=PRINT) -
         printer(f"warning: {len(shared['identities'])} of the people in {pairs_file} (by their folder names, e.g. "
                 f"{shared['identities'][0]}) are training identities: its verification will look better than on "
                 "new people. `tfface-split` makes identity-disjoint lists and pairs.")
+
+
+def finished_report(workdir: str) -> dict:
+    """The verification report a finished run wrote (its eval.json; {} when it had no pairs to verify on)."""
+    path = os.path.join(workdir, "eval.json")
+    return json.load(open(path)) if os.path.isfile(path) else {}
 
 
 def chief_printer(run: Run, printer=PRINT):
@@ -205,5 +230,8 @@ def make_trainer(run: Run, task: Task, optimizer, embed, printer=PRINT, hooks: l
     source = getattr(run.data, "source", None)
     if source is not None:
         kwargs.setdefault("explain_input_error", lambda err: explain_decode_failure(err, source.paths, printer))
+    if embed is not None:  # no checkpoint of a model whose embeddings overflow: it is no place to resume from
+        kwargs.setdefault("check_model", lambda what, advice: check_embeddings(embed, run.cfg.data.image_size, what,
+                                                                              advice))
     return Trainer(run.strategy, task, optimizer, trainer_config(run.cfg), hooks=hooks,
                    printer=chief_printer(run, printer), **kwargs)

@@ -6,6 +6,7 @@ import tfface.messages as messages
 from tfface.errors import ConfigError
 from tfface.evaluation.calibration import calibrate, people
 from tfface.evaluation.pairs import read_pairs
+from tfface.evaluation.results import require_numbers
 from tfface.evaluation.verification import evaluate_pairs, save_report
 from tfface.export.saved_model import load_embedder, read_metadata, write_metadata
 from tfface.scoring.score import COSINE, Score
@@ -26,6 +27,7 @@ def verify_saved_model(model: str, pairs_file: str, root: str | None, out_dir: s
     report = {"model": str(model), "pairs_file": str(pairs_file), "flip": flip, "score": score.name, **report}
     report["calibration"] = calibrate(scores, pairs.same, score.name, flip, str(pairs_file),
                                       persons=people(pairs.path1, pairs.path2, pairs.same))
+    require_numbers(report, f"verification on {pairs_file}")
     if write_calibration:
         write_metadata(model, {**read_metadata(model), "calibration": report["calibration"]})
     path = save_report(report, scores, pairs.same, out_dir, "eval" if score.is_cosine else f"eval_{score.name}")

@@ -11,10 +11,11 @@ from tfface.settings import RunConfig
 from tfface.training.checkpoints import newest_readable
 
 
-def config_of(raw: dict) -> RunConfig:
+def config_of(raw: dict, origin: str | None = None) -> RunConfig:
     """The settings a run's config.json holds, after importing the modules it names (``imports``), whose
-    sections it may hold."""
-    import_modules(imports_named(raw))
+    sections it may hold; ``origin`` (the file) when the user has not named them: see
+    :func:`tfface.registry.import_modules`."""
+    import_modules(imports_named(raw), origin)
     return RunConfig.from_dict({k: v for k, v in raw.items() if k not in RunConfig.RUN_RECORD})
 
 
@@ -29,4 +30,4 @@ def read_workdir(workdir: str) -> tuple[RunConfig, int, str]:
     latest = newest_readable(str(pathlib.Path(workdir) / "checkpoints"), messages.info)
     if not latest:
         raise FileNotFoundError(f"`checkpoint={workdir}`: no readable checkpoint in {workdir}/checkpoints.")
-    return config_of(raw), num_classes, latest
+    return config_of(raw, str(cfg_file)), num_classes, latest

@@ -80,3 +80,10 @@ def remove_temp_folders(directory: str, log) -> None:
             shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
             log(f"removed {os.path.join(directory, name)} (left by an interrupted checkpoint save)")
     os.remove(marker)
+
+
+def latest_step(workdir: str) -> int:
+    """The training step of the newest readable checkpoint of a workdir (0 if none); quiet, the trainers warn
+    about damaged ones when they restore."""
+    latest = newest_readable(os.path.join(workdir, "checkpoints"), lambda s: None)
+    return int(tf.train.load_variable(latest, "step/.ATTRIBUTES/VARIABLE_VALUE")) if latest else 0

@@ -53,11 +53,15 @@ class Trainer:
     def __init__(self, strategy: tf.distribute.Strategy, task: Task, optimizer, cfg: TrainerConfig,
                  hooks: list[Hook] | None = None, printer: Callable[[str], None] = print,
                  optimizer_key: str = "optimizer", extra_checkpoint: dict | None = None,
-                 explain_input_error: Callable[[Exception], Exception | None] | None = None):
+                 explain_input_error: Callable[[Exception], Exception | None] | None = None,
+                 check_model: Callable[[str, str], None] | None = None):
         """``optimizer_key`` and ``extra_checkpoint`` let several trainers of one program (e.g. FTL's
         stages, each with its own optimiser) share one checkpoint layout in the same workdir;
-        ``explain_input_error`` turns an input-pipeline failure into a clearer error (or None to keep it)."""
+        ``explain_input_error`` turns an input-pipeline failure into a clearer error (or None to keep it);
+        ``check_model(what, advice)`` raises when the model is not fit to save (e.g. its embeddings overflow),
+        called before each checkpoint."""
         self.strategy, self.task, self.optimizer, self.cfg = strategy, task, optimizer, cfg
+        self.check_model = check_model
         self.explain_input_error = explain_input_error
         self.hooks, self.print = hooks or [], printer
         self.chief = is_chief(strategy)
@@ -164,9 +168,12 @@ class Trainer:
         return lr(step) if callable(lr) else tf.convert_to_tensor(lr)
 
     def _last_finite(self) -> str:
-        """Where to resume from: every checkpoint written is finite (see :meth:`save`)."""
+        """Where to resume from: every checkpoint written holds finite state and, with ``check_model``, a model
+        whose embeddings are finite (see :meth:`save`)."""
         latest = self.manager.latest_checkpoint
-        return f"the last finite checkpoint is {latest}" if latest else "no checkpoint was saved before it"
+        what = "whose model and embeddings are finite" if self.check_model else "whose state is finite"
+        return (f"the last checkpoint {what} is {latest}" if latest
+                else f"no checkpoint {what} was saved before it, so a rerun starts from step 0")
 
     def state_variables(self) -> list:
         """Every variable a checkpoint holds: the task's modules (weights and statistics) and the optimiser's."""
@@ -177,8 +184,10 @@ class Trainer:
         """Write a checkpoint of the current step, unless some state is NaN or Inf (then stop and say where the
         last finite one is)."""
         step = int(self.step.numpy())
-        check_finite(self.state_variables(), f"checkpoint at step {step}",
-                     f"Lower `lr` or add `warmup_steps`; {self._last_finite()}.")
+        advice = f"Lower `lr` or add `warmup_steps`; {self._last_finite()}."
+        check_finite(self.state_variables(), f"checkpoint at step {step}", advice)
+        if self.check_model is not None:
+            self.check_model(f"checkpoint at step {step}", advice)
         try:
             mark_saving(self.manager.directory, f"ckpt-{step}")
             path = self.manager.save(checkpoint_number=step)
