@@ -51,3 +51,44 @@ def test_a_list_row_without_an_identity_names_its_line(tmp_path):
     (tmp_path / "short.csv").write_text("path,identity\na.png\n")
     with pytest.raises(DataError, match="short.csv line 2: no identity"):
         sources.from_list_file(tmp_path / "short.csv")
+
+
+def _list(tmp_path, body: str, name: str = "list.csv"):
+    (tmp_path / name).write_text("path,identity\n" + body)
+    return tmp_path / name
+
+
+@pytest.mark.parametrize("twin", [" s1", "S1", "s1 "])
+def test_identities_that_differ_only_in_case_or_spaces_are_refused(tmp_path, twin):
+    # " s1" or "S1" beside "s1" used to become a new class, splitting one person in two
+    lst = _list(tmp_path, f"a.png,s1\nb.png,{twin}\nc.png,s2\n")
+    with pytest.raises(DataError, match=r"identities .* and .* differ only in letter case or surrounding spaces"):
+        sources.from_list_file(lst)
+    (tmp_path / "root" / "s1").mkdir(parents=True)
+    (tmp_path / "root" / twin).mkdir()
+    for folder in ("s1", twin):
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "root" / folder / "0.png")
+    with pytest.raises(DataError, match="differ only in letter case"):
+        sources.from_image_folder(tmp_path / "root")
+
+
+def test_a_repeated_image_is_refused_naming_both_lines(tmp_path):
+    lst = _list(tmp_path, "a.png,s1\nb.png,s1\n./a.png,s1\nc.png,s2\nb.png,s2\n")
+    with pytest.raises(DataError, match=r"2 row\(s\) name an image an earlier row names, e.g. line 4 repeats line 2"):
+        sources.from_list_file(lst)
+
+
+def test_a_row_with_more_or_fewer_fields_than_the_header_is_refused(tmp_path):
+    with pytest.raises(DataError, match=r"line 3: 3 fields, but the header has 2"):
+        sources.from_list_file(_list(tmp_path, "a.png,s1\nb.png,s1,extra\n"))
+    (tmp_path / "attr.csv").write_text("path,identity,pose\na.png,s1,3\nb.png,s2\n")
+    with pytest.raises(DataError, match=r"line 3: 2 fields, but the header has 3"):
+        sources.from_list_file(tmp_path / "attr.csv")
+
+
+def test_paths_outside_a_given_root_are_refused(tmp_path):
+    root = tmp_path / "images"
+    for body, word in ((f"{tmp_path}/x.png,s1\nb.png,s2\n", "absolute"), ("../x.png,s1\nb.png,s2\n", "outside")):
+        with pytest.raises(DataError, match=rf"line 2: .*x.png is {word} the root folder {root}"):
+            sources.from_list_file(_list(tmp_path, body), root)
+        sources.from_list_file(_list(tmp_path, body))  # no root given: relative to the list, or absolute

@@ -76,14 +76,31 @@ def require_files(paths, origin: str, root_setting: str) -> None:
 
 def from_rows(paths: list[str], identities: list[str], attributes: dict[str, list] | None = None,
               origin: str = "") -> Source:
-    """Build a Source from parallel lists; identities are names, sorted to give label ids."""
+    """Build a Source from parallel lists; identities are names, sorted to give label ids. Two names that
+    differ only in letter case or surrounding spaces are refused (they would train as two people)."""
     names = sorted(set(identities))
+    refuse_near_duplicate_names(names, origin)
     index = {n: i for i, n in enumerate(names)}
     labels = np.array([index[n] for n in identities], np.int32)
     order = np.argsort(labels, kind="stable")
     attrs = {k: _as_array(v)[order] for k, v in (attributes or {}).items()}
     return Source(np.asarray(paths, dtype=object)[order].astype(str), labels[order], tuple(names), attrs,
                   origin)
+
+
+def refuse_near_duplicate_names(names, origin: str) -> None:
+    """A DataError naming the first identities whose names are equal but for case and surrounding spaces."""
+    seen: dict[str, str] = {}
+    twins = []
+    for name in names:
+        key = name.strip().casefold()
+        if key in seen:
+            twins.append((seen[key], name))
+        seen.setdefault(key, name)
+    if twins:
+        a, b = twins[0]
+        raise DataError(f"{origin}: identities {a!r} and {b!r} differ only in letter case or surrounding spaces, so "
+                        f"they would train as two people ({len(twins)} such pair(s)). Write one name per person.")
 
 
 def _as_array(values: list) -> np.ndarray:
@@ -122,13 +139,47 @@ def from_list_file(list_file: str | os.PathLike, root: str | os.PathLike | None 
         if "path" not in cols or "identity" not in cols:
             raise DataError(f"{list_file}: the header must start with 'path,identity' (got {cols}).")
         numbered = [(reader.line_num, r) for r in reader]
-    for line, r in numbered:
-        if not (r.get("identity") or "").strip():
-            raise DataError(f"{list_file} line {line}: no identity (each row is path,identity[,…]).")
+    check_rows(list_file, cols, numbered)
+    if root:
+        check_inside_root(list_file, base, numbered)
     rows = [r for _, r in numbered if all(r.get(k) == v for k, v in (where or {}).items())]
     attrs = {c: [r[c] for r in rows] for c in cols if c not in ("path", "identity")}
     return from_rows([str(base / r["path"]) for r in rows], [r["identity"] for r in rows], attrs,
                      origin=str(list_file))
+
+
+def check_rows(list_file, cols: list[str], numbered: list[tuple[int, dict]]) -> None:
+    """Each row has the header's fields and an identity, and names an image no earlier row names."""
+    first: dict[str, int] = {}
+    repeats = []
+    for line, r in numbered:
+        if not (r.get("identity") or "").strip():
+            raise DataError(f"{list_file} line {line}: no identity (each row is path,identity[,…]).")
+        if None in r or any(r.get(c) is None for c in cols):
+            count = len(cols) + len(r.get(None) or []) - sum(r.get(c) is None for c in cols)
+            raise DataError(f"{list_file} line {line}: {count} fields, but the header has {len(cols)} "
+                            f"({','.join(cols)}). Quote fields that hold commas.")
+        key = os.path.normpath(r["path"])
+        if key in first:
+            repeats.append((line, first[key], r["path"]))
+        first.setdefault(key, line)
+    if repeats:
+        line, earlier, path = repeats[0]
+        raise DataError(f"{list_file}: {len(repeats)} row(s) name an image an earlier row names, e.g. line {line} "
+                        f"repeats line {earlier} ({path}); a repeated image weighs more in training and counts twice "
+                        "in evaluation. List each image once (the balanced samplers even out classes).")
+
+
+def check_inside_root(list_file, root: pathlib.Path, numbered: list[tuple[int, dict]]) -> None:
+    """With a root folder given, every path lies inside it: an absolute path, or one that climbs out with
+    ``..``, would silently not use it."""
+    for line, r in numbered:
+        path = r["path"]
+        if os.path.isabs(path) or os.path.normpath(path).split(os.sep)[0] == os.pardir:
+            raise DataError(f"{list_file} line {line}: {path} is {'absolute' if os.path.isabs(path) else 'outside'} "
+                            f"the root folder {root} given for the list's paths, which it would not use. Write "
+                            "paths relative to that folder, or leave the root out (paths are then relative to the "
+                            "list file's folder, or absolute).")
 
 
 def open_source(list_file: str | None = None, data_root: str | None = None) -> Source:
