@@ -1,6 +1,7 @@
 """DiscFace Fig. 4 on a toy problem: 4 classes, 3-D embeddings, CosFace vs Cos-DiscFace (λ = 0.2).
 
     python bench/discface_toy.py      # writes bench/results/discface_toy.json and discface_toy.png
+    python bench/discface_toy.py --steps=20 --out=/tmp/toy   # a quick run elsewhere
 """
 
 from tfface.env import configure_tf_env
@@ -11,19 +12,24 @@ import json  # noqa: E402
 import pathlib  # noqa: E402
 
 import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
 
 from tfface.methods.discface import ToyConfig, toy_run  # noqa: E402
 
-OUT = pathlib.Path(__file__).resolve().parent / "results"
+flags.DEFINE_integer("steps", 1500, "Training steps of each model.")
+flags.DEFINE_string("out", str(pathlib.Path(__file__).resolve().parent / "results"), "Folder of the JSON and PNG.")
+FLAGS = flags.FLAGS
 
 
-def main() -> None:
+def main(argv) -> None:
+    del argv
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cfg = ToyConfig(steps=1500, eval_every=100)
+    cfg = ToyConfig(steps=FLAGS.steps, eval_every=min(100, FLAGS.steps))
+    out = pathlib.Path(FLAGS.out)
     runs = {"CosFace": toy_run(0.0, cfg), "Cos-DiscFace": toy_run(0.2, cfg)}
     fig = plt.figure(figsize=(13, 4), dpi=100)
     ax = fig.add_subplot(1, 3, 1)
@@ -43,9 +49,9 @@ def main() -> None:
             ax3.scatter(*w[:, c], s=80, marker="*", color=f"C{c}", edgecolor="k")
         ax3.set_title(name)
     fig.tight_layout()
-    OUT.mkdir(exist_ok=True)
-    fig.savefig(OUT / "discface_toy.png")
-    (OUT / "discface_toy.json").write_text(json.dumps(
+    out.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out / "discface_toy.png")
+    (out / "discface_toy.json").write_text(json.dumps(
         {name: {"lambda": r["lambda"], "history": r["history"]} for name, r in runs.items()}, indent=1))
     for name, r in runs.items():
         _, cosine, radial = r["history"][-1]
@@ -53,4 +59,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    app.run(main)

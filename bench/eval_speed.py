@@ -23,6 +23,7 @@ from absl import app, flags
 
 flags.DEFINE_string("part", "", "Internal: run one part (roc | pairs) and print its JSON.")
 flags.DEFINE_integer("images", 6064, "pairs part: images.")
+flags.DEFINE_list("pair_images", ["6064", "14142"], "The image counts the pairs part is run at.")
 flags.DEFINE_integer("scores", 15_000_000, "roc part: scores.")
 flags.DEFINE_integer("repeats", 3, "roc part: timed repeats of each contender.")
 flags.DEFINE_string("out", str(pathlib.Path(__file__).parent / "results" / "eval_speed.json"), "Result file.")
@@ -96,7 +97,7 @@ def main(argv):
     result["roc_15M"] = run("--part=roc", f"--scores={FLAGS.scores}", f"--repeats={FLAGS.repeats}")
     print("roc:", json.dumps(result["roc_15M"]["seconds"]), "agree:", result["roc_15M"]["curves_agree"], flush=True)
     result["all_pairs"] = []
-    for images in (6064, 14142):
+    for images in map(int, FLAGS.pair_images):
         result["all_pairs"].append(run("--part=pairs", f"--images={images}"))
         print("all pairs:", json.dumps(result["all_pairs"][-1]), flush=True)
     pathlib.Path(FLAGS.out).write_text(json.dumps(result, indent=1))

@@ -6,6 +6,7 @@
 import json
 import pathlib
 import re
+import sys
 
 from reproduction_report import gaps_table, rows_of, verdict_lines
 
@@ -418,8 +419,9 @@ def replace_block(text: str, name: str, table: str) -> str:
     return text.replace(name.upper(), block)
 
 
-def main() -> None:
-    readme = REPO / "README.md"
+def main(argv: list[str]) -> None:
+    """``python bench/readme_tables.py [README file]`` (default: the repository's README.md)."""
+    readme = pathlib.Path(argv[1]) if len(argv) > 1 else REPO / "README.md"
     text = readme.read_text()
     for name, file, fn in TABLES:
         path = RESULTS / file
@@ -429,4 +431,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv)

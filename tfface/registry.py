@@ -238,8 +238,8 @@ class Protocol:
 
 
 # what every protocol reads: which model, where its files go, how images are embedded, the score
-EVERY_PROTOCOL = ("protocol", "model", "checkpoint", "out", "overwrite", "imports", "trust_imports", "eval_root", "eval_flip",
-                  "eval_batch", "score")
+EVERY_PROTOCOL = ("protocol", "model", "checkpoint", "out", "overwrite", "imports", "trust_imports", "eval_root",
+                  "eval_flip", "eval_batch", "score")
 
 
 PROTOCOLS = Registry("protocol", "protocol")
@@ -273,7 +273,8 @@ def refuse_unread_by_protocol(cfg: Config, protocol: Protocol) -> None:
         if flag in reads and flag in why_unread:
             refused[flag] = f"not read: {why_unread[flag]}"
         elif flag not in reads:
-            readers = [n for n in PROTOCOLS.names() if flag in PROTOCOLS.get(n).settings_read(cfg) and n != protocol.name]
+            readers = [n for n in PROTOCOLS.names()
+                       if flag in PROTOCOLS.get(n).settings_read(cfg) and n != protocol.name]
             refused[flag] = f"not read by `protocol={protocol.name}`" + (
                 f" (read by `protocol={'|'.join(readers)}`)" if readers else "")
     refuse(cfg, refused)

@@ -129,7 +129,8 @@ def test_metric_loss_run_and_bad_loss_spec(tiny_synth, tmp_path):
     assert (work / "eval.json").exists()
     diag = _run([str(REPO / "evaluate.py"), f"--checkpoint={work}", "--protocol=discface"], tmp_path)
     assert diag.returncode == 0, diag.stderr[-3000:]
-    report = json.loads((work / "discface.json").read_text())
+    folder = next(work.glob("eval-discface-*"))  # its own folder beside the run's files
+    report = json.loads((folder / "discface.json").read_text())
     assert -1 <= report["directional_cosine"] <= 1 and report["radial"] >= 0 and report["xi_eff_norm"][0] <= 0.05
     bad = _run([str(REPO / "train.py"), "--loss=tripplet", f"--workdir={tmp_path / 'bad'}"], tmp_path)
     assert bad.returncode != 0 and "'tripplet' is unknown" in bad.stderr

@@ -79,9 +79,17 @@ def build_synthfaces(cfg: SynthFacesConfig, cache_dir: str | os.PathLike | None 
                          cfg.pairs_per_fold * 10 // 2, np.random.default_rng(cfg.seed + 1))
     settings = {**dataclasses.asdict(cfg), "scenario_params": params_key(cfg.scenario)}
     (tmp / "config.json").write_text(json.dumps(settings, indent=1))
-    if root.exists():  # a half-written folder from an interrupted run
+    if (root / "meta.csv").exists() and (root / "pairs.csv").exists():  # another process rendered it meanwhile
+        shutil.rmtree(tmp, ignore_errors=True)
+        return root
+    if root.exists():  # a half-written folder from an interrupted run of an older version
         shutil.rmtree(root)
-    os.replace(tmp, root)
+    try:
+        os.replace(tmp, root)
+    except OSError:  # another process's complete render took the name first
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (root / "meta.csv").exists():
+            raise
     return root
 
 
