@@ -1,5 +1,5 @@
 """Every bench script runs: each in a quick (tiny-size) mode, writing its result where the test says, so a change
-that breaks a bench is caught here rather than by the next person who runs it. The ones that take more than
+that breaks a bench is caught here rather than by the next person who runs it. The four that take more than
 about 20 s even when tiny are marked slow (run them with -m slow)."""
 
 import json
@@ -91,7 +91,6 @@ def test_bad_inputs_runs_a_subset(tmp_path, shared_data):
     assert "2 of 2 cases good" in out.stdout and (tmp_path / "b.md").exists()
 
 
-@SLOW
 def test_throughput(tmp_path):
     bench("throughput.py", "--configs=small_cnn:32:8", "--steps=1", "--rounds=1", "--classes=10",
           f"--out={tmp_path / 'r.json'}")
@@ -99,7 +98,6 @@ def test_throughput(tmp_path):
     assert row["tfface_arcface_img_s"] > 0 and row["ratio"] > 0
 
 
-@SLOW
 def test_sft_overhead(tmp_path):
     bench("sft_overhead.py", "--configs=small_cnn:32:8:16", "--steps=1", "--rounds=1", "--classes=10",
           f"--out={tmp_path / 'r.json'}")

@@ -24,7 +24,7 @@ import json
 import math
 import os
 import pathlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
 from tfface.errors import ConfigError
@@ -70,11 +70,12 @@ _KINDS = ("bool", "int", "float", "str", "ints", "strs")
 
 
 def setting(default: Any, help: str, *, flag: str | None = None, choices: Iterable[str] | None = None,
-            limit: Limit | None = None, structural: bool = False) -> Any:
+            limit: Limit | None = None, structural: bool | Callable[[Any], Any] = False) -> Any:
     """A field of a settings section: its default, its help line (the flag's), the choices a string takes,
     the range a number (or each number of a list) must lie in, whether a resumed run must keep it
-    (``structural``: the checkpoint's variables or the model's input depend on it), and its flag name when
-    that is not the section's prefix + the field's name."""
+    (``structural``: the checkpoint's variables or the model's input depend on it; a function of the value
+    when only part of it does, e.g. a head's kind of classifier, and a change that keeps that part is
+    allowed), and its flag name when that is not the section's prefix + the field's name."""
     meta = {"help": help, "flag": flag, "choices": None if choices is None else tuple(choices), "limit": limit,
             "structural": structural}
     if isinstance(default, tuple):
@@ -96,8 +97,14 @@ class Declared:
     help: str
     choices: tuple[str, ...] | None
     limit: Limit | None
-    structural: bool
+    structural: bool | Callable[[Any], Any]
     module: str
+
+    def keeps_structure(self, old: Any, new: Any) -> bool:
+        """Whether a resumed run may change this setting from ``old`` to ``new``."""
+        if callable(self.structural):
+            return self.structural(old) == self.structural(new)
+        return not self.structural or old == new
 
     def coerce(self, value: Any, source: str | None = None) -> Any:
         """``value`` (from JSON, a flag or a caller) as this setting's type, or an error naming it."""
@@ -216,7 +223,7 @@ def section(name: str, *, prefix: str = "", programs: tuple[str, ...] = ("train"
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
             declared[f.name] = Declared(name, f.name, meta.get("flag") or prefix + f.name, kind, optional, default,
                                         meta.get("help", ""), meta.get("choices"), meta.get("limit"),
-                                        bool(meta.get("structural")), cls.__module__)
+                                        meta.get("structural") or False, cls.__module__)
         cls.DECLARED = declared
         old = SECTIONS.get(name)
         if old is not None and old.__qualname__ == cls.__qualname__ and old.__module__ == cls.__module__:

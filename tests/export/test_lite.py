@@ -51,3 +51,15 @@ def test_evaluate_py_writes_the_variants_and_their_verification(exported, tiny_s
     assert set(report["variants"]) == {"saved_model", "none", "int8"}
     assert abs(report["variants"]["none"]["accuracy"] - report["variants"]["saved_model"]["accuracy"]) < 0.01
     assert report["variants"]["none"]["min_cosine_to_saved_model"] >= 0.9999
+
+
+def test_the_lite_embedder_refuses_other_inputs_and_takes_an_empty_batch(exported, tmp_path):
+    # a batch of 0 or another image size used to end in the interpreter's raw error
+    from tfface.errors import DataError
+
+    embed, size = load_embedder(export_tflite(load_keras_backbone(exported), tmp_path, "none"))
+    assert embed(np.zeros((0, size, size, 3), np.uint8)).shape == (0, 128)
+    with pytest.raises(DataError, match=r"takes uint8 images \[batch, 64, 64, 3\]; got uint8 \[2, 32, 32, 3\]"):
+        embed(np.zeros((2, 32, 32, 3), np.uint8))
+    with pytest.raises(DataError, match="got float32"):
+        embed(np.zeros((2, 64, 64, 3), np.float32))

@@ -122,3 +122,16 @@ def test_serving_takes_one_image_grey_images_and_other_sizes_and_names_the_shape
     for bad in (batch[0, :, :, 0], rng.integers(0, 256, (1, 32, 32, 2)).astype(np.uint8)):
         with pytest.raises(tf.errors.InvalidArgumentError, match="images must be uint8 \\[batch, height, width"):
             embed(bad)
+
+
+def test_a_full_disk_at_export_is_a_clear_error(tmp_path, monkeypatch):
+    import errno
+
+    from tfface.errors import StorageError
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tf.saved_model, "save", full)
+    with pytest.raises(StorageError, match="could not write the export to .*No space left on device. Free space"):
+        export_saved_model(build_backbone("small_cnn", 32, 16), tmp_path / "export", 32)

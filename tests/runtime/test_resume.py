@@ -16,14 +16,16 @@ def test_a_rerun_with_another_model_is_refused_and_a_harmless_change_is_said(tin
                         batch_size=16, steps=2, log_every=1, eval_pairs="", workdir=str(work))
     train(base, lambda s: None)
     written = (work / "config.json").read_text()
-    for change, named in (({"image_size": 48}, "`image_size` 32 → 48"), ({"backbone": "mobilefacenet"},
-                                                                          "`backbone` small_cnn → mobilefacenet")):
+    for change, named in (({"image_size": 48}, "`image_size` 32 → 48"),
+                          ({"head": "softmax"}, "`head` arcface → softmax"),  # a classifier with a bias
+                          ({"backbone": "mobilefacenet"}, "`backbone` small_cnn → mobilefacenet")):
         with pytest.raises(ConfigError, match=f"holds a checkpoint of another model: {named}"):
             train(base.replace(**change), lambda s: None)
         assert (work / "config.json").read_text() == written  # not overwritten
     said = []
-    train(base.replace(steps=3, lr=0.05), said.append)
-    assert any("resuming" in s and "`steps` 2 → 3" in s and "`lr` 0.1 → 0.05" in s for s in said)
+    train(base.replace(steps=3, lr=0.05, head="cosface", margin=0.35), said.append)  # one classifier, another margin
+    assert any("resuming" in s and "`steps` 2 → 3" in s and "`lr` 0.1 → 0.05" in s and "`head` arcface → cosface" in s
+               for s in said)
     assert any("resumed from" in s and "step 2" in s for s in said)
     assert json.loads((work / "config.json").read_text())["loop"]["steps"] == 3
 

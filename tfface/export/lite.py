@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfface.errors import ConfigError
+from tfface.errors import ConfigError, DataError
 
 QUANTIZATIONS = ("none", "float16", "int8")
 
@@ -76,11 +76,16 @@ def load_tflite_embedder(path: str | os.PathLike):
         raise FileNotFoundError(f"`model={path}`: no such .tflite file.")
     interpreter = _interpreter(path)
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    size = int(inp["shape_signature"][1])
+    size, dim = int(inp["shape_signature"][1]), int(out["shape_signature"][-1])
     state = {"batch": None}
 
     def embed(images) -> np.ndarray:
-        images = np.asarray(images, np.uint8)
+        images = np.asarray(images)
+        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (size, size, 3):
+            raise DataError(f"{path}: takes uint8 images [batch, {size}, {size}, 3]; got {images.dtype} "
+                            f"{list(images.shape)}. Resize to {size} px (tfface.models.embed.embed_paths does).")
+        if len(images) == 0:
+            return np.zeros((0, dim), np.float32)
         if state["batch"] != len(images):
             interpreter.resize_tensor_input(inp["index"], [len(images), size, size, 3])
             interpreter.allocate_tensors()

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfface.data.decode import resize_uint8
-from tfface.errors import DataError
+from tfface.errors import DataError, StorageError
 from tfface.export.lite import load_tflite_embedder
 from tfface.finite import check_embeddings, check_finite
 from tfface.scoring.ida import log_dao, log_density
@@ -115,9 +115,14 @@ def export_saved_model(backbone: keras.Model, path: str | os.PathLike, image_siz
     check_finite(backbone.variables, f"export to {path}", advice)
     check_embeddings(lambda x: backbone(x, training=False), image_size, f"export to {path}", advice)
     module = FaceEmbedder(backbone, image_size, flip)
-    tf.saved_model.save(module, path, signatures=module.signatures())
-    backbone.save(os.path.join(path, KERAS_FILE))
-    write_metadata(path, {"image_size": image_size, "flip": bool(flip), **(info or {})})
+    try:
+        tf.saved_model.save(module, path, signatures=module.signatures())
+        backbone.save(os.path.join(path, KERAS_FILE))
+        write_metadata(path, {"image_size": image_size, "flip": bool(flip), **(info or {})})
+    except (OSError, tf.errors.OpError) as err:  # e.g. the disk is full
+        raise StorageError(f"could not write the export to {path}: {str(err).strip().splitlines()[0][:160]}. Free "
+                           "space and rerun: training resumes from its last checkpoint and exports again (or "
+                           "export it with evaluate.py --checkpoint=<workdir>).") from None
     return path
 
 

@@ -28,7 +28,8 @@ class HeadSettings(Section):
     """The margin head: a classifier over the training identities with a margin rule."""
 
     kind: str = setting("arcface", "Margin head: softmax | normface | cosface (CosFace/AM-Softmax) | arcface | "
-                        "combined (cos(m1·θ + m2) − m3).", choices=tuple(MARGINS), flag="head")
+                        "combined (cos(m1·θ + m2) − m3).", choices=tuple(MARGINS), flag="head",
+                        structural=lambda kind: kind in NORMALIZED)  # softmax's classifier has a bias, the others not
     scale: float = setting(32.0, "Logit scale s of the normalised heads.", limit=POSITIVE)
     margin: float = setting(0.5, "Margin m (CosFace: cosine margin; ArcFace: angular margin; combined: m2).",
                             limit=ANY)

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from tfface.errors import ConfigError
 from tfface.runtime.workdir import config_of
-from tfface.settings import RunConfig, structural_settings, untracked
+from tfface.settings import RunConfig, untracked
 from tfface.training.checkpoints import candidates, latest_step
 
 
@@ -89,9 +89,9 @@ def plan_resume(cfg: RunConfig, num_classes: int, identities: str | None, pairs_
                           "is unknown. Use a new `workdir`.")
     old, old_classes = previous
     raw = _previous_config(cfg.workdir) or {}
-    changed = changed_settings(old, cfg)
-    structural = structural_settings()
-    shown = [f"`{f}` {_value(old.setting(f))} → {_value(cfg.setting(f))}" for f in changed if f in structural]
+    changed, declared = changed_settings(old, cfg), cfg.declarations()
+    refused = [f for f in changed if not declared[f].keeps_structure(old.setting(f), cfg.setting(f))]
+    shown = [f"`{f}` {_value(old.setting(f))} → {_value(cfg.setting(f))}" for f in refused]
     if old_classes not in (-1, num_classes):
         shown.append(f"the training data's identities {old_classes} → {num_classes}")
     elif raw.get("identities") and identities and raw["identities"] != identities:
@@ -103,7 +103,7 @@ def plan_resume(cfg: RunConfig, num_classes: int, identities: str | None, pairs_
     if step > cfg.loop.steps:
         raise ConfigError(f"`steps={cfg.loop.steps}`: the run in `workdir={cfg.workdir}` is already at step {step}, "
                           f"and a run does not go back. Give `steps` ≥ {step} to resume it, or use a new `workdir`.")
-    allowed = [f for f in changed if f not in structural]
+    allowed = [f for f in changed if f not in refused]
     said = ", ".join(f"`{f}` {_value(old.setting(f))} → {_value(cfg.setting(f))}" for f in allowed)
     if step == cfg.loop.steps and _has_results(cfg.workdir, pairs_file):
         log(f"nothing to do: the run in {cfg.workdir} finished its {step} steps; its checkpoint, export and "
