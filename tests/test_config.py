@@ -45,8 +45,11 @@ def test_the_data_source_follows_the_paths_given():
     assert RunConfig.of(list_file="a.csv", data_root="r").data.kind == "list"
     assert RunConfig.of(data_root="r").data.kind == "folder"
     assert RunConfig.of(tfrecords="t-*.tfrecord").data.kind == "tfrecord"
-    with pytest.raises(ConfigError, match="`list_file` and `tfrecords` name two training sets"):
+    assert RunConfig.of(rec="ms1m/train.rec").data.kind == "mxrec"
+    with pytest.raises(ConfigError, match="`tfrecords` and `list_file` name two training sets"):
         RunConfig.of(list_file="a.csv", tfrecords="t").validate()
+    with pytest.raises(ConfigError, match="`rec` and `list_file` name two training sets"):
+        RunConfig.of(list_file="a.csv", rec="train.rec").validate()
 
 
 def test_a_config_json_of_the_flat_era_still_reads():

@@ -22,15 +22,18 @@ from tfface.settings import NON_NEGATIVE, RunConfig, Section, at_least, section,
 class DataSettings(Section):
     """The training images: where they come from, their size, how batches are drawn."""
 
-    source: str = setting("auto", "Training data: auto (the source the settings below name: --tfrecords, "
+    source: str = setting("auto", "Training data: auto (the source the settings below name: --tfrecords, --rec, "
                           "--list_file, or --data_root alone for an image folder; SynthFaces when none is given), "
                           "synthfaces (rendered, no download), folder (--data_root/<identity>/<image>), list (a CSV "
-                          "--list_file: path,identity[,attributes]) or tfrecord (--tfrecords shards).",
-                          choices=("auto", "synthfaces", "folder", "list", "tfrecord"), flag="data")
+                          "--list_file: path,identity[,attributes]), tfrecord (--tfrecords shards) or mxrec "
+                          "(insightface's MXNet RecordIO: --rec).",
+                          choices=("auto", "synthfaces", "folder", "list", "tfrecord", "mxrec"), flag="data")
     root: str | None = setting(None, "Image folder tree, or the folder list-file paths are relative to.",
                                flag="data_root")
     list_file: str | None = setting(None, "CSV list file with header path,identity[,attribute columns].")
     tfrecords: str | None = setting(None, "Glob of TFRecord shards written by `tfface-make-tfrecords`.")
+    rec: str | None = setting(None, "insightface's train.rec (MS1MV2/3, Glint360K, WebFace, …), with train.idx and "
+                              "property beside it; read without MXNet.")
     image_size: int = setting(64, "Model input size in pixels (images are resized to it).", limit=at_least(8),
                               structural=True)
     sampler: str = setting("uniform", "Batch sampler: shuffled epochs, class-balanced, or P identities × K images "
@@ -56,6 +59,8 @@ class DataSettings(Section):
             return self.source
         if self.tfrecords:
             return "tfrecord"
+        if self.rec:
+            return "mxrec"
         if self.list_file:
             return "list"
         return "folder" if self.root else "synthfaces"
@@ -66,8 +71,9 @@ class DataSettings(Section):
             out.update({f: f"it shapes the SynthFaces render, and the training data is `data={kind}`"
                         for f in ("synth_identities", "synth_heldout", "synth_max_images", "synth_seed",
                                   "synth_scenario", "cache_dir")})
-        names = {"list": ("list_file", "data_root"), "folder": ("data_root",), "tfrecord": ("tfrecords",)}
-        for flag in ("list_file", "data_root", "tfrecords"):
+        names = {"list": ("list_file", "data_root"), "folder": ("data_root",), "tfrecord": ("tfrecords",),
+                 "mxrec": ("rec",)}
+        for flag in ("list_file", "data_root", "tfrecords", "rec"):
             if flag not in names.get(kind, ()):
                 out[flag] = f"the training data is `data={kind}`" + (
                     f" (give `data={_source_of(flag)}`, or leave `data` out)" if self.source != "auto" else "")
@@ -76,13 +82,15 @@ class DataSettings(Section):
         return out
 
     def check(self, cfg) -> None:
-        named = [flag for flag, value in (("tfrecords", self.tfrecords), ("list_file", self.list_file)) if value]
+        named = [flag for flag, value in (("tfrecords", self.tfrecords), ("rec", self.rec),
+                                          ("list_file", self.list_file)) if value]
         if self.source == "auto" and len(named) > 1:
-            raise ConfigError("`list_file` and `tfrecords` name two training sets; give one (or `data=` to choose).")
+            raise ConfigError(f"`{named[0]}` and `{named[1]}` name two training sets; give one (or `data=` to "
+                              "choose).")
 
 
 def _source_of(flag: str) -> str:
-    return {"data_root": "folder` or `data=list", "list_file": "list", "tfrecords": "tfrecord"}[flag]
+    return {"data_root": "folder` or `data=list", "list_file": "list", "tfrecords": "tfrecord", "rec": "mxrec"}[flag]
 
 
 def synth_config(cfg: RunConfig) -> SynthFacesConfig:
@@ -136,6 +144,8 @@ def training_data(cfg: RunConfig, log=messages.info) -> TrainingData:
     input_cfg = train_input(cfg)
     if cfg.data.kind == "tfrecord":
         return tfrecord_data(cfg, input_cfg, log)
+    if cfg.data.kind == "mxrec":
+        return rec_data(cfg, input_cfg, log)
     source, pairs = training_source(cfg, log)
     _at_least_two_identities(source.num_classes, f"`{cfg.data.kind}` training data"
                              + (f" (`list_file={cfg.data.list_file}`)" if cfg.data.list_file else ""))
@@ -164,6 +174,19 @@ def tfrecord_data(cfg: RunConfig, input_cfg: pipeline.TrainInput, log=messages.i
         dataset_fn = lambda start, ctx: indexed_record_dataset(index, classes, input_cfg, start, ctx)  # noqa: E731
     return TrainingData(len(index), classes, dataset_fn, class_counts=index.class_counts(classes),
                         class_names=tuple(meta.get("class_names", ())))
+
+
+def rec_data(cfg: RunConfig, input_cfg: pipeline.TrainInput, log=messages.info) -> TrainingData:
+    """insightface's RecordIO set, read at random through an index of its records."""
+    from tfface.data.mxrec import index_rec, rec_train_dataset
+
+    if not cfg.data.rec:
+        raise ConfigError("`data=mxrec` needs `rec=<insightface train.rec>`.")
+    index = index_rec(cfg.data.rec, log)
+    _at_least_two_identities(int((index.class_counts() > 0).sum()), f"`rec={cfg.data.rec}`")
+    return TrainingData(len(index.labels), index.num_classes,
+                        lambda start, ctx: rec_train_dataset(index, input_cfg, start, ctx),
+                        class_counts=index.class_counts())
 
 
 def _at_least_two_identities(count: int, what: str) -> None:

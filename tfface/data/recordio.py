@@ -167,8 +167,9 @@ class RecFile:
         self.offsets = read_idx(self.path.with_suffix(".idx"), self.size)
         self._map = None
 
-    def _buffer(self):
-        if self._map is None:  # opened on first use, in the process that reads
+    def buffer(self):
+        """The file, memory-mapped (opened on first use, in the process that reads)."""
+        if self._map is None:
             with open(self.path, "rb") as fh:
                 self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if self.size else b""
         return self._map
@@ -176,7 +177,7 @@ class RecFile:
     def payload(self, key: int) -> bytes:
         if key not in self.offsets:
             raise DataError(f"{self.path}: no record {key} in its index.")
-        return read_framed(self._buffer(), self.offsets[key], str(self.path))[0]
+        return read_framed(self.buffer(), self.offsets[key], str(self.path))[0]
 
     def record(self, key: int) -> ImageRecord:
         return unpack_image_record(self.payload(key), f"{self.path} record {key}")

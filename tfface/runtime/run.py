@@ -95,7 +95,7 @@ def random_access_source(data, who: str):
     """The training data's Source, or a clear error for TFRecord input (which cannot be indexed)."""
     if data.source is None:
         raise ConfigError(f"{who} needs random-access training data (SynthFaces, a list file or an image "
-                          "folder), not `data=tfrecord`.")
+                          "folder), not `data=tfrecord` or `data=mxrec`.")
     return data.source
 
 
