@@ -48,6 +48,20 @@ def test_a_rec_gives_the_batches_of_the_same_list(tiny_source, tmp_path, sampler
             np.testing.assert_array_equal(labels.numpy(), want_labels.numpy())
 
 
+def test_two_replicas_see_the_one_device_batch(tiny_source, tmp_path):
+    import tensorflow as tf
+
+    index = index_rec(write_insightface_rec(tiny_source, tmp_path), log=lambda s: None)
+    cfg = TrainInput(16, 32, "pk", 4, False, True, 3, Augment())
+    one = [batch for batch in rec_train_dataset(index, cfg).take(2)]
+    halves = [batch for batch in rec_train_dataset(index, cfg, 0, tf.distribute.InputContext(
+        num_input_pipelines=1, input_pipeline_id=0, num_replicas_in_sync=2)).take(4)]
+    for step in range(2):
+        for part in range(2):  # images, labels
+            np.testing.assert_array_equal(np.concatenate([halves[2 * step + r][part] for r in range(2)]),
+                                          one[step][part])
+
+
 def test_a_label_beyond_the_property_is_named(tiny_source, tmp_path):
     rec = write_insightface_rec(tiny_source, tmp_path)
     (tmp_path / "property").write_text("5,32,32\n")
