@@ -130,3 +130,30 @@ def test_the_signatures_declare_uint8_inputs(model):
         meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], model)
     for name in ("serving_default", "score", "embed_one_view"):
         assert {v.dtype for v in meta.signature_def[name].inputs.values()} == {tf.uint8.as_datatype_enum}
+
+
+def test_saved_model_cli_refuses_mismatched_pairs_and_casts_nan_as_documented(model, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    if not os.path.exists(cli):
+        pytest.skip("saved_model_cli is not beside this Python (it comes with TensorFlow)")
+    np.save(tmp_path / "two.npy", np.zeros((2, 32, 32, 3), np.uint8))
+    np.save(tmp_path / "three.npy", np.zeros((3, 32, 32, 3), np.uint8))
+    np.save(tmp_path / "nan.npy", np.full((1, 32, 32, 3), np.nan, np.float32))
+
+    def run(signature, inputs):
+        return subprocess.run([cli, "run", "--dir", model, "--tag_set", "serve", "--signature_def", signature,
+                               "--inputs", inputs], capture_output=True, text=True, timeout=300)
+
+    mismatched = run("score", f"images1={tmp_path / 'two.npy'};images2={tmp_path / 'three.npy'}")
+    assert mismatched.returncode != 0 and "must hold the same number of images" in mismatched.stderr
+    # the documented behaviour: the client's uint8 conversion turns NaN into 0, so a NaN image embeds as a black one
+    nan = run("serving_default", f"images={tmp_path / 'nan.npy'}")
+    assert nan.returncode == 0, nan.stderr[-2000:]
+    numbers = nan.stdout.split("embeddings:")[1].replace("[", " ").replace("]", " ").split()
+    printed = np.array([float(v) for v in numbers])
+    black = tf.saved_model.load(model).signatures["serving_default"](images=tf.zeros((1, 32, 32, 3), tf.uint8))
+    np.testing.assert_allclose(printed, black["embeddings"].numpy()[0], atol=1e-5)
